@@ -1,0 +1,95 @@
+"""The pure domain core: periods, identities, ranges, the allocation policy, blanks.
+
+No I/O, no clock reads, no threads: time is always passed in. Every other package (the HQ
+server, the branch agent, MOF sync, the notifier) takes its rules from here.
+"""
+
+from __future__ import annotations
+
+from allocator.buffer import Holding, Issued, RefillPolicy, rewind_on_give_back, take, usable
+from allocator.errors import (
+    BufferEmpty,
+    DomainError,
+    InvalidBan,
+    InvalidInput,
+    InvalidInvoiceNumber,
+    InvalidInvoiceType,
+    InvalidPeriod,
+    InvalidQuota,
+    InvalidRange,
+    InvalidTrack,
+    MisalignedRange,
+    OverlappingRange,
+    PeriodClosed,
+    PoolExhausted,
+    QuotaReached,
+    RangeNotEnabled,
+    Refused,
+)
+from allocator.identity import Ban, BanRule, InvoiceNumber, InvoiceType, Track, ban_check_passes
+from allocator.period import TAIPEI, Period
+from allocator.pool import (
+    AssignedRange,
+    Quota,
+    RangeStatus,
+    TrackRange,
+    booklets_allowed,
+    by_track,
+    check_new_assignment,
+    free_runs,
+    plan_grant,
+    require_enabled,
+)
+from allocator.ranges import BOOKLET_SIZE, NumberRange, RangeSet
+from allocator.usage import Accounting, BranchUsage, account, blank_ranges
+
+__all__ = [
+    "BOOKLET_SIZE",
+    "TAIPEI",
+    "Accounting",
+    "AssignedRange",
+    "Ban",
+    "BanRule",
+    "BranchUsage",
+    "BufferEmpty",
+    "DomainError",
+    "Holding",
+    "InvalidBan",
+    "InvalidInput",
+    "InvalidInvoiceNumber",
+    "InvalidInvoiceType",
+    "InvalidPeriod",
+    "InvalidQuota",
+    "InvalidRange",
+    "InvalidTrack",
+    "InvoiceNumber",
+    "InvoiceType",
+    "Issued",
+    "MisalignedRange",
+    "NumberRange",
+    "OverlappingRange",
+    "Period",
+    "PeriodClosed",
+    "PoolExhausted",
+    "Quota",
+    "QuotaReached",
+    "RangeNotEnabled",
+    "RangeSet",
+    "RangeStatus",
+    "RefillPolicy",
+    "Refused",
+    "Track",
+    "TrackRange",
+    "account",
+    "ban_check_passes",
+    "blank_ranges",
+    "booklets_allowed",
+    "by_track",
+    "check_new_assignment",
+    "free_runs",
+    "plan_grant",
+    "require_enabled",
+    "rewind_on_give_back",
+    "take",
+    "usable",
+]

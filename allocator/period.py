@@ -1,0 +1,88 @@
+"""Two-month invoice periods (期別) in Asia/Taipei and their MIG YearMonth form."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from allocator.errors import InvalidPeriod
+
+TAIPEI = ZoneInfo("Asia/Taipei")
+ROC_OFFSET = 1911
+BLANK_REPORT_DAYS = 10
+_YEAR_MONTH = re.compile(r"(\d{3})(\d{2})")
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Period:
+    """A two-month period, named by its Gregorian year and the even month that ends it.
+
+    MIG calls it YearMonth: ROC year (3 digits) + end month, so Nov-Dec 2025 is `11412`.
+    """
+
+    year: int
+    end_month: int
+
+    def __post_init__(self) -> None:
+        if self.end_month not in (2, 4, 6, 8, 10, 12):
+            raise InvalidPeriod(f"period end month {self.end_month} must be even (2, 4, ..., 12)")
+        if not ROC_OFFSET + 1 <= self.year <= ROC_OFFSET + 999:
+            raise InvalidPeriod(f"period year {self.year} must be ROC year 1..999 (1912..2910)")
+
+    @classmethod
+    def containing(cls, instant: datetime) -> Period:
+        """The period an aware instant falls in, by the Taipei calendar."""
+        if instant.tzinfo is None:
+            raise InvalidPeriod(f"instant {instant.isoformat()} has no time zone")
+        local = instant.astimezone(TAIPEI)
+        return cls(local.year, local.month + local.month % 2)
+
+    @classmethod
+    def from_year_month(cls, text: str) -> Period:
+        """Parse MIG YearMonth (`11412`); stricter than the schema's pattern."""
+        match = _YEAR_MONTH.fullmatch(text) if isinstance(text, str) else None
+        if match is None:
+            raise InvalidPeriod(f"YearMonth {text!r} must be 5 digits: ROC year + even month")
+        roc_year, month = int(match.group(1)), int(match.group(2))
+        if roc_year == 0 or month not in (2, 4, 6, 8, 10, 12):
+            raise InvalidPeriod(
+                f"YearMonth {text!r} must be a ROC year from 001 and an even month 02..12"
+            )
+        return cls(roc_year + ROC_OFFSET, month)
+
+    def to_year_month(self) -> str:
+        return f"{self.year - ROC_OFFSET:03d}{self.end_month:02d}"
+
+    @property
+    def start_month(self) -> int:
+        return self.end_month - 1
+
+    def start(self) -> datetime:
+        """First instant of the period, 00:00 Taipei on the 1st of its odd month."""
+        return datetime(self.year, self.start_month, 1, tzinfo=TAIPEI)
+
+    def end(self) -> datetime:
+        """First instant after the period (exclusive): the next period's start."""
+        return self.next().start()
+
+    def contains(self, instant: datetime) -> bool:
+        return self.start() <= instant < self.end()
+
+    def next(self) -> Period:
+        if self.end_month == 12:
+            return Period(self.year + 1, 2)
+        return Period(self.year, self.end_month + 2)
+
+    def previous(self) -> Period:
+        if self.end_month == 2:
+            return Period(self.year - 1, 12)
+        return Period(self.year, self.end_month - 2)
+
+    def blank_report_deadline(self) -> datetime:
+        """End of the 10th day of the next period (exclusive instant): E0402 must be in by then."""
+        return self.end() + timedelta(days=BLANK_REPORT_DAYS)
+
+    def __str__(self) -> str:
+        return self.to_year_month()

@@ -1,0 +1,147 @@
+"""The HQ pool and the allocation policy: which booklets a branch gets next.
+
+A pool is what the MOF assigned to one HQ for one period and invoice type: ranges per track,
+each enabled, paused or disabled. A grant is one contiguous run of whole booklets inside one
+assigned range, so that each grant maps onto exactly one E0401 `Main` range.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from allocator.errors import (
+    InvalidQuota,
+    OverlappingRange,
+    PoolExhausted,
+    QuotaReached,
+    RangeNotEnabled,
+)
+from allocator.identity import Track
+from allocator.ranges import BOOKLET_SIZE, NumberRange, RangeSet
+
+
+class RangeStatus(enum.Enum):
+    """Admin state of an assigned range: only enabled ranges are granted from."""
+
+    ENABLED = "enabled"
+    PAUSED = "paused"
+    DISABLED = "disabled"
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class TrackRange:
+    """A number range inside one track (字軌), e.g. AB00000000-AB00000499."""
+
+    track: Track
+    range: NumberRange
+
+    def __str__(self) -> str:
+        return f"{self.track}{self.range.begin:08d}-{self.track}{self.range.end:08d}"
+
+
+@dataclass(frozen=True, slots=True)
+class AssignedRange:
+    """A range the MOF assigned to the HQ (an E0501 InvoiceAssignNo), with its admin status."""
+
+    track_range: TrackRange
+    status: RangeStatus = RangeStatus.ENABLED
+
+    @property
+    def track(self) -> Track:
+        return self.track_range.track
+
+    @property
+    def range(self) -> NumberRange:
+        return self.track_range.range
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """How many booklets a branch may get in one request and in one period."""
+
+    booklets_per_request: int
+    booklets_per_period: int
+
+    def __post_init__(self) -> None:
+        if self.booklets_per_request < 1:
+            raise InvalidQuota(
+                f"booklets per request {self.booklets_per_request} must be at least 1"
+            )
+        if self.booklets_per_period < 0:
+            raise InvalidQuota(
+                f"booklets per period {self.booklets_per_period} must not be negative"
+            )
+
+
+def by_track(track_ranges: Iterable[TrackRange]) -> dict[Track, RangeSet]:
+    """Group track ranges into one coalesced RangeSet per track."""
+    grouped: dict[Track, list[NumberRange]] = {}
+    for item in track_ranges:
+        grouped.setdefault(item.track, []).append(item.range)
+    return {track: RangeSet.of(ranges) for track, ranges in grouped.items()}
+
+
+def check_new_assignment(new: TrackRange, existing: Iterable[TrackRange]) -> TrackRange:
+    """A new MOF range must be whole booklets and overlap no range already assigned."""
+    new.range.require_booklets()
+    for other in existing:
+        if other.track == new.track and other.range.overlaps(new.range):
+            raise OverlappingRange(f"range {new} overlaps the assigned range {other}")
+    return new
+
+
+def booklets_allowed(requested: int, quota: Quota, booklets_granted: int) -> int:
+    """The number of booklets a request may get under the branch's quota (at least 1)."""
+    if requested < 1:
+        raise InvalidQuota(f"a request must ask for at least 1 booklet, not {requested}")
+    left = quota.booklets_per_period - booklets_granted
+    if left <= 0:
+        raise QuotaReached(
+            f"quota reached: {booklets_granted} of {quota.booklets_per_period} booklets "
+            "for this period already granted"
+        )
+    return min(requested, quota.booklets_per_request, left)
+
+
+def free_runs(pool: Sequence[AssignedRange], granted: Iterable[TrackRange]) -> list[TrackRange]:
+    """Free booklets of the enabled assigned ranges, as runs that never leave one range."""
+    taken = by_track(granted)
+    runs: list[TrackRange] = []
+    for assigned in sorted(pool, key=lambda item: item.track_range):
+        if assigned.status is not RangeStatus.ENABLED:
+            continue
+        whole = RangeSet((assigned.range,))
+        free = whole - taken.get(assigned.track, RangeSet())
+        runs.extend(TrackRange(assigned.track, run) for run in free)
+    return runs
+
+
+def plan_grant(runs: Sequence[TrackRange], current: TrackRange | None, booklets: int) -> TrackRange:
+    """The next grant of up to `booklets` booklets from the pool's free runs (`free_runs`).
+
+    Prefers extending the branch's current range when the booklets right after it are free
+    (fewer, longer ranges per store); otherwise the lowest free booklets of the pool.
+    """
+    if not runs:
+        raise PoolExhausted("pool exhausted: no free booklet is left in an enabled range")
+    chosen = runs[0]
+    if current is not None:
+        for run in runs:
+            if run.track == current.track and run.range.begin == current.range.end + 1:
+                chosen = run
+                break
+    size = min(booklets * BOOKLET_SIZE, chosen.range.count)
+    begin = chosen.range.begin
+    return TrackRange(chosen.track, NumberRange(begin, begin + size - 1).require_booklets())
+
+
+def require_enabled(pool: Sequence[AssignedRange], target: TrackRange) -> AssignedRange:
+    """The assigned range holding `target`, which must be enabled."""
+    for assigned in pool:
+        if assigned.track == target.track and assigned.range.overlaps(target.range):
+            if assigned.status is not RangeStatus.ENABLED:
+                raise RangeNotEnabled(f"range {assigned.track_range} is {assigned.status.value}")
+            return assigned
+    raise RangeNotEnabled(f"range {target} is not inside any assigned range")

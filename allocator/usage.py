@@ -1,0 +1,84 @@
+"""What became of the numbers: issued, blank (E0402 空白未使用字軌), or still held.
+
+For every period and track, assigned = issued + blank + held, exactly and disjointly, at every
+moment. While a period is open, numbers a branch skipped or gave back are already blank and the
+rest of its grants is held; once the period is closed everything not issued is blank.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from allocator.identity import Ban, Track
+from allocator.ranges import RangeSet
+
+TrackSets = Mapping[Track, RangeSet]
+
+
+@dataclass(frozen=True, slots=True)
+class BranchUsage:
+    """A branch's grants and what it did with them, per track, in one period and invoice type.
+
+    `issued` includes numbers whose invoice was later cancelled (作廢) or voided (註銷): they count
+    as used. `skipped` holds numbers given back after a later one was issued: they are blank.
+    """
+
+    granted: TrackSets = field(default_factory=dict)
+    issued: TrackSets = field(default_factory=dict)
+    skipped: TrackSets = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Accounting:
+    """The three disjoint parts of the assigned numbers, per track."""
+
+    issued: dict[Track, RangeSet]
+    blank: dict[Track, RangeSet]
+    held: dict[Track, RangeSet]
+
+
+def _get(sets: TrackSets, track: Track) -> RangeSet:
+    return sets.get(track, RangeSet())
+
+
+def account(assigned: TrackSets, usage: Mapping[Ban, BranchUsage], closed: bool) -> Accounting:
+    """Split the assigned numbers into issued, blank and held from the stored facts alone."""
+    issued: dict[Track, RangeSet] = {}
+    blank: dict[Track, RangeSet] = {}
+    held: dict[Track, RangeSet] = {}
+    for track, numbers in assigned.items():
+        used = RangeSet.of(r for branch in usage.values() for r in _get(branch.issued, track))
+        skipped = RangeSet.of(r for branch in usage.values() for r in _get(branch.skipped, track))
+        issued[track] = used & numbers
+        rest = numbers - issued[track]
+        blank[track] = rest if closed else (skipped - issued[track]) & numbers
+        held[track] = rest - blank[track]
+    return Accounting(issued, blank, held)
+
+
+def blank_ranges(
+    head_ban: Ban, assigned: TrackSets, usage: Mapping[Ban, BranchUsage]
+) -> dict[tuple[Ban, Track], RangeSet]:
+    """The blank ranges of a closed period, per (BranchBan, track), as E0402 reports them.
+
+    A branch's blanks are its grants minus what it issued; numbers never granted to any branch are
+    the HQ's own blanks, reported under BranchBan = HeadBan (merged with the HQ's own store, if
+    it is also a branch). Empty sets are left out: no E0402 goes where nothing is blank.
+    """
+    result: dict[tuple[Ban, Track], RangeSet] = {}
+    for track, numbers in assigned.items():
+        never_granted = numbers
+        for ban, branch in usage.items():
+            granted = _get(branch.granted, track) & numbers
+            never_granted = never_granted - granted
+            _add(result, (ban, track), granted - _get(branch.issued, track))
+        _add(result, (head_ban, track), never_granted)
+    return result
+
+
+def _add(
+    result: dict[tuple[Ban, Track], RangeSet], key: tuple[Ban, Track], blank: RangeSet
+) -> None:
+    if blank:
+        result[key] = result.get(key, RangeSet()) | blank

@@ -1,0 +1,281 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from protos.einvoice.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class AddAssignmentRequest(_message.Message):
+    __slots__ = ("year_month", "invoice_type", "range", "actor")
+    YEAR_MONTH_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    RANGE_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    year_month: str
+    invoice_type: _common_pb2.InvoiceType
+    range: _common_pb2.TrackRange
+    actor: str
+    def __init__(self, year_month: _Optional[str] = ..., invoice_type: _Optional[_Union[_common_pb2.InvoiceType, str]] = ..., range: _Optional[_Union[_common_pb2.TrackRange, _Mapping]] = ..., actor: _Optional[str] = ...) -> None: ...
+
+class Assignment(_message.Message):
+    __slots__ = ("assignment_id", "year_month", "invoice_type", "range", "booklets", "status", "granted", "free")
+    ASSIGNMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    YEAR_MONTH_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    RANGE_FIELD_NUMBER: _ClassVar[int]
+    BOOKLETS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    GRANTED_FIELD_NUMBER: _ClassVar[int]
+    FREE_FIELD_NUMBER: _ClassVar[int]
+    assignment_id: int
+    year_month: str
+    invoice_type: _common_pb2.InvoiceType
+    range: _common_pb2.TrackRange
+    booklets: int
+    status: _common_pb2.RangeStatus
+    granted: int
+    free: int
+    def __init__(self, assignment_id: _Optional[int] = ..., year_month: _Optional[str] = ..., invoice_type: _Optional[_Union[_common_pb2.InvoiceType, str]] = ..., range: _Optional[_Union[_common_pb2.TrackRange, _Mapping]] = ..., booklets: _Optional[int] = ..., status: _Optional[_Union[_common_pb2.RangeStatus, str]] = ..., granted: _Optional[int] = ..., free: _Optional[int] = ...) -> None: ...
+
+class ListPoolsRequest(_message.Message):
+    __slots__ = ("year_month",)
+    YEAR_MONTH_FIELD_NUMBER: _ClassVar[int]
+    year_month: str
+    def __init__(self, year_month: _Optional[str] = ...) -> None: ...
+
+class Pool(_message.Message):
+    __slots__ = ("year_month", "invoice_type", "assignments", "assigned", "granted", "free", "closed")
+    YEAR_MONTH_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNMENTS_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNED_FIELD_NUMBER: _ClassVar[int]
+    GRANTED_FIELD_NUMBER: _ClassVar[int]
+    FREE_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_FIELD_NUMBER: _ClassVar[int]
+    year_month: str
+    invoice_type: _common_pb2.InvoiceType
+    assignments: _containers.RepeatedCompositeFieldContainer[Assignment]
+    assigned: int
+    granted: int
+    free: int
+    closed: bool
+    def __init__(self, year_month: _Optional[str] = ..., invoice_type: _Optional[_Union[_common_pb2.InvoiceType, str]] = ..., assignments: _Optional[_Iterable[_Union[Assignment, _Mapping]]] = ..., assigned: _Optional[int] = ..., granted: _Optional[int] = ..., free: _Optional[int] = ..., closed: _Optional[bool] = ...) -> None: ...
+
+class ListPoolsReply(_message.Message):
+    __slots__ = ("pools",)
+    POOLS_FIELD_NUMBER: _ClassVar[int]
+    pools: _containers.RepeatedCompositeFieldContainer[Pool]
+    def __init__(self, pools: _Optional[_Iterable[_Union[Pool, _Mapping]]] = ...) -> None: ...
+
+class AddBranchRequest(_message.Message):
+    __slots__ = ("ban", "name", "quota", "refill", "actor", "emails")
+    BAN_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    QUOTA_FIELD_NUMBER: _ClassVar[int]
+    REFILL_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    EMAILS_FIELD_NUMBER: _ClassVar[int]
+    ban: str
+    name: str
+    quota: _common_pb2.Quota
+    refill: _common_pb2.RefillSettings
+    actor: str
+    emails: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ban: _Optional[str] = ..., name: _Optional[str] = ..., quota: _Optional[_Union[_common_pb2.Quota, _Mapping]] = ..., refill: _Optional[_Union[_common_pb2.RefillSettings, _Mapping]] = ..., actor: _Optional[str] = ..., emails: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class Branch(_message.Message):
+    __slots__ = ("ban", "name", "enabled", "quota", "refill", "last_report", "pending_quota", "pending_from", "emails")
+    BAN_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    QUOTA_FIELD_NUMBER: _ClassVar[int]
+    REFILL_FIELD_NUMBER: _ClassVar[int]
+    LAST_REPORT_FIELD_NUMBER: _ClassVar[int]
+    PENDING_QUOTA_FIELD_NUMBER: _ClassVar[int]
+    PENDING_FROM_FIELD_NUMBER: _ClassVar[int]
+    EMAILS_FIELD_NUMBER: _ClassVar[int]
+    ban: str
+    name: str
+    enabled: bool
+    quota: _common_pb2.Quota
+    refill: _common_pb2.RefillSettings
+    last_report: _timestamp_pb2.Timestamp
+    pending_quota: _common_pb2.Quota
+    pending_from: _timestamp_pb2.Timestamp
+    emails: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ban: _Optional[str] = ..., name: _Optional[str] = ..., enabled: _Optional[bool] = ..., quota: _Optional[_Union[_common_pb2.Quota, _Mapping]] = ..., refill: _Optional[_Union[_common_pb2.RefillSettings, _Mapping]] = ..., last_report: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pending_quota: _Optional[_Union[_common_pb2.Quota, _Mapping]] = ..., pending_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., emails: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ListBranchesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListBranchesReply(_message.Message):
+    __slots__ = ("branches",)
+    BRANCHES_FIELD_NUMBER: _ClassVar[int]
+    branches: _containers.RepeatedCompositeFieldContainer[Branch]
+    def __init__(self, branches: _Optional[_Iterable[_Union[Branch, _Mapping]]] = ...) -> None: ...
+
+class DisableBranchRequest(_message.Message):
+    __slots__ = ("ban", "actor")
+    BAN_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    ban: str
+    actor: str
+    def __init__(self, ban: _Optional[str] = ..., actor: _Optional[str] = ...) -> None: ...
+
+class SetQuotaRequest(_message.Message):
+    __slots__ = ("ban", "quota", "refill", "effective_from", "actor")
+    BAN_FIELD_NUMBER: _ClassVar[int]
+    QUOTA_FIELD_NUMBER: _ClassVar[int]
+    REFILL_FIELD_NUMBER: _ClassVar[int]
+    EFFECTIVE_FROM_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    ban: str
+    quota: _common_pb2.Quota
+    refill: _common_pb2.RefillSettings
+    effective_from: _timestamp_pb2.Timestamp
+    actor: str
+    def __init__(self, ban: _Optional[str] = ..., quota: _Optional[_Union[_common_pb2.Quota, _Mapping]] = ..., refill: _Optional[_Union[_common_pb2.RefillSettings, _Mapping]] = ..., effective_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[str] = ...) -> None: ...
+
+class SetRangeStatusRequest(_message.Message):
+    __slots__ = ("assignment_id", "status", "actor")
+    ASSIGNMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    assignment_id: int
+    status: _common_pb2.RangeStatus
+    actor: str
+    def __init__(self, assignment_id: _Optional[int] = ..., status: _Optional[_Union[_common_pb2.RangeStatus, str]] = ..., actor: _Optional[str] = ...) -> None: ...
+
+class GetUsageRequest(_message.Message):
+    __slots__ = ("year_month", "branch_ban")
+    YEAR_MONTH_FIELD_NUMBER: _ClassVar[int]
+    BRANCH_BAN_FIELD_NUMBER: _ClassVar[int]
+    year_month: str
+    branch_ban: str
+    def __init__(self, year_month: _Optional[str] = ..., branch_ban: _Optional[str] = ...) -> None: ...
+
+class BranchUsage(_message.Message):
+    __slots__ = ("branch_ban", "granted", "issued", "skipped", "held", "burn_per_hour", "last_report", "booklets_granted", "final")
+    BRANCH_BAN_FIELD_NUMBER: _ClassVar[int]
+    GRANTED_FIELD_NUMBER: _ClassVar[int]
+    ISSUED_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    HELD_FIELD_NUMBER: _ClassVar[int]
+    BURN_PER_HOUR_FIELD_NUMBER: _ClassVar[int]
+    LAST_REPORT_FIELD_NUMBER: _ClassVar[int]
+    BOOKLETS_GRANTED_FIELD_NUMBER: _ClassVar[int]
+    FINAL_FIELD_NUMBER: _ClassVar[int]
+    branch_ban: str
+    granted: int
+    issued: int
+    skipped: int
+    held: int
+    burn_per_hour: float
+    last_report: _timestamp_pb2.Timestamp
+    booklets_granted: int
+    final: bool
+    def __init__(self, branch_ban: _Optional[str] = ..., granted: _Optional[int] = ..., issued: _Optional[int] = ..., skipped: _Optional[int] = ..., held: _Optional[int] = ..., burn_per_hour: _Optional[float] = ..., last_report: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., booklets_granted: _Optional[int] = ..., final: _Optional[bool] = ...) -> None: ...
+
+class GetUsageReply(_message.Message):
+    __slots__ = ("year_month", "branches")
+    YEAR_MONTH_FIELD_NUMBER: _ClassVar[int]
+    BRANCHES_FIELD_NUMBER: _ClassVar[int]
+    year_month: str
+    branches: _containers.RepeatedCompositeFieldContainer[BranchUsage]
+    def __init__(self, year_month: _Optional[str] = ..., branches: _Optional[_Iterable[_Union[BranchUsage, _Mapping]]] = ...) -> None: ...
+
+class ClosePeriodRequest(_message.Message):
+    __slots__ = ("year_month", "invoice_type", "actor")
+    YEAR_MONTH_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    year_month: str
+    invoice_type: _common_pb2.InvoiceType
+    actor: str
+    def __init__(self, year_month: _Optional[str] = ..., invoice_type: _Optional[_Union[_common_pb2.InvoiceType, str]] = ..., actor: _Optional[str] = ...) -> None: ...
+
+class ClosePeriodReply(_message.Message):
+    __slots__ = ("assigned", "issued", "blank", "branches_not_final")
+    ASSIGNED_FIELD_NUMBER: _ClassVar[int]
+    ISSUED_FIELD_NUMBER: _ClassVar[int]
+    BLANK_FIELD_NUMBER: _ClassVar[int]
+    BRANCHES_NOT_FINAL_FIELD_NUMBER: _ClassVar[int]
+    assigned: int
+    issued: int
+    blank: int
+    branches_not_final: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, assigned: _Optional[int] = ..., issued: _Optional[int] = ..., blank: _Optional[int] = ..., branches_not_final: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ReconcileRequest(_message.Message):
+    __slots__ = ("year_month",)
+    YEAR_MONTH_FIELD_NUMBER: _ClassVar[int]
+    year_month: str
+    def __init__(self, year_month: _Optional[str] = ...) -> None: ...
+
+class TrackAccounting(_message.Message):
+    __slots__ = ("year_month", "invoice_type", "track", "assigned", "issued", "blank", "held", "violations")
+    YEAR_MONTH_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    TRACK_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNED_FIELD_NUMBER: _ClassVar[int]
+    ISSUED_FIELD_NUMBER: _ClassVar[int]
+    BLANK_FIELD_NUMBER: _ClassVar[int]
+    HELD_FIELD_NUMBER: _ClassVar[int]
+    VIOLATIONS_FIELD_NUMBER: _ClassVar[int]
+    year_month: str
+    invoice_type: _common_pb2.InvoiceType
+    track: str
+    assigned: int
+    issued: int
+    blank: int
+    held: int
+    violations: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, year_month: _Optional[str] = ..., invoice_type: _Optional[_Union[_common_pb2.InvoiceType, str]] = ..., track: _Optional[str] = ..., assigned: _Optional[int] = ..., issued: _Optional[int] = ..., blank: _Optional[int] = ..., held: _Optional[int] = ..., violations: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ReconcileReply(_message.Message):
+    __slots__ = ("tracks", "ok")
+    TRACKS_FIELD_NUMBER: _ClassVar[int]
+    OK_FIELD_NUMBER: _ClassVar[int]
+    tracks: _containers.RepeatedCompositeFieldContainer[TrackAccounting]
+    ok: bool
+    def __init__(self, tracks: _Optional[_Iterable[_Union[TrackAccounting, _Mapping]]] = ..., ok: _Optional[bool] = ...) -> None: ...
+
+class ListAuditRequest(_message.Message):
+    __slots__ = ("after_seq", "limit")
+    AFTER_SEQ_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    after_seq: int
+    limit: int
+    def __init__(self, after_seq: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class AuditEntry(_message.Message):
+    __slots__ = ("seq", "at", "actor", "action", "details_json", "hash", "prev_hash")
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    DETAILS_JSON_FIELD_NUMBER: _ClassVar[int]
+    HASH_FIELD_NUMBER: _ClassVar[int]
+    PREV_HASH_FIELD_NUMBER: _ClassVar[int]
+    seq: int
+    at: _timestamp_pb2.Timestamp
+    actor: str
+    action: str
+    details_json: str
+    hash: str
+    prev_hash: str
+    def __init__(self, seq: _Optional[int] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., actor: _Optional[str] = ..., action: _Optional[str] = ..., details_json: _Optional[str] = ..., hash: _Optional[str] = ..., prev_hash: _Optional[str] = ...) -> None: ...
+
+class ListAuditReply(_message.Message):
+    __slots__ = ("entries", "chain_ok")
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    CHAIN_OK_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[AuditEntry]
+    chain_ok: bool
+    def __init__(self, entries: _Optional[_Iterable[_Union[AuditEntry, _Mapping]]] = ..., chain_ok: _Optional[bool] = ...) -> None: ...
