@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from allocator.buffer import Holding, Issued, RefillPolicy, rewind_on_give_back, take, usable
 from allocator.errors import (
+    AlreadyExists,
     BufferEmpty,
     DomainError,
     InvalidBan,
@@ -19,15 +20,18 @@ from allocator.errors import (
     InvalidRange,
     InvalidTrack,
     MisalignedRange,
+    NotFound,
+    NotLeader,
     OverlappingRange,
     PeriodClosed,
+    PermissionDenied,
     PoolExhausted,
     QuotaReached,
     RangeNotEnabled,
     Refused,
 )
 from allocator.identity import Ban, BanRule, InvoiceNumber, InvoiceType, Track, ban_check_passes
-from allocator.period import TAIPEI, Period
+from allocator.period import Period
 from allocator.pool import (
     AssignedRange,
     Quota,
@@ -47,6 +51,7 @@ __all__ = [
     "BOOKLET_SIZE",
     "TAIPEI",
     "Accounting",
+    "AlreadyExists",
     "AssignedRange",
     "Ban",
     "BanRule",
@@ -66,10 +71,13 @@ __all__ = [
     "InvoiceType",
     "Issued",
     "MisalignedRange",
+    "NotFound",
+    "NotLeader",
     "NumberRange",
     "OverlappingRange",
     "Period",
     "PeriodClosed",
+    "PermissionDenied",
     "PoolExhausted",
     "Quota",
     "QuotaReached",
@@ -93,3 +101,12 @@ __all__ = [
     "take",
     "usable",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """`TAIPEI` is resolved on first use, so that importing the package reads no tzdata file."""
+    if name == "TAIPEI":
+        from allocator import period
+
+        return period.TAIPEI
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -90,6 +90,7 @@ def rewind_on_give_back(
     if (
         last_issued.track == holding.track_range.track
         and last_issued.number == number
+        and number in holding.track_range.range
         and holding.next_number == number + 1
     ):
         return replace(holding, next_number=number)

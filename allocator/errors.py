@@ -73,3 +73,23 @@ class PeriodClosed(Refused):
 
 class BufferEmpty(Refused):
     """A branch agent has no number left for the current period and invoice type."""
+
+
+class NotFound(DomainError):
+    """A branch, range or grant that does not exist (maps to NOT_FOUND)."""
+
+
+class AlreadyExists(DomainError):
+    """A branch or range that is already registered (maps to ALREADY_EXISTS)."""
+
+
+class PermissionDenied(DomainError):
+    """A caller acting for another branch's identity (maps to PERMISSION_DENIED)."""
+
+
+class NotLeader(DomainError):
+    """This HQ replica does not lead (or no longer does): writes go to the leader (UNAVAILABLE)."""
+
+    def __init__(self, message: str, leader: str | None = None) -> None:
+        super().__init__(message)
+        self.leader = leader

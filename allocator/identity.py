@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from allocator.errors import InvalidBan, InvalidInvoiceNumber, InvalidInvoiceType, InvalidTrack
 
 BAN_WEIGHTS = (1, 2, 1, 2, 1, 2, 4, 1)
-_BAN_PATTERN = re.compile(r"\d{8}")
+_BAN_PATTERN = re.compile(r"[0-9]{8}")  # ASCII only: \d would take full-width digits
 _TRACK_PATTERN = re.compile(r"[A-Z]{2}")
-_NUMBER_PATTERN = re.compile(r"([A-Z]{2})(\d{8})")
+_NUMBER_PATTERN = re.compile(r"([A-Z]{2})([0-9]{8})")
 
 
 class BanRule(enum.Enum):

@@ -5,14 +5,27 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from allocator.errors import InvalidPeriod
 
-TAIPEI = ZoneInfo("Asia/Taipei")
 ROC_OFFSET = 1911
 BLANK_REPORT_DAYS = 10
-_YEAR_MONTH = re.compile(r"(\d{3})(\d{2})")
+_YEAR_MONTH = re.compile(r"([0-9]{3})([0-9]{2})")
+
+
+@cache
+def _taipei() -> ZoneInfo:
+    """Asia/Taipei, loaded on first use: importing the package reads no tzdata file."""
+    return ZoneInfo("Asia/Taipei")
+
+
+def __getattr__(name: str) -> ZoneInfo:
+    """`TAIPEI` stays a module attribute, resolved lazily (PEP 562)."""
+    if name == "TAIPEI":
+        return _taipei()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -36,7 +49,7 @@ class Period:
         """The period an aware instant falls in, by the Taipei calendar."""
         if instant.tzinfo is None:
             raise InvalidPeriod(f"instant {instant.isoformat()} has no time zone")
-        local = instant.astimezone(TAIPEI)
+        local = instant.astimezone(_taipei())
         return cls(local.year, local.month + local.month % 2)
 
     @classmethod
@@ -61,7 +74,7 @@ class Period:
 
     def start(self) -> datetime:
         """First instant of the period, 00:00 Taipei on the 1st of its odd month."""
-        return datetime(self.year, self.start_month, 1, tzinfo=TAIPEI)
+        return datetime(self.year, self.start_month, 1, tzinfo=_taipei())
 
     def end(self) -> datetime:
         """First instant after the period (exclusive): the next period's start."""

@@ -140,7 +140,10 @@ def plan_grant(runs: Sequence[TrackRange], current: TrackRange | None, booklets:
 def require_enabled(pool: Sequence[AssignedRange], target: TrackRange) -> AssignedRange:
     """The assigned range holding `target`, which must be enabled."""
     for assigned in pool:
-        if assigned.track == target.track and assigned.range.overlaps(target.range):
+        inside = (
+            assigned.range.begin <= target.range.begin <= target.range.end <= assigned.range.end
+        )
+        if assigned.track == target.track and inside:
             if assigned.status is not RangeStatus.ENABLED:
                 raise RangeNotEnabled(f"range {assigned.track_range} is {assigned.status.value}")
             return assigned

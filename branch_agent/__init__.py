@@ -1,0 +1,1 @@
+"""The in-store branch agent: local durable ledger, POS gRPC API, auto-refill, usage reports."""

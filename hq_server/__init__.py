@@ -1,0 +1,1 @@
+"""The HQ server: assignments, branches, grants, usage, audit, over gRPC."""

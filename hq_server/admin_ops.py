@@ -1,0 +1,308 @@
+"""Use cases of the admin API that change state; each one writes its audit entry."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select, update
+
+from allocator import (
+    AlreadyExists,
+    Ban,
+    BranchUsage,
+    InvalidInput,
+    NotFound,
+    Quota,
+    RangeStatus,
+    RefillPolicy,
+    TrackRange,
+    account,
+    by_track,
+    check_new_assignment,
+)
+from hq_server import audit
+from hq_server.records import (
+    PoolKey,
+    assigned_ranges,
+    branch_row,
+    pool_grants,
+    track_range,
+    usage_by_branch,
+)
+from hq_server.schema import assignments, branches, closed_periods, quota_schedule
+
+
+def add_assignment(
+    conn: Connection, now: datetime, actor: str, pool: PoolKey, new: TrackRange, source: str
+) -> tuple[Row[Any], bool]:
+    """Record a MOF range. Re-adding the identical range from the same source changes nothing."""
+    same_period = conn.execute(
+        select(assignments).where(assignments.c.year_month == pool.year_month)
+    ).all()
+    for row in same_period:
+        if (
+            track_range(row) == new
+            and row.invoice_type == pool.type_code
+            and row.source == source
+            and source.startswith("e0501:")
+        ):
+            return row, False
+    check_new_assignment(new, [track_range(r) for r in same_period])
+    result = conn.execute(
+        insert(assignments).values(
+            year_month=pool.year_month,
+            invoice_type=pool.type_code,
+            track=new.track.code,
+            begin=new.range.begin,
+            end=new.range.end,
+            status=RangeStatus.ENABLED.value,
+            source=source,
+            created_at=now,
+        )
+    )
+    assignment_id = result.inserted_primary_key[0]
+    audit.append(
+        conn,
+        now,
+        actor,
+        "add_assignment",
+        assignment_id=assignment_id,
+        year_month=pool.year_month,
+        invoice_type=pool.type_code,
+        range=str(new),
+        source=source,
+    )
+    return assignment_row(conn, assignment_id), True
+
+
+def assignment_row(conn: Connection, assignment_id: int) -> Row[Any]:
+    row = conn.execute(select(assignments).where(assignments.c.id == assignment_id)).first()
+    if row is None:
+        raise NotFound(f"assigned range {assignment_id} does not exist")
+    return row
+
+
+def set_range_status(
+    conn: Connection, now: datetime, actor: str, assignment_id: int, status: RangeStatus
+) -> Row[Any]:
+    before = assignment_row(conn, assignment_id)
+    conn.execute(
+        update(assignments).where(assignments.c.id == assignment_id).values(status=status.value)
+    )
+    audit.append(
+        conn,
+        now,
+        actor,
+        "set_range_status",
+        assignment_id=assignment_id,
+        range=str(track_range(before)),
+        before=before.status,
+        after=status.value,
+    )
+    bump_all_config_versions(conn)
+    return assignment_row(conn, assignment_id)
+
+
+@dataclass(frozen=True, slots=True)
+class BranchSettings:
+    name: str
+    quota: Quota
+    refill: RefillPolicy
+    emails: tuple[str, ...] = ()
+
+
+def add_branch(
+    conn: Connection, now: datetime, actor: str, ban: Ban, settings: BranchSettings
+) -> Row[Any]:
+    if conn.execute(select(branches.c.ban).where(branches.c.ban == ban.value)).first():
+        raise AlreadyExists(f"branch {ban} is already registered")
+    for email in settings.emails:
+        if "@" not in email or email.startswith("@") or email.endswith("@"):
+            raise InvalidInput(f"e-mail address {email!r} is not valid")
+    conn.execute(
+        insert(branches).values(
+            ban=ban.value,
+            name=settings.name,
+            enabled=True,
+            emails=json.dumps(settings.emails),
+            config_version=1,
+            created_at=now,
+            **quota_values(settings.quota),
+            **refill_values(settings.refill),
+        )
+    )
+    audit.append(
+        conn,
+        now,
+        actor,
+        "add_branch",
+        ban=ban.value,
+        name=settings.name,
+        quota=quota_values(settings.quota),
+        refill=refill_values(settings.refill),
+    )
+    return branch_row(conn, ban)
+
+
+def quota_values(quota: Quota) -> dict[str, int]:
+    return {
+        "booklets_per_request": quota.booklets_per_request,
+        "booklets_per_period": quota.booklets_per_period,
+    }
+
+
+def refill_values(refill: RefillPolicy) -> dict[str, Any]:
+    return {
+        "low_water_count": refill.low_water_count,
+        "low_water_minutes": refill.low_water_minutes,
+        "min_booklets": refill.min_booklets,
+        "max_booklets": refill.max_booklets,
+    }
+
+
+def disable_branch(conn: Connection, now: datetime, actor: str, ban: Ban) -> Row[Any]:
+    branch_row(conn, ban)
+    conn.execute(
+        update(branches)
+        .where(branches.c.ban == ban.value)
+        .values(enabled=False, config_version=branches.c.config_version + 1)
+    )
+    audit.append(conn, now, actor, "disable_branch", ban=ban.value)
+    return branch_row(conn, ban)
+
+
+def set_quota(
+    conn: Connection,
+    now: datetime,
+    actor: str,
+    ban: Ban,
+    quota: Quota,
+    refill: RefillPolicy | None,
+    effective_from: datetime | None,
+) -> Row[Any]:
+    """Set a quota at once, or schedule it; refill settings always apply at once."""
+    branch_row(conn, ban)
+    values: dict[str, Any] = refill_values(refill) if refill else {}
+    if effective_from is None or effective_from <= now:
+        values |= quota_values(quota)
+    else:
+        conn.execute(
+            insert(quota_schedule).values(
+                ban=ban.value, effective_from=effective_from, applied=False, **quota_values(quota)
+            )
+        )
+    conn.execute(
+        update(branches)
+        .where(branches.c.ban == ban.value)
+        .values(config_version=branches.c.config_version + 1, **values)
+    )
+    audit.append(
+        conn,
+        now,
+        actor,
+        "set_quota",
+        ban=ban.value,
+        quota=quota_values(quota),
+        refill=refill_values(refill) if refill else None,
+        effective_from=effective_from.isoformat() if effective_from else None,
+    )
+    return branch_row(conn, ban)
+
+
+def apply_due_quotas(conn: Connection, now: datetime) -> list[str]:
+    """Apply scheduled quotas whose time has come; returns the branches changed."""
+    due = conn.execute(
+        select(quota_schedule)
+        .where(quota_schedule.c.applied.is_(False))
+        .where(quota_schedule.c.effective_from <= now)
+        .order_by(quota_schedule.c.effective_from, quota_schedule.c.id)
+    ).all()
+    for row in due:
+        conn.execute(
+            update(branches)
+            .where(branches.c.ban == row.ban)
+            .values(
+                booklets_per_request=row.booklets_per_request,
+                booklets_per_period=row.booklets_per_period,
+                config_version=branches.c.config_version + 1,
+            )
+        )
+        conn.execute(
+            update(quota_schedule).where(quota_schedule.c.id == row.id).values(applied=True)
+        )
+        audit.append(
+            conn,
+            now,
+            "scheduler",
+            "apply_quota",
+            ban=row.ban,
+            schedule_id=row.id,
+            booklets_per_request=row.booklets_per_request,
+            booklets_per_period=row.booklets_per_period,
+        )
+    return sorted({row.ban for row in due})
+
+
+def bump_all_config_versions(conn: Connection) -> None:
+    conn.execute(update(branches).values(config_version=branches.c.config_version + 1))
+
+
+@dataclass(frozen=True, slots=True)
+class CloseResult:
+    assigned: int
+    issued: int
+    blank: int
+    not_final: list[str]
+
+
+def close_period(conn: Connection, now: datetime, actor: str, pool: PoolKey) -> CloseResult:
+    """Close a period: from now on everything not issued is blank (E0402)."""
+    if now < pool.period.end():
+        raise InvalidInput(
+            f"period {pool.year_month} ends at {pool.period.end().isoformat()}: "
+            "it cannot be closed before then"
+        )
+    exists = conn.execute(
+        select(closed_periods.c.closed_at)
+        .where(closed_periods.c.year_month == pool.year_month)
+        .where(closed_periods.c.invoice_type == pool.type_code)
+    ).first()
+    if exists is None:
+        conn.execute(
+            insert(closed_periods).values(
+                year_month=pool.year_month,
+                invoice_type=pool.type_code,
+                closed_at=now,
+                closed_by=actor,
+            )
+        )
+    result = period_accounting(conn, pool, closed=True)
+    audit.append(
+        conn,
+        now,
+        actor,
+        "close_period",
+        year_month=pool.year_month,
+        invoice_type=pool.type_code,
+        assigned=result.assigned,
+        issued=result.issued,
+        blank=result.blank,
+        not_final=result.not_final,
+    )
+    return result
+
+
+def period_accounting(conn: Connection, pool: PoolKey, closed: bool) -> CloseResult:
+    assigned_sets = by_track(item.track_range for _, item in assigned_ranges(conn, pool))
+    rows = pool_grants(conn, pool)
+    usage: dict[Ban, BranchUsage] = usage_by_branch(conn, rows)
+    parts = account(assigned_sets, usage, closed)
+    return CloseResult(
+        assigned=sum(s.count for s in assigned_sets.values()),
+        issued=sum(s.count for s in parts.issued.values()),
+        blank=sum(s.count for s in parts.blank.values()),
+        not_final=sorted({r.branch_ban for r in rows if not r.final}),
+    )

@@ -1,0 +1,107 @@
+"""The HQ application: store + coordinator + clock + config fan-out, shared by the servicers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+import grpc
+from sqlalchemy import Connection
+
+from allocator import DomainError, RefillPolicy
+from branch_agent.clock import Clock
+from hq_server.admin_ops import apply_due_quotas
+from hq_server.coordinator import Coordinator
+from hq_server.status import message_for, status_for
+from hq_server.store import Store
+
+T = TypeVar("T")
+log = logging.getLogger("einv.hq")
+QUOTA_TICK_SECONDS = 1.0
+
+
+class ConfigHub:
+    """Wakes every open WatchConfig stream of a branch when its configuration may have changed."""
+
+    def __init__(self) -> None:
+        self._waiters: dict[str, set[asyncio.Event]] = {}
+
+    @contextlib.contextmanager
+    def subscribe(self, ban: str) -> Any:
+        event = asyncio.Event()
+        self._waiters.setdefault(ban, set()).add(event)
+        try:
+            yield event
+        finally:
+            self._waiters[ban].discard(event)
+
+    def notify(self, bans: list[str] | None = None) -> None:
+        targets = self._waiters.keys() if bans is None else bans
+        for ban in list(targets):
+            for event in self._waiters.get(ban, ()):
+                event.set()
+
+
+@dataclass
+class Hq:
+    store: Store
+    coordinator: Coordinator
+    clock: Clock
+    head_ban: str
+    default_refill: RefillPolicy = field(default_factory=RefillPolicy)
+    hub: ConfigHub = field(default_factory=ConfigHub)
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    async def write(self, work: Callable[[Connection, datetime, int], T]) -> T:
+        """Run a use case in one fenced transaction with this replica's token."""
+        token = self.coordinator.token()
+        now = self.now()
+        return await self.store.write(token, lambda conn: work(conn, now, token))
+
+    async def read(self, work: Callable[[Connection], T]) -> T:
+        return await self.store.read(work)
+
+    async def run_quota_scheduler(self) -> None:
+        """Apply scheduled quotas when their time comes and tell the agents at once."""
+        while True:
+            await asyncio.sleep(QUOTA_TICK_SECONDS)
+            with contextlib.suppress(DomainError):
+                changed = await self.write(lambda conn, now, _t: apply_due_quotas(conn, now))
+                if changed:
+                    self.hub.notify(changed)
+
+
+def grpc_errors(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    """Turn domain errors into gRPC statuses with their precise message."""
+
+    @functools.wraps(method)
+    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> T:
+        try:
+            return await method(self, request, context)
+        except DomainError as error:
+            await context.abort(status_for(error), message_for(error))
+            raise  # abort raises; this keeps type checkers honest
+
+    return wrapper
+
+
+def grpc_stream_errors(
+    method: Callable[..., AsyncIterator[T]],
+) -> Callable[..., AsyncIterator[T]]:
+    @functools.wraps(method)
+    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        try:
+            async for item in method(self, request, context):
+                yield item
+        except DomainError as error:
+            await context.abort(status_for(error), message_for(error))
+
+    return wrapper

@@ -1,0 +1,57 @@
+"""The append-only, hash-chained audit log: written in the same transaction as the change."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select
+
+from hq_server.schema import audit
+
+GENESIS = "0" * 64
+
+
+def entry_hash(
+    prev_hash: str, seq: int, at: datetime, actor: str, action: str, details: str
+) -> str:
+    stamp = at.astimezone(UTC).isoformat()
+    body = json.dumps([prev_hash, seq, stamp, actor, action, details], ensure_ascii=False)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def append(conn: Connection, at: datetime, actor: str, action: str, **details: Any) -> int:
+    """Add one entry after the last; callers hold the write lock (the fenced transaction)."""
+    last = conn.execute(
+        select(audit.c.seq, audit.c.hash).order_by(audit.c.seq.desc()).limit(1)
+    ).first()
+    seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
+    text = json.dumps(details, ensure_ascii=False, sort_keys=True, default=str)
+    conn.execute(
+        insert(audit).values(
+            seq=seq,
+            at=at,
+            actor=actor or "unknown",
+            action=action,
+            details_json=text,
+            prev_hash=prev,
+            hash=entry_hash(prev, seq, at, actor or "unknown", action, text),
+        )
+    )
+    return seq
+
+
+def chain_ok(rows: Sequence[Row[Any]]) -> bool:
+    """Each entry's hash is right and links to the one before it."""
+    for before, row in zip((None, *rows[:-1]), rows, strict=True):
+        if before is not None and row.prev_hash != before.hash:
+            return False
+        expected = entry_hash(
+            row.prev_hash, row.seq, row.at, row.actor, row.action, row.details_json
+        )
+        if row.hash != expected:
+            return False
+    return True

@@ -1,0 +1,146 @@
+"""Protobuf messages to domain values and rows back to messages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy import Row
+
+from allocator import (
+    Ban,
+    InvalidInput,
+    InvoiceType,
+    NumberRange,
+    Period,
+    Quota,
+    RangeStatus,
+    RefillPolicy,
+    Track,
+    TrackRange,
+)
+from hq_server.records import PoolKey, quota_of, refill_of
+from protos.einvoice.v1 import admin_pb2, branch_pb2, common_pb2
+
+TYPE_TO_PB = {
+    InvoiceType.GENERAL: common_pb2.INVOICE_TYPE_GENERAL,
+    InvoiceType.SPECIAL: common_pb2.INVOICE_TYPE_SPECIAL,
+}
+STATUS_TO_PB = {
+    RangeStatus.ENABLED: common_pb2.RANGE_STATUS_ENABLED,
+    RangeStatus.PAUSED: common_pb2.RANGE_STATUS_PAUSED,
+    RangeStatus.DISABLED: common_pb2.RANGE_STATUS_DISABLED,
+}
+
+
+def invoice_type(value: int, default: bool = False) -> InvoiceType:
+    for domain, pb in TYPE_TO_PB.items():
+        if pb == value:
+            return domain
+    if default and value == common_pb2.INVOICE_TYPE_UNSPECIFIED:
+        return InvoiceType.GENERAL
+    raise InvalidInput(f"invoice type {value} must be 7 (07 general) or 8 (08 special)")
+
+
+def range_status(value: int) -> RangeStatus:
+    for domain, pb in STATUS_TO_PB.items():
+        if pb == value:
+            return domain
+    raise InvalidInput(f"range status {value} must be enabled (1), paused (2) or disabled (3)")
+
+
+def pool_key(year_month: str, type_value: int) -> PoolKey:
+    return PoolKey(Period.from_year_month(year_month), invoice_type(type_value, default=True))
+
+
+def track_range(msg: common_pb2.TrackRange) -> TrackRange:
+    return TrackRange(Track(msg.track), NumberRange(msg.begin, msg.end))
+
+
+def track_range_pb(item: TrackRange) -> common_pb2.TrackRange:
+    return common_pb2.TrackRange(track=item.track.code, begin=item.range.begin, end=item.range.end)
+
+
+def quota(msg: common_pb2.Quota) -> Quota:
+    return Quota(msg.booklets_per_request, msg.booklets_per_period)
+
+
+def refill(msg: common_pb2.RefillSettings, base: RefillPolicy) -> RefillPolicy:
+    """Unset (zero) fields keep the base's values."""
+    return RefillPolicy(
+        low_water_count=msg.low_water_count or base.low_water_count,
+        low_water_minutes=msg.low_water_minutes or base.low_water_minutes,
+        min_booklets=msg.min_booklets or base.min_booklets,
+        max_booklets=msg.max_booklets or base.max_booklets,
+    )
+
+
+def ban(value: str) -> Ban:
+    return Ban.parse(value)
+
+
+def timestamp(value: datetime | None) -> Timestamp | None:
+    if value is None:
+        return None
+    ts = Timestamp()
+    ts.FromDatetime(value)
+    return ts
+
+
+def from_timestamp(ts: Timestamp, present: bool) -> datetime | None:
+    return ts.ToDatetime(tzinfo=UTC) if present else None
+
+
+def grant_pb(row: Row[Any]) -> branch_pb2.Grant:
+    return branch_pb2.Grant(
+        grant_id=row.id,
+        branch_ban=row.branch_ban,
+        year_month=row.year_month,
+        invoice_type=TYPE_TO_PB[InvoiceType.parse(row.invoice_type)],
+        range=common_pb2.TrackRange(track=row.track, begin=row.begin, end=row.end),
+        booklets=row.booklets,
+        granted_at=timestamp(row.granted_at),
+        request_id=row.request_id,
+    )
+
+
+def quota_pb(value: Quota) -> common_pb2.Quota:
+    return common_pb2.Quota(
+        booklets_per_request=value.booklets_per_request,
+        booklets_per_period=value.booklets_per_period,
+    )
+
+
+def refill_pb(value: RefillPolicy) -> common_pb2.RefillSettings:
+    return common_pb2.RefillSettings(
+        low_water_count=value.low_water_count,
+        low_water_minutes=value.low_water_minutes,
+        min_booklets=value.min_booklets,
+        max_booklets=value.max_booklets,
+    )
+
+
+def assignment_pb(row: Row[Any], granted: int = 0, free: int = 0) -> admin_pb2.Assignment:
+    return admin_pb2.Assignment(
+        assignment_id=row.id,
+        year_month=row.year_month,
+        invoice_type=TYPE_TO_PB[InvoiceType.parse(row.invoice_type)],
+        range=common_pb2.TrackRange(track=row.track, begin=row.begin, end=row.end),
+        booklets=NumberRange(row.begin, row.end).booklets,
+        status=STATUS_TO_PB[RangeStatus(row.status)],
+        granted=granted,
+        free=free,
+    )
+
+
+def branch_pb(row: Row[Any], emails: list[str]) -> admin_pb2.Branch:
+    return admin_pb2.Branch(
+        ban=row.ban,
+        name=row.name,
+        enabled=row.enabled,
+        quota=quota_pb(quota_of(row)),
+        refill=refill_pb(refill_of(row)),
+        last_report=timestamp(row.last_report_at),
+        emails=emails,
+    )

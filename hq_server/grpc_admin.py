@@ -1,0 +1,197 @@
+"""AdminService: the thin gRPC shell over the admin use cases and queries."""
+
+from __future__ import annotations
+
+import grpc
+
+from allocator import InvalidInput, Period
+from hq_server import admin_ops, convert, queries
+from hq_server.app import Hq, grpc_errors
+from hq_server.audit import chain_ok
+from hq_server.records import branch_row, refill_of
+from protos.einvoice.v1 import admin_pb2, admin_pb2_grpc
+
+Ctx = grpc.aio.ServicerContext
+MAX_AUDIT_PAGE = 1000
+
+
+class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
+    def __init__(self, hq: Hq) -> None:
+        self.hq = hq
+
+    @grpc_errors
+    async def AddAssignment(self, request: admin_pb2.AddAssignmentRequest, context: Ctx):
+        pool = convert.pool_key(request.year_month, request.invoice_type)
+        new = convert.track_range(request.range)
+        row, _ = await self.hq.write(
+            lambda conn, now, _t: admin_ops.add_assignment(
+                conn, now, request.actor, pool, new, source="manual"
+            )
+        )
+        return convert.assignment_pb(row, 0, new.range.count)
+
+    @grpc_errors
+    async def ListPools(self, request: admin_pb2.ListPoolsRequest, context: Ctx):
+        views = await self.hq.read(lambda conn: queries.list_pools(conn, request.year_month))
+        return admin_pb2.ListPoolsReply(
+            pools=[
+                admin_pb2.Pool(
+                    year_month=v.key.year_month,
+                    invoice_type=convert.TYPE_TO_PB[v.key.invoice_type],
+                    assignments=[
+                        convert.assignment_pb(a.row, a.granted, a.free) for a in v.assignments
+                    ],
+                    assigned=v.assigned,
+                    granted=v.granted,
+                    free=v.free,
+                    closed=v.closed,
+                )
+                for v in views
+            ]
+        )
+
+    @grpc_errors
+    async def AddBranch(self, request: admin_pb2.AddBranchRequest, context: Ctx):
+        ban = convert.ban(request.ban)
+        if not request.name.strip():
+            raise InvalidInput(f"branch {ban} needs a name")
+        settings = admin_ops.BranchSettings(
+            name=request.name.strip(),
+            quota=convert.quota(request.quota),
+            refill=convert.refill(request.refill, self.hq.default_refill),
+            emails=tuple(request.emails),
+        )
+        row = await self.hq.write(
+            lambda conn, now, _t: admin_ops.add_branch(conn, now, request.actor, ban, settings)
+        )
+        return convert.branch_pb(row, list(settings.emails))
+
+    @grpc_errors
+    async def ListBranches(self, request: admin_pb2.ListBranchesRequest, context: Ctx):
+        rows = await self.hq.read(queries.list_branches)
+        return admin_pb2.ListBranchesReply(
+            branches=[convert.branch_pb(r, queries.emails_of(r)) for r in rows]
+        )
+
+    @grpc_errors
+    async def DisableBranch(self, request: admin_pb2.DisableBranchRequest, context: Ctx):
+        ban = convert.ban(request.ban)
+        row = await self.hq.write(
+            lambda conn, now, _t: admin_ops.disable_branch(conn, now, request.actor, ban)
+        )
+        self.hq.hub.notify([ban.value])
+        return convert.branch_pb(row, queries.emails_of(row))
+
+    @grpc_errors
+    async def SetQuota(self, request: admin_pb2.SetQuotaRequest, context: Ctx):
+        ban = convert.ban(request.ban)
+        quota = convert.quota(request.quota)
+        effective = convert.from_timestamp(
+            request.effective_from, request.HasField("effective_from")
+        )
+
+        def work(conn, now, _t):  # type: ignore[no-untyped-def]
+            refill = None
+            if request.HasField("refill"):
+                refill = convert.refill(request.refill, refill_of(branch_row(conn, ban)))
+            return admin_ops.set_quota(conn, now, request.actor, ban, quota, refill, effective)
+
+        row = await self.hq.write(work)
+        self.hq.hub.notify([ban.value])
+        return convert.branch_pb(row, queries.emails_of(row))
+
+    @grpc_errors
+    async def SetRangeStatus(self, request: admin_pb2.SetRangeStatusRequest, context: Ctx):
+        status = convert.range_status(request.status)
+        row = await self.hq.write(
+            lambda conn, now, _t: admin_ops.set_range_status(
+                conn, now, request.actor, request.assignment_id, status
+            )
+        )
+        self.hq.hub.notify()
+        return convert.assignment_pb(row)
+
+    @grpc_errors
+    async def GetUsage(self, request: admin_pb2.GetUsageRequest, context: Ctx):
+        year_month = request.year_month or Period.containing(self.hq.now()).to_year_month()
+        Period.from_year_month(year_month)
+        views = await self.hq.read(
+            lambda conn: queries.usage(conn, year_month, request.branch_ban or None)
+        )
+        return admin_pb2.GetUsageReply(
+            year_month=year_month,
+            branches=[
+                admin_pb2.BranchUsage(
+                    branch_ban=v.ban,
+                    granted=v.granted,
+                    issued=v.issued,
+                    skipped=v.skipped,
+                    held=v.held,
+                    burn_per_hour=v.burn_per_hour,
+                    last_report=convert.timestamp(v.last_report),
+                    booklets_granted=v.booklets,
+                    final=v.final,
+                )
+                for v in views
+            ],
+        )
+
+    @grpc_errors
+    async def ClosePeriod(self, request: admin_pb2.ClosePeriodRequest, context: Ctx):
+        pool = convert.pool_key(request.year_month, request.invoice_type)
+        result = await self.hq.write(
+            lambda conn, now, _t: admin_ops.close_period(conn, now, request.actor, pool)
+        )
+        return admin_pb2.ClosePeriodReply(
+            assigned=result.assigned,
+            issued=result.issued,
+            blank=result.blank,
+            branches_not_final=result.not_final,
+        )
+
+    @grpc_errors
+    async def Reconcile(self, request: admin_pb2.ReconcileRequest, context: Ctx):
+        if request.year_month:
+            Period.from_year_month(request.year_month)
+        rows = await self.hq.read(lambda conn: queries.reconcile(conn, request.year_month))
+        tracks = [
+            admin_pb2.TrackAccounting(
+                year_month=t.key.year_month,
+                invoice_type=convert.TYPE_TO_PB[t.key.invoice_type],
+                track=t.track.code,
+                assigned=t.assigned,
+                issued=t.issued,
+                blank=t.blank,
+                held=t.held,
+                violations=t.violations,
+            )
+            for t in rows
+        ]
+        return admin_pb2.ReconcileReply(tracks=tracks, ok=all(not t.violations for t in rows))
+
+    @grpc_errors
+    async def ListAudit(self, request: admin_pb2.ListAuditRequest, context: Ctx):
+        limit = min(request.limit or 100, MAX_AUDIT_PAGE)
+
+        def work(conn):  # type: ignore[no-untyped-def]
+            rows = queries.audit_entries(conn, request.after_seq, limit)
+            before = queries.previous_audit(conn, request.after_seq)
+            return rows, before
+
+        rows, before = await self.hq.read(work)
+        chain = ([before] if before is not None else []) + rows
+        return admin_pb2.ListAuditReply(
+            entries=[
+                admin_pb2.AuditEntry(
+                    seq=r.seq,
+                    at=convert.timestamp(r.at),
+                    actor=r.actor,
+                    action=r.action,
+                    details_json=r.details_json,
+                    hash=r.hash,
+                    prev_hash=r.prev_hash,
+                )
+                for r in rows
+            ],
+            chain_ok=chain_ok(chain),
+        )

@@ -1,0 +1,235 @@
+"""Read-only use cases: pools, usage, reconciliation, audit, a branch's configuration."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, Row, select
+
+from allocator import (
+    Ban,
+    InvoiceType,
+    Period,
+    RangeSet,
+    RangeStatus,
+    Track,
+    TrackRange,
+    account,
+    by_track,
+)
+from hq_server.branch_ops import burn_per_hour
+from hq_server.records import (
+    PoolKey,
+    assigned_ranges,
+    branch_row,
+    grant_usage,
+    pool_grants,
+    skipped_by_grant,
+    track_range,
+    usage_by_branch,
+)
+from hq_server.schema import assignments, audit, branches, closed_periods, grants
+
+
+def pool_keys(conn: Connection, year_month: str | None) -> list[PoolKey]:
+    query = select(assignments.c.year_month, assignments.c.invoice_type).distinct()
+    if year_month:
+        query = query.where(assignments.c.year_month == year_month)
+    return sorted(
+        (
+            PoolKey(Period.from_year_month(r.year_month), InvoiceType.parse(r.invoice_type))
+            for r in conn.execute(query)
+        ),
+        key=lambda k: (k.period, k.type_code),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AssignmentView:
+    row: Row[Any]
+    granted: int
+    free: int
+
+
+@dataclass(frozen=True, slots=True)
+class PoolView:
+    key: PoolKey
+    assignments: list[AssignmentView]
+    closed: bool
+
+    @property
+    def assigned(self) -> int:
+        return sum(a.granted + a.free for a in self.assignments)
+
+    @property
+    def granted(self) -> int:
+        return sum(a.granted for a in self.assignments)
+
+    @property
+    def free(self) -> int:
+        return sum(a.free for a in self.assignments if a.row.status == RangeStatus.ENABLED.value)
+
+
+def list_pools(conn: Connection, year_month: str | None) -> list[PoolView]:
+    views = []
+    for key in pool_keys(conn, year_month):
+        granted = by_track(track_range(r) for r in pool_grants(conn, key))
+        rows = conn.execute(
+            select(assignments)
+            .where(assignments.c.year_month == key.year_month)
+            .where(assignments.c.invoice_type == key.type_code)
+            .order_by(assignments.c.track, assignments.c.begin)
+        ).all()
+        items = []
+        for row in rows:
+            whole = RangeSet((track_range(row).range,))
+            used = (whole & granted.get(Track(row.track), RangeSet())).count
+            items.append(AssignmentView(row, used, whole.count - used))
+        views.append(PoolView(key, items, is_closed(conn, key)))
+    return views
+
+
+def is_closed(conn: Connection, key: PoolKey) -> bool:
+    return (
+        conn.execute(
+            select(closed_periods.c.closed_at)
+            .where(closed_periods.c.year_month == key.year_month)
+            .where(closed_periods.c.invoice_type == key.type_code)
+        ).first()
+        is not None
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class UsageView:
+    ban: str
+    granted: int = 0
+    issued: int = 0
+    skipped: int = 0
+    booklets: int = 0
+    final: bool = True
+    burn_per_hour: float = 0.0
+    last_report: Any = None
+
+    @property
+    def held(self) -> int:
+        return self.granted - self.issued - self.skipped
+
+
+def usage(conn: Connection, year_month: str, ban: str | None) -> list[UsageView]:
+    query = select(grants).where(grants.c.year_month == year_month)
+    if ban:
+        query = query.where(grants.c.branch_ban == ban)
+    rows = conn.execute(query).all()
+    skips = skipped_by_grant(conn, [r.id for r in rows])
+    totals: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        t = totals.setdefault(
+            row.branch_ban, {"granted": 0, "issued": 0, "skipped": 0, "booklets": 0, "final": True}
+        )
+        issued, skipped_here = grant_usage(row, skips.get(row.id, RangeSet()))
+        t["granted"] += row.end - row.begin + 1
+        t["issued"] += issued.count
+        t["skipped"] += skipped_here.count
+        t["booklets"] += row.booklets
+        t["final"] = t["final"] and row.final
+    branch_rows = conn.execute(select(branches).order_by(branches.c.ban)).all()
+    views = []
+    for b in branch_rows:
+        if ban and b.ban != ban:
+            continue
+        views.append(
+            UsageView(
+                b.ban,
+                **totals.get(b.ban, {}),
+                burn_per_hour=burn_per_hour(conn, Ban(b.ban)),
+                last_report=b.last_report_at,
+            )
+        )
+    return views
+
+
+@dataclass(frozen=True, slots=True)
+class TrackAccount:
+    key: PoolKey
+    track: Track
+    assigned: int
+    issued: int
+    blank: int
+    held: int
+    violations: list[str] = field(default_factory=list)
+
+
+def reconcile(conn: Connection, year_month: str | None) -> list[TrackAccount]:
+    """assigned = issued + blank + held, disjointly, per track; grants inside and apart."""
+    result = []
+    for key in pool_keys(conn, year_month):
+        assigned = by_track(a.track_range for _, a in assigned_ranges(conn, key))
+        rows = pool_grants(conn, key)
+        parts = account(assigned, usage_by_branch(conn, rows), is_closed(conn, key))
+        overlaps = grant_overlaps([track_range(r) for r in rows])
+        for track, numbers in sorted(assigned.items()):
+            issued, blank, held = (
+                p.get(track, RangeSet()) for p in (parts.issued, parts.blank, parts.held)
+            )
+            problems = [f"grants overlap: {o}" for o in overlaps if o.startswith(track.code)]
+            if (issued | blank | held) != numbers:
+                problems.append(f"issued + blank + held != assigned for track {track}")
+            if issued.count + blank.count + held.count != numbers.count:
+                problems.append(f"parts of track {track} are not disjoint")
+            outside = by_track(track_range(r) for r in rows).get(track, RangeSet()) - numbers
+            if outside:
+                problems.append(f"grants outside the assigned ranges: {outside}")
+            result.append(
+                TrackAccount(
+                    key, track, numbers.count, issued.count, blank.count, held.count, problems
+                )
+            )
+    return result
+
+
+def grant_overlaps(items: list[TrackRange]) -> list[str]:
+    found = []
+    ordered = sorted(items)
+    for a, b in itertools.pairwise(ordered):
+        if a.track == b.track and a.range.overlaps(b.range):
+            found.append(f"{a} and {b}")
+    return found
+
+
+def audit_entries(conn: Connection, after_seq: int, limit: int) -> list[Row[Any]]:
+    return list(
+        conn.execute(
+            select(audit).where(audit.c.seq > after_seq).order_by(audit.c.seq).limit(limit)
+        ).all()
+    )
+
+
+def previous_audit(conn: Connection, seq: int) -> Row[Any] | None:
+    return conn.execute(select(audit).where(audit.c.seq == seq)).first()
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigView:
+    branch: Row[Any]
+    disabled_ranges: list[TrackRange]
+
+
+def branch_config(conn: Connection, ban: Ban) -> ConfigView:
+    """What an agent needs to know: quota, refill, enabled, ranges it must stop issuing from."""
+    row = branch_row(conn, ban)
+    disabled = conn.execute(
+        select(assignments).where(assignments.c.status == RangeStatus.DISABLED.value)
+    ).all()
+    return ConfigView(row, [track_range(r) for r in disabled])
+
+
+def emails_of(row: Row[Any]) -> list[str]:
+    return list(json.loads(row.emails))
+
+
+def list_branches(conn: Connection) -> list[Row[Any]]:
+    return list(conn.execute(select(branches).order_by(branches.c.ban)).all())

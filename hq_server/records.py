@@ -1,0 +1,119 @@
+"""Loading domain values from rows: the one place rows turn into allocator types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Row, select
+
+from allocator import (
+    AssignedRange,
+    Ban,
+    BranchUsage,
+    InvoiceType,
+    NotFound,
+    NumberRange,
+    Period,
+    Quota,
+    RangeSet,
+    RangeStatus,
+    RefillPolicy,
+    Track,
+    TrackRange,
+    by_track,
+)
+from hq_server.schema import assignments, branches, grants, skipped
+
+
+@dataclass(frozen=True, slots=True)
+class PoolKey:
+    """One pool: the ranges of one period and invoice type."""
+
+    period: Period
+    invoice_type: InvoiceType
+
+    @property
+    def year_month(self) -> str:
+        return self.period.to_year_month()
+
+    @property
+    def type_code(self) -> str:
+        return self.invoice_type.value
+
+
+def track_range(row: Row[Any]) -> TrackRange:
+    return TrackRange(Track(row.track), NumberRange(row.begin, row.end))
+
+
+def assigned_ranges(conn: Connection, pool: PoolKey) -> list[tuple[int, AssignedRange]]:
+    rows = conn.execute(
+        select(assignments)
+        .where(assignments.c.year_month == pool.year_month)
+        .where(assignments.c.invoice_type == pool.type_code)
+        .order_by(assignments.c.track, assignments.c.begin)
+    ).all()
+    return [(r.id, AssignedRange(track_range(r), RangeStatus(r.status))) for r in rows]
+
+
+def pool_grants(conn: Connection, pool: PoolKey) -> list[Row[Any]]:
+    return list(
+        conn.execute(
+            select(grants)
+            .where(grants.c.year_month == pool.year_month)
+            .where(grants.c.invoice_type == pool.type_code)
+            .order_by(grants.c.granted_at, grants.c.id)
+        ).all()
+    )
+
+
+def branch_row(conn: Connection, ban: Ban) -> Row[Any]:
+    row = conn.execute(select(branches).where(branches.c.ban == ban.value)).first()
+    if row is None:
+        raise NotFound(f"branch {ban} is not registered at this HQ")
+    return row
+
+
+def quota_of(row: Row[Any]) -> Quota:
+    return Quota(row.booklets_per_request, row.booklets_per_period)
+
+
+def refill_of(row: Row[Any]) -> RefillPolicy:
+    return RefillPolicy(
+        row.low_water_count, row.low_water_minutes, row.min_booklets, row.max_booklets
+    )
+
+
+def skipped_by_grant(conn: Connection, grant_ids: list[str]) -> dict[str, RangeSet]:
+    found: dict[str, list[NumberRange]] = {}
+    for chunk_start in range(0, len(grant_ids), 500):
+        chunk = grant_ids[chunk_start : chunk_start + 500]
+        for row in conn.execute(select(skipped).where(skipped.c.grant_id.in_(chunk))):
+            found.setdefault(row.grant_id, []).append(NumberRange(row.begin, row.end))
+    return {gid: RangeSet.of(ranges) for gid, ranges in found.items()}
+
+
+def grant_usage(row: Row[Any], skips: RangeSet) -> tuple[RangeSet, RangeSet]:
+    """(issued, skipped) of one grant: below next_number, everything not skipped was issued."""
+    if row.next_number <= row.begin:
+        return RangeSet(), RangeSet()
+    touched = RangeSet.single(row.begin, row.next_number - 1)
+    skips = skips & touched
+    return touched - skips, skips
+
+
+def usage_by_branch(conn: Connection, rows: list[Row[Any]]) -> dict[Ban, BranchUsage]:
+    """The allocator's view of every branch's grants, issues and skips in a pool."""
+    skips = skipped_by_grant(conn, [r.id for r in rows])
+    parts: dict[str, tuple[list[TrackRange], list[TrackRange], list[TrackRange]]] = {}
+    for row in rows:
+        granted, issued, skip = parts.setdefault(row.branch_ban, ([], [], []))
+        track = Track(row.track)
+        granted.append(track_range(row))
+        used, skipped_here = grant_usage(row, skips.get(row.id, RangeSet()))
+        issued.extend(TrackRange(track, r) for r in used)
+        skip.extend(TrackRange(track, r) for r in skipped_here)
+    return {
+        Ban(ban): BranchUsage(by_track(g), by_track(i), by_track(s))
+        for ban, (g, i, s) in parts.items()
+    }

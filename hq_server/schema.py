@@ -1,0 +1,164 @@
+"""The HQ's tables (SQLAlchemy Core). One schema for SQLite (embedded) and PostgreSQL (cluster)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (naive text) and PostgreSQL alike."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} cannot be stored")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+metadata = MetaData()
+
+# The fencing token of the coordinator that leads now: every allocating transaction checks it.
+leadership = Table(
+    "leadership",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("fencing_token", BigInteger, nullable=False),
+    Column("holder", String(200), nullable=False),
+    Column("since", UtcDateTime(), nullable=False),
+)
+
+# Ranges the MOF assigned to this HQ (E0501 InvoiceAssignNo or entered by hand).
+assignments = Table(
+    "assignments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("year_month", String(5), nullable=False),
+    Column("invoice_type", String(2), nullable=False),
+    Column("track", String(2), nullable=False),
+    Column("begin", Integer, nullable=False),
+    Column("end", Integer, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("source", String(200), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("year_month", "invoice_type", "track", "begin", name="uq_assignment"),
+)
+
+branches = Table(
+    "branches",
+    metadata,
+    Column("ban", String(8), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("booklets_per_request", Integer, nullable=False),
+    Column("booklets_per_period", Integer, nullable=False),
+    Column("low_water_count", Integer, nullable=False),
+    Column("low_water_minutes", Float, nullable=False),
+    Column("min_booklets", Integer, nullable=False),
+    Column("max_booklets", Integer, nullable=False),
+    Column("emails", Text, nullable=False),
+    Column("config_version", BigInteger, nullable=False),
+    Column("last_report_at", UtcDateTime()),
+    Column("last_agent_time", UtcDateTime()),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+# Quotas that take effect later; applied to `branches` when their time comes.
+quota_schedule = Table(
+    "quota_schedule",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ban", String(8), ForeignKey("branches.ban"), nullable=False),
+    Column("effective_from", UtcDateTime(), nullable=False),
+    Column("booklets_per_request", Integer, nullable=False),
+    Column("booklets_per_period", Integer, nullable=False),
+    Column("applied", Boolean, nullable=False),
+)
+
+grants = Table(
+    "grants",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("request_id", String(100), nullable=False, unique=True),
+    Column("branch_ban", String(8), ForeignKey("branches.ban"), nullable=False),
+    Column("assignment_id", Integer, ForeignKey("assignments.id"), nullable=False),
+    Column("year_month", String(5), nullable=False),
+    Column("invoice_type", String(2), nullable=False),
+    Column("track", String(2), nullable=False),
+    Column("begin", Integer, nullable=False),
+    Column("end", Integer, nullable=False),
+    Column("booklets", Integer, nullable=False),
+    Column("granted_at", UtcDateTime(), nullable=False),
+    Column("fencing_token", BigInteger, nullable=False),
+    # The furthest usage the agent reported: numbers below next_number were issued or skipped.
+    Column("next_number", Integer, nullable=False),
+    Column("final", Boolean, nullable=False),
+    Index("ix_grants_pool", "year_month", "invoice_type", "track", "begin"),
+    Index("ix_grants_branch", "branch_ban", "year_month"),
+)
+
+# Numbers a branch skipped (given back after a later one was issued): blank, never issued.
+skipped = Table(
+    "skipped",
+    metadata,
+    Column("grant_id", String(36), ForeignKey("grants.id"), primary_key=True),
+    Column("begin", Integer, primary_key=True),
+    Column("end", Integer, nullable=False),
+)
+
+# Issued totals over time per branch, for burn rates (pruned to a recent window).
+usage_samples = Table(
+    "usage_samples",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ban", String(8), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("issued_total", BigInteger, nullable=False),
+    Index("ix_usage_samples_ban_at", "ban", "at"),
+)
+
+closed_periods = Table(
+    "closed_periods",
+    metadata,
+    Column("year_month", String(5), primary_key=True),
+    Column("invoice_type", String(2), primary_key=True),
+    Column("closed_at", UtcDateTime(), nullable=False),
+    Column("closed_by", String(200), nullable=False),
+)
+
+# Append-only, hash-chained: each row's hash covers the previous hash and its own content.
+audit = Table(
+    "audit",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(50), nullable=False),
+    Column("details_json", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)

@@ -1,0 +1,86 @@
+"""Builds and runs the HQ gRPC server (grpc.aio), with health checking and reflection."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import signal
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from allocator import InvalidInput
+from hq_server.app import Hq
+from hq_server.grpc_admin import AdminServicer
+from hq_server.grpc_branch import BranchServicer
+from protos.einvoice.v1 import admin_pb2, admin_pb2_grpc, branch_pb2, branch_pb2_grpc
+
+log = logging.getLogger("einv.hq")
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+
+
+def require_loopback(address: str, insecure_any: bool) -> None:
+    """Until mTLS lands, only loopback unless the operator says otherwise explicitly."""
+    host = address.rsplit(":", 1)[0].strip("[]")
+    if insecure_any or host == "localhost":
+        return
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise InvalidInput(
+            f"listen address {address!r} is not loopback: pass --insecure-listen-any to serve "
+            "other hosts without TLS"
+        )
+
+
+async def build_server(hq: Hq, address: str) -> tuple[grpc.aio.Server, int]:
+    server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ]
+    )
+    branch_pb2_grpc.add_BranchServiceServicer_to_server(BranchServicer(hq), server)
+    admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(hq), server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    names = (
+        branch_pb2.DESCRIPTOR.services_by_name["BranchService"].full_name,
+        admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
+        health.SERVICE_NAME,
+        reflection.SERVICE_NAME,
+    )
+    reflection.enable_server_reflection(names, server)
+    port = server.add_insecure_port(address)
+    for name in ("", *names[:2]):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return server, port
+
+
+async def serve(hq: Hq, address: str, ready: asyncio.Event | None = None) -> None:
+    """Take office, serve until SIGTERM/SIGINT (or cancellation), then stop cleanly."""
+    await hq.coordinator.start()
+    server, port = await build_server(hq, address)
+    await server.start()
+    host = address.rsplit(":", 1)[0]
+    print(f"HQ {hq.head_ban} serving on {host}:{port} (db {hq.store.url})", flush=True)
+    scheduler = asyncio.create_task(hq.run_quota_scheduler())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    if ready is not None:
+        ready.set()
+    try:
+        await stop.wait()
+    finally:
+        scheduler.cancel()
+        await server.stop(grace=2)
+        await hq.coordinator.stop()
+        hq.store.close()
