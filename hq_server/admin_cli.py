@@ -1,0 +1,360 @@
+"""`einv-admin`: the HQ admin's command line (rich tables, `--json` on every listing)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import grpc
+from google.protobuf.json_format import MessageToDict
+from google.protobuf.message import Message
+from rich.console import Console
+from rich.table import Table
+
+from allocator import DomainError, InvalidInput, InvoiceType, NumberRange, RangeStatus
+from hq_server.convert import STATUS_TO_PB, TYPE_TO_PB
+from protos.einvoice.v1 import admin_pb2, admin_pb2_grpc, common_pb2
+
+DEFAULT_HQ = "127.0.0.1:50051"
+TIMEOUT = 30.0
+
+
+class Admin:
+    """An AdminService client that fails over across the HQ addresses it is given."""
+
+    def __init__(self, addresses: list[str]) -> None:
+        self.addresses = addresses
+
+    def call(self, method: str, request: Message) -> Any:
+        last: grpc.RpcError | None = None
+        for address in self.addresses:
+            with grpc.insecure_channel(address) as channel:
+                stub = admin_pb2_grpc.AdminServiceStub(channel)
+                try:
+                    return getattr(stub, method)(request, timeout=TIMEOUT)
+                except grpc.RpcError as error:
+                    if error.code() != grpc.StatusCode.UNAVAILABLE:
+                        raise
+                    last = error
+        assert last is not None
+        raise last
+
+
+def number(text: str) -> int:
+    if not (len(text) == 8 and text.isdigit()):
+        raise argparse.ArgumentTypeError(f"{text!r} must be an 8-digit number")
+    return int(text)
+
+
+def invoice_type(text: str) -> int:
+    return TYPE_TO_PB[InvoiceType.parse(text)]
+
+
+def instant(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} needs a time zone, e.g. +08:00")
+    return value
+
+
+def show(args: argparse.Namespace, reply: Message, rows: list[dict[str, Any]], title: str) -> None:
+    if args.json:
+        print(
+            json.dumps(
+                MessageToDict(reply, preserving_proto_field_name=True), indent=2, ensure_ascii=False
+            )
+        )
+        return
+    table = Table(title=title)
+    for column in rows[0].keys() if rows else ["(none)"]:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(v) for v in row.values()))
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
+
+
+def fmt_range(r: common_pb2.TrackRange) -> str:
+    return f"{r.track}{r.begin:08d}-{r.track}{r.end:08d}"
+
+
+def type_code(value: int) -> str:
+    return f"{value:02d}"
+
+
+def cmd_assignment_add(admin: Admin, args: argparse.Namespace) -> None:
+    NumberRange(args.begin, args.end).require_booklets()
+    reply = admin.call(
+        "AddAssignment",
+        admin_pb2.AddAssignmentRequest(
+            year_month=args.period,
+            invoice_type=args.type,
+            actor=args.actor,
+            range=common_pb2.TrackRange(track=args.track, begin=args.begin, end=args.end),
+        ),
+    )
+    show(args, reply, [assignment_row(reply)], "assignment added")
+
+
+def assignment_row(a: admin_pb2.Assignment) -> dict[str, Any]:
+    status = next(s.value for s, pb in STATUS_TO_PB.items() if pb == a.status)
+    return {
+        "id": a.assignment_id,
+        "period": a.year_month,
+        "type": type_code(a.invoice_type),
+        "range": fmt_range(a.range),
+        "booklets": a.booklets,
+        "status": status,
+        "granted": a.granted,
+        "free": a.free,
+    }
+
+
+def cmd_pools(admin: Admin, args: argparse.Namespace) -> None:
+    reply = admin.call("ListPools", admin_pb2.ListPoolsRequest(year_month=args.period or ""))
+    rows = [
+        row | {"pool": f"{p.year_month}/{type_code(p.invoice_type)}", "closed": p.closed}
+        for p in reply.pools
+        for row in map(assignment_row, p.assignments)
+    ]
+    show(args, reply, rows, "pools")
+
+
+def cmd_branch_add(admin: Admin, args: argparse.Namespace) -> None:
+    reply = admin.call(
+        "AddBranch",
+        admin_pb2.AddBranchRequest(
+            ban=args.ban,
+            name=args.name,
+            actor=args.actor,
+            emails=args.email or [],
+            quota=common_pb2.Quota(
+                booklets_per_request=args.per_request, booklets_per_period=args.per_period
+            ),
+            refill=common_pb2.RefillSettings(
+                low_water_count=args.low_water or 0, low_water_minutes=args.low_water_minutes or 0
+            ),
+        ),
+    )
+    show(args, reply, [branch_row(reply)], "branch added")
+
+
+def branch_row(b: admin_pb2.Branch) -> dict[str, Any]:
+    last = b.last_report.ToDatetime().isoformat() if b.HasField("last_report") else "-"
+    return {
+        "ban": b.ban,
+        "name": b.name,
+        "enabled": b.enabled,
+        "per request": b.quota.booklets_per_request,
+        "per period": b.quota.booklets_per_period,
+        "low water": f"{b.refill.low_water_count} / {b.refill.low_water_minutes:g} min",
+        "last report": last,
+    }
+
+
+def cmd_branch_list(admin: Admin, args: argparse.Namespace) -> None:
+    reply = admin.call("ListBranches", admin_pb2.ListBranchesRequest())
+    show(args, reply, [branch_row(b) for b in reply.branches], "branches")
+
+
+def cmd_branch_disable(admin: Admin, args: argparse.Namespace) -> None:
+    reply = admin.call(
+        "DisableBranch", admin_pb2.DisableBranchRequest(ban=args.ban, actor=args.actor)
+    )
+    show(args, reply, [branch_row(reply)], "branch disabled")
+
+
+def cmd_quota_set(admin: Admin, args: argparse.Namespace) -> None:
+    if args.per_request < 1 or args.per_period < 0:
+        raise InvalidInput(
+            f"quota {args.per_request}/{args.per_period}: per request must be >= 1 and "
+            "per period >= 0"
+        )
+    request = admin_pb2.SetQuotaRequest(
+        ban=args.ban,
+        actor=args.actor,
+        quota=common_pb2.Quota(
+            booklets_per_request=args.per_request, booklets_per_period=args.per_period
+        ),
+    )
+    if args.low_water or args.low_water_minutes:
+        request.refill.CopyFrom(
+            common_pb2.RefillSettings(
+                low_water_count=args.low_water or 0, low_water_minutes=args.low_water_minutes or 0
+            )
+        )
+    if args.effective_from:
+        request.effective_from.FromDatetime(args.effective_from)
+    reply = admin.call("SetQuota", request)
+    show(args, reply, [branch_row(reply)], "quota set")
+
+
+def cmd_range_status(admin: Admin, args: argparse.Namespace) -> None:
+    reply = admin.call(
+        "SetRangeStatus",
+        admin_pb2.SetRangeStatusRequest(
+            assignment_id=args.id, status=STATUS_TO_PB[RangeStatus(args.status)], actor=args.actor
+        ),
+    )
+    show(args, reply, [assignment_row(reply)], "range status")
+
+
+def cmd_usage(admin: Admin, args: argparse.Namespace) -> None:
+    reply = admin.call(
+        "GetUsage",
+        admin_pb2.GetUsageRequest(year_month=args.period or "", branch_ban=args.branch or ""),
+    )
+    rows = [
+        {
+            "branch": u.branch_ban,
+            "booklets": u.booklets_granted,
+            "granted": u.granted,
+            "issued": u.issued,
+            "skipped": u.skipped,
+            "held": u.held,
+            "burn/h": f"{u.burn_per_hour:.1f}",
+            "final": u.final,
+        }
+        for u in reply.branches
+    ]
+    show(args, reply, rows, f"usage {reply.year_month}")
+
+
+def cmd_period_close(admin: Admin, args: argparse.Namespace) -> None:
+    reply = admin.call(
+        "ClosePeriod",
+        admin_pb2.ClosePeriodRequest(
+            year_month=args.period, invoice_type=args.type, actor=args.actor
+        ),
+    )
+    show(
+        args,
+        reply,
+        [
+            {
+                "assigned": reply.assigned,
+                "issued": reply.issued,
+                "blank": reply.blank,
+                "not final": ", ".join(reply.branches_not_final) or "-",
+            }
+        ],
+        f"period {args.period} closed",
+    )
+
+
+def cmd_reconcile(admin: Admin, args: argparse.Namespace) -> None:
+    reply = admin.call("Reconcile", admin_pb2.ReconcileRequest(year_month=args.period or ""))
+    rows = [
+        {
+            "period": t.year_month,
+            "type": type_code(t.invoice_type),
+            "track": t.track,
+            "assigned": t.assigned,
+            "issued": t.issued,
+            "blank": t.blank,
+            "held": t.held,
+            "violations": "; ".join(t.violations) or "none",
+        }
+        for t in reply.tracks
+    ]
+    show(args, reply, rows, "reconciliation: " + ("OK" if reply.ok else "VIOLATIONS"))
+    if not reply.ok:
+        raise SystemExit(1)
+
+
+def cmd_audit(admin: Admin, args: argparse.Namespace) -> None:
+    reply = admin.call(
+        "ListAudit", admin_pb2.ListAuditRequest(after_seq=args.after, limit=args.limit)
+    )
+    rows = [
+        {
+            "seq": e.seq,
+            "at": e.at.ToDatetime().isoformat(),
+            "actor": e.actor,
+            "action": e.action,
+            "details": e.details_json,
+        }
+        for e in reply.entries
+    ]
+    show(args, reply, rows, "audit log: chain " + ("OK" if reply.chain_ok else "BROKEN"))
+
+
+Command = Callable[[Admin, argparse.Namespace], None]
+
+
+def parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    common.add_argument("--actor", default=getpass.getuser(), help="who acts (audit log)")
+    root = argparse.ArgumentParser(prog="einv-admin", description="HQ administration")
+    root.add_argument("--hq", default=DEFAULT_HQ, help="HQ address(es), comma-separated")
+    sub = root.add_subparsers(dest="command", required=True)
+
+    def add(name: str, func: Command, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, parents=[common], help=help_text)
+        p.set_defaults(func=func)
+        return p
+
+    p = add("assignment-add", cmd_assignment_add, "add a MOF-assigned range by hand")
+    p.add_argument("--period", required=True, help="YearMonth, e.g. 11412")
+    p.add_argument("--type", type=invoice_type, default=invoice_type("07"), help="07 or 08")
+    p.add_argument("--track", required=True, help="two capital letters")
+    p.add_argument("--begin", type=number, required=True, help="first number, 8 digits")
+    p.add_argument("--end", type=number, required=True, help="last number, 8 digits")
+    p = add("pools", cmd_pools, "list pools with used/free counts")
+    p.add_argument("--period")
+    p = add("branch-add", cmd_branch_add, "register a branch")
+    p.add_argument("--ban", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--per-request", type=int, required=True, help="booklets per request")
+    p.add_argument("--per-period", type=int, required=True, help="booklets per period")
+    p.add_argument("--low-water", type=int, help="refill below this many numbers")
+    p.add_argument("--low-water-minutes", type=float, help="... or minutes of burn")
+    p.add_argument("--email", action="append", help="contact (repeatable)")
+    add("branch-list", cmd_branch_list, "list branches")
+    p = add("branch-disable", cmd_branch_disable, "stop granting to a branch")
+    p.add_argument("ban")
+    p = add("quota-set", cmd_quota_set, "set a branch's quota")
+    p.add_argument("ban")
+    p.add_argument("--per-request", type=int, required=True)
+    p.add_argument("--per-period", type=int, required=True)
+    p.add_argument("--low-water", type=int)
+    p.add_argument("--low-water-minutes", type=float)
+    p.add_argument("--from", dest="effective_from", type=instant, help="effective from (ISO)")
+    p = add("range-status", cmd_range_status, "enable, pause or disable a range")
+    p.add_argument("id", type=int)
+    p.add_argument("status", choices=[s.value for s in RangeStatus])
+    p = add("usage", cmd_usage, "per-branch usage and burn rate")
+    p.add_argument("--period")
+    p.add_argument("--branch")
+    p = add("period-close", cmd_period_close, "close a period (blank = not issued)")
+    p.add_argument("--period", required=True)
+    p.add_argument("--type", type=invoice_type, default=invoice_type("07"))
+    p = add("reconcile", cmd_reconcile, "prove assigned = issued + blank + held")
+    p.add_argument("--period")
+    p = add("audit", cmd_audit, "read the audit log")
+    p.add_argument("--after", type=int, default=0)
+    p.add_argument("--limit", type=int, default=100)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    admin = Admin([a.strip() for a in args.hq.split(",") if a.strip()])
+    try:
+        args.func(admin, args)
+    except DomainError as error:
+        print(f"einv-admin: {error}", file=sys.stderr)
+        return 2
+    except grpc.RpcError as error:
+        print(f"einv-admin: {error.code().name}: {error.details()}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
