@@ -39,8 +39,11 @@ async def hq(tmp_path: Path) -> AsyncIterator[HqHandle]:
     address = f"127.0.0.1:{port}"
     async with grpc.aio.insecure_channel(address) as channel:
         yield HqHandle(
-            app, clock, admin_pb2_grpc.AdminServiceStub(channel),
-            branch_pb2_grpc.BranchServiceStub(channel), address,
+            app,
+            clock,
+            admin_pb2_grpc.AdminServiceStub(channel),
+            branch_pb2_grpc.BranchServiceStub(channel),
+            address,
         )
     await server.stop(0)
     store.close()

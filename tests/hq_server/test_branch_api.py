@@ -13,20 +13,31 @@ GENERAL = common_pb2.INVOICE_TYPE_GENERAL
 
 
 async def setup_pool(hq: HqHandle, per_request: int = 4, per_period: int = 10) -> None:
-    await hq.admin.AddAssignment(admin_pb2.AddAssignmentRequest(
-        year_month="11512", invoice_type=GENERAL,
-        range=common_pb2.TrackRange(track="AB", begin=0, end=999), actor="alice"))
+    await hq.admin.AddAssignment(
+        admin_pb2.AddAssignmentRequest(
+            year_month="11512",
+            invoice_type=GENERAL,
+            range=common_pb2.TrackRange(track="AB", begin=0, end=999),
+            actor="alice",
+        )
+    )
     for ban in BRANCH_BANS:
-        await hq.admin.AddBranch(admin_pb2.AddBranchRequest(
-            ban=ban, name=f"store {ban}", actor="alice",
-            quota=common_pb2.Quota(booklets_per_request=per_request,
-                                   booklets_per_period=per_period)))
+        await hq.admin.AddBranch(
+            admin_pb2.AddBranchRequest(
+                ban=ban,
+                name=f"store {ban}",
+                actor="alice",
+                quota=common_pb2.Quota(
+                    booklets_per_request=per_request, booklets_per_period=per_period
+                ),
+            )
+        )
 
 
 def request(ban: str, rid: str, booklets: int = 2) -> branch_pb2.RequestRangeRequest:
     return branch_pb2.RequestRangeRequest(
-        request_id=rid, branch_ban=ban, year_month="11512", invoice_type=GENERAL,
-        booklets=booklets)
+        request_id=rid, branch_ban=ban, year_month="11512", invoice_type=GENERAL, booklets=booklets
+    )
 
 
 async def test_grants_are_whole_booklets_apart_and_idempotent(hq: HqHandle) -> None:
@@ -53,9 +64,15 @@ async def test_quota_and_pool_exhaustion_are_resource_exhausted(hq: HqHandle) ->
 async def test_usage_report_feeds_reconcile_and_audit_chain(hq: HqHandle) -> None:
     await setup_pool(hq)
     g = await hq.branch.RequestRange(request(BRANCH_BANS[0], "u1"))
-    report = branch_pb2.UsageReport(report_id="x", branch_ban=BRANCH_BANS[0], grants=[
-        branch_pb2.GrantUsage(grant_id=g.grant_id, next_number=30,
-                              skipped=[common_pb2.Span(begin=5, end=6)])])
+    report = branch_pb2.UsageReport(
+        report_id="x",
+        branch_ban=BRANCH_BANS[0],
+        grants=[
+            branch_pb2.GrantUsage(
+                grant_id=g.grant_id, next_number=30, skipped=[common_pb2.Span(begin=5, end=6)]
+            )
+        ],
+    )
     ack = await hq.branch.ReportUsage(report)
     again = await hq.branch.ReportUsage(report)
     assert (ack.grants_updated, again.grants_updated) == (1, 0)
@@ -73,7 +90,11 @@ async def test_another_branchs_grant_is_permission_denied(hq: HqHandle) -> None:
     await setup_pool(hq)
     g = await hq.branch.RequestRange(request(BRANCH_BANS[0], "p1"))
     with pytest.raises(grpc.aio.AioRpcError) as info:
-        await hq.branch.ReportUsage(branch_pb2.UsageReport(branch_ban=BRANCH_BANS[1], grants=[
-            branch_pb2.GrantUsage(grant_id=g.grant_id, next_number=10)]))
+        await hq.branch.ReportUsage(
+            branch_pb2.UsageReport(
+                branch_ban=BRANCH_BANS[1],
+                grants=[branch_pb2.GrantUsage(grant_id=g.grant_id, next_number=10)],
+            )
+        )
     assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert BRANCH_BANS[1] in info.value.details()
