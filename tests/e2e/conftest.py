@@ -1,0 +1,138 @@
+"""Real HQ and agent processes on loopback ports, started and stopped by PID."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from demo.procs import Proc, free_port
+from hq_server.admin_cli import Admin
+from protos.einvoice.v1 import admin_pb2, common_pb2
+from tests.conftest import HEAD_BAN
+
+GENERAL = common_pb2.INVOICE_TYPE_GENERAL
+
+
+@dataclass
+class Cluster:
+    """One HQ process and any number of agent processes sharing one (optionally fast) clock."""
+
+    root: Path
+    sim: list[str] = field(default_factory=list)
+    hq_address: str = ""
+    hq: Proc | None = None
+    agents: dict[str, Proc] = field(default_factory=dict)
+    agent_addresses: dict[str, str] = field(default_factory=dict)
+
+    def use_clock(self, start: datetime, speed: float, delay: float = 2.0) -> float:
+        epoch = time.time() + delay
+        self.sim = [
+            "--sim-start",
+            start.isoformat(),
+            "--sim-epoch",
+            str(epoch),
+            "--sim-speed",
+            str(speed),
+        ]
+        return epoch
+
+    def start_hq(self) -> Admin:
+        if not self.hq_address:
+            self.hq_address = f"127.0.0.1:{free_port()}"
+        self.hq = Proc(
+            "hq",
+            [
+                "-m",
+                "hq_server",
+                "serve",
+                "--head-ban",
+                HEAD_BAN,
+                "--db",
+                f"sqlite:///{self.root / 'hq.db'}",
+                "--listen",
+                self.hq_address,
+                *self.sim,
+            ],
+            self.root / "hq.log",
+            "serving on",
+        ).start()
+        return Admin([self.hq_address])
+
+    def start_agent(self, ban: str, *extra: str) -> str:
+        address = self.agent_addresses.setdefault(ban, f"127.0.0.1:{free_port()}")
+        self.agents[ban] = Proc(
+            f"agent {ban}",
+            [
+                "-m",
+                "branch_agent",
+                "serve",
+                "--hq",
+                self.hq_address,
+                "--branch-ban",
+                ban,
+                "--data",
+                str(self.root / ban),
+                "--listen",
+                address,
+                "--report-interval",
+                "1",
+                *self.sim,
+                *extra,
+            ],
+            self.root / f"agent-{ban}.log",
+            "serving POS",
+        ).start()
+        return address
+
+    def stop_all(self) -> None:
+        for proc in [*self.agents.values(), self.hq]:
+            if proc is not None:
+                proc.stop()
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    c = Cluster(tmp_path)
+    try:
+        yield c
+    finally:
+        c.stop_all()
+
+
+def add_pool(admin: Admin, year_month: str, track: str, begin: int, end: int) -> None:
+    admin.call(
+        "AddAssignment",
+        admin_pb2.AddAssignmentRequest(
+            year_month=year_month,
+            invoice_type=GENERAL,
+            actor="test",
+            range=common_pb2.TrackRange(track=track, begin=begin, end=end),
+        ),
+    )
+
+
+def add_branch(
+    admin: Admin, ban: str, per_request: int, per_period: int, low_water: int = 50
+) -> None:
+    admin.call(
+        "AddBranch",
+        admin_pb2.AddBranchRequest(
+            ban=ban,
+            name=f"store {ban}",
+            actor="test",
+            quota=common_pb2.Quota(
+                booklets_per_request=per_request, booklets_per_period=per_period
+            ),
+            refill=common_pb2.RefillSettings(
+                low_water_count=low_water,
+                low_water_minutes=1,
+                min_booklets=1,
+                max_booklets=per_request,
+            ),
+        ),
+    )
