@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, insert, select, update
+from sqlalchemy import Connection, Row, func, insert, select, update
 
 from allocator import (
     Ban,
@@ -22,7 +22,6 @@ from allocator import (
     Refused,
     TrackRange,
     booklets_allowed,
-    free_runs,
     plan_grant,
 )
 from allocator.errors import OverlappingRange
@@ -30,14 +29,22 @@ from hq_server import audit
 from hq_server.records import (
     PoolKey,
     assigned_ranges,
+    branch_pool_state,
     branch_row,
     grant_usage,
-    pool_grants,
+    pool_free_runs,
     quota_of,
     skipped_by_grant,
     track_range,
 )
-from hq_server.schema import branches, closed_periods, grants, skipped, usage_samples
+from hq_server.schema import (
+    assignments,
+    branches,
+    closed_periods,
+    grants,
+    skipped,
+    usage_samples,
+)
 
 SAMPLE_WINDOW = timedelta(hours=2)
 
@@ -92,13 +99,9 @@ def request_range(conn: Connection, now: datetime, token: int, req: RangeRequest
         raise PeriodNotAssigned(
             f"period {req.pool.year_month} type {req.pool.type_code} has no assignment yet"
         )
-    rows = pool_grants(conn, req.pool)
-    mine = [r for r in rows if r.branch_ban == req.branch.value]
-    booklets = booklets_allowed(req.booklets, quota_of(branch), sum(r.booklets for r in mine))
-    current = track_range(mine[-1]) if mine else None
-    grant = plan_grant(
-        free_runs([a for _, a in pool], (track_range(r) for r in rows)), current, booklets
-    )
+    granted, current = branch_pool_state(conn, req.pool, req.branch)
+    booklets = booklets_allowed(req.booklets, quota_of(branch), granted)
+    grant = plan_grant(pool_free_runs(conn, req.pool), current, booklets)
     assignment_id = next(
         i for i, a in pool if a.track == grant.track and a.range.overlaps(grant.range)
     )
@@ -114,6 +117,16 @@ def insert_grant(
     assignment_id: int,
 ) -> Row[Any]:
     check_no_overlap(conn, req.pool, grant)
+    conn.execute(
+        update(assignments)
+        .where(assignments.c.id == assignment_id)
+        .values(
+            granted_numbers=assignments.c.granted_numbers + grant.range.count,
+            granted_high=func.max(func.coalesce(assignments.c.granted_high, -1), grant.range.end)
+            if conn.dialect.name == "sqlite"
+            else func.greatest(func.coalesce(assignments.c.granted_high, -1), grant.range.end),
+        )
+    )
     grant_id = str(uuid.uuid4())
     conn.execute(
         insert(grants).values(
@@ -152,18 +165,21 @@ def insert_grant(
 
 
 def check_no_overlap(conn: Connection, pool: PoolKey, grant: TrackRange) -> None:
-    """The database-side guard: no stored grant of the pool overlaps the new one."""
+    """The database-side guard: no stored grant of the pool overlaps the new one.
+
+    Stored grants are disjoint, so only the one starting last at or before the new grant's end
+    can overlap it: an index lookup, not a scan.
+    """
     clash = conn.execute(
-        select(grants.c.id, grants.c.branch_ban, grants.c.begin, grants.c.end).where(
-            and_(
-                grants.c.year_month == pool.year_month,
-                grants.c.track == grant.track.code,
-                grants.c.begin <= grant.range.end,
-                grants.c.end >= grant.range.begin,
-            )
-        )
+        select(grants.c.id, grants.c.branch_ban, grants.c.begin, grants.c.end)
+        .where(grants.c.year_month == pool.year_month)
+        .where(grants.c.invoice_type == pool.type_code)
+        .where(grants.c.track == grant.track.code)
+        .where(grants.c.begin <= grant.range.end)
+        .order_by(grants.c.begin.desc())
+        .limit(1)
     ).first()
-    if clash is not None:
+    if clash is not None and clash.end >= grant.range.begin:
         raise OverlappingRange(
             f"grant {grant} overlaps grant {clash.id} of branch {clash.branch_ban}"
         )

@@ -22,6 +22,7 @@ from allocator import (
     Track,
     TrackRange,
     by_track,
+    free_runs,
 )
 from hq_server.schema import assignments, branches, grants, skipped
 
@@ -117,3 +118,50 @@ def usage_by_branch(conn: Connection, rows: list[Row[Any]]) -> dict[Ban, BranchU
         Ban(ban): BranchUsage(by_track(g), by_track(i), by_track(s))
         for ban, (g, i, s) in parts.items()
     }
+
+
+def pool_free_runs(conn: Connection, pool: PoolKey) -> list[TrackRange]:
+    """allocator.free_runs over the pool, without reading every grant at a 10,000-branch burst.
+
+    Each assigned range keeps the count and the highest number of its grants. When they form
+    one solid prefix (what the policy produces: every grant takes the start of a free run), the
+    free part is the suffix after it; otherwise the range's grants are read and the allocator
+    decides.
+    """
+    rows = conn.execute(
+        select(assignments)
+        .where(assignments.c.year_month == pool.year_month)
+        .where(assignments.c.invoice_type == pool.type_code)
+        .where(assignments.c.status == RangeStatus.ENABLED.value)
+        .order_by(assignments.c.track, assignments.c.begin)
+    ).all()
+    runs: list[TrackRange] = []
+    for row in rows:
+        whole = track_range(row)
+        high = row.granted_high
+        if high is None:
+            runs.append(whole)
+        elif row.granted_numbers == high - row.begin + 1:
+            if high < row.end:
+                runs.append(TrackRange(whole.track, NumberRange(high + 1, row.end)))
+        else:
+            taken = conn.execute(
+                select(grants.c.track, grants.c.begin, grants.c.end).where(
+                    grants.c.assignment_id == row.id
+                )
+            ).all()
+            item = AssignedRange(whole, RangeStatus.ENABLED)
+            runs.extend(free_runs([item], (track_range(r) for r in taken)))
+    return runs
+
+
+def branch_pool_state(conn: Connection, pool: PoolKey, ban: Ban) -> tuple[int, TrackRange | None]:
+    """(booklets granted to the branch in the pool, its latest grant)."""
+    rows = conn.execute(
+        select(grants.c.booklets, grants.c.track, grants.c.begin, grants.c.end)
+        .where(grants.c.branch_ban == ban.value)
+        .where(grants.c.year_month == pool.year_month)
+        .where(grants.c.invoice_type == pool.type_code)
+        .order_by(grants.c.granted_at, grants.c.track, grants.c.begin)
+    ).all()
+    return sum(r.booklets for r in rows), track_range(rows[-1]) if rows else None

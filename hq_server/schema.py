@@ -65,6 +65,9 @@ assignments = Table(
     Column("status", String(10), nullable=False),
     Column("source", String(200), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    # Kept with every grant, so the free part of a range is known without reading its grants.
+    Column("granted_numbers", BigInteger, nullable=False, default=0),
+    Column("granted_high", Integer),
     UniqueConstraint("year_month", "invoice_type", "track", "begin", name="uq_assignment"),
 )
 

@@ -32,7 +32,7 @@ def ref_contributions(digits: str) -> list[int]:
 
 
 def ref_totals(digits: str) -> set[int]:
-    """The admissible weighted sums: when the 7th digit is 7, 7*4 = 28 -> 2+8 = 10 counts as 1 or 0."""
+    """Admissible weighted sums: if the 7th digit is 7, 7*4 = 28 -> 2+8 = 10 counts as 1 or 0."""
     parts = ref_contributions(digits)
     if digits[6] == "7":
         rest = sum(parts) - parts[6]
@@ -158,7 +158,16 @@ def test_90000011_fails_the_check_digit(rule):
 
 @pytest.mark.parametrize(
     "value",
-    ["1234567", "123456789", "1234567a", "ABCDEFGH", "", " 2209913", "2209913 ", "２２０９９１３１"],
+    [
+        "1234567",
+        "123456789",
+        "1234567a",
+        "ABCDEFGH",
+        "",
+        " 2209913",
+        "2209913 ",
+        "２２０９９１３１",
+    ],
 )
 def test_ban_must_be_8_ascii_digits(value):
     with pytest.raises(InvalidBan) as info:
