@@ -1,0 +1,132 @@
+"""Which blank reports (E0402) are still due, and how long is left.
+
+The deadline is the end of the 10th day of the next period (`Period.blank_report_deadline`).
+A (period, branch) is done only when the latest revision of every one of its E0402 keys is
+confirmed by the platform; time is passed in.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from allocator.identity import Ban, InvoiceType, Track
+from allocator.period import Period
+from allocator.ranges import RangeSet
+from mof_sync.documents import DocumentKey
+from mof_sync.mig import MessageType
+from mof_sync.tracking import DocState, TrackedDocument
+
+_DAY = timedelta(days=1)
+
+
+class ReportStatus(enum.Enum):
+    """Worst first: a failure needs a human, a missing report needs sending."""
+
+    FAILED = "failed"
+    NOT_SENT = "not_sent"
+    IN_FLIGHT = "in_flight"
+    CONFIRMED = "confirmed"
+
+
+_SEVERITY = list(ReportStatus)
+
+
+@dataclass(frozen=True, slots=True)
+class BlankReportDue:
+    """A (period, branch) whose E0402s are not all confirmed yet."""
+
+    period: Period
+    branch_ban: Ban
+    status: ReportStatus
+    pending: tuple[DocumentKey, ...]
+    error_codes: tuple[str, ...]
+    deadline: datetime
+    remaining: timedelta
+
+    @property
+    def days_left(self) -> int:
+        """Whole days left (0: less than a day; negative: overdue by that many days)."""
+        return self.remaining // _DAY
+
+    @property
+    def overdue(self) -> bool:
+        return self.remaining <= timedelta(0)
+
+
+def expected_e0402_keys(
+    head_ban: Ban,
+    invoice_type: InvoiceType,
+    period: Period,
+    blanks: Mapping[tuple[Ban, Track], RangeSet],
+) -> list[DocumentKey]:
+    """The E0402 keys a period needs, from `allocator.usage.blank_ranges` output."""
+    return [
+        DocumentKey(MessageType.E0402, head_ban, branch, invoice_type, period, track)
+        for (branch, track), ranges in sorted(blanks.items())
+        if ranges
+    ]
+
+
+def key_status(documents: Sequence[TrackedDocument]) -> ReportStatus:
+    """The status of one key from its tracked documents: its latest revision decides."""
+    if not documents:
+        return ReportStatus.NOT_SENT
+    latest = max(document.revision for document in documents)
+    parts = [document for document in documents if document.revision == latest]
+    if any(document.state is DocState.FAILED for document in parts):
+        return ReportStatus.FAILED
+    complete = len(parts) == parts[0].parts
+    if complete and all(document.state is DocState.CONFIRMED for document in parts):
+        return ReportStatus.CONFIRMED
+    return ReportStatus.IN_FLIGHT
+
+
+def blank_reports_due(
+    expected: Iterable[DocumentKey], documents: Iterable[TrackedDocument], now: datetime
+) -> list[BlankReportDue]:
+    """Every (period, branch) with an expected E0402 not confirmed, soonest deadline first."""
+    by_key: dict[DocumentKey, list[TrackedDocument]] = {}
+    for document in documents:
+        if document.key.message is MessageType.E0402:
+            by_key.setdefault(document.key, []).append(document)
+    branches: dict[tuple[Period, Ban], list[tuple[DocumentKey, ReportStatus]]] = {}
+    for key in set(expected):
+        status = key_status(by_key.get(key, []))
+        branches.setdefault((key.period, key.branch_ban), []).append((key, status))
+    due = [
+        _due(period, branch, statuses, by_key, now)
+        for (period, branch), statuses in branches.items()
+    ]
+    return sorted(
+        (item for item in due if item.status is not ReportStatus.CONFIRMED),
+        key=lambda item: (item.deadline, _SEVERITY.index(item.status), item.branch_ban),
+    )
+
+
+def _due(
+    period: Period,
+    branch: Ban,
+    statuses: list[tuple[DocumentKey, ReportStatus]],
+    by_key: Mapping[DocumentKey, list[TrackedDocument]],
+    now: datetime,
+) -> BlankReportDue:
+    worst = min((status for _, status in statuses), key=_SEVERITY.index)
+    pending = tuple(
+        sorted(
+            (key for key, status in statuses if status is not ReportStatus.CONFIRMED),
+            key=DocumentKey.label,
+        )
+    )
+    codes = sorted(
+        {
+            document.error_code
+            for key in pending
+            for document in by_key.get(key, [])
+            if document.state is DocState.FAILED and document.error_code
+        }
+    )
+    deadline = period.blank_report_deadline()
+    return BlankReportDue(period, branch, worst, pending, tuple(codes), deadline, deadline - now)
