@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from mof_support import HQ, PERIOD, PLACEHOLDER, e0501, envelope
 
 from allocator.identity import Ban, InvoiceType, Track
 from allocator.pool import TrackRange
 from allocator.ranges import NumberRange
 from mof_sync.e0501 import Assignment, read_e0501, read_e0501_file
 from mof_sync.errors import MigError
+from tests.mof_sync.mof_support import HQ, PERIOD, PLACEHOLDER, e0501, envelope
 
 
 @pytest.mark.parametrize("version", ["4.0", "4.1"])

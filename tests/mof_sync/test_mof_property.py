@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from mof_support import BRANCHES, HQ, PERIOD
 
 from allocator.identity import Ban, InvoiceType, Track
 from allocator.pool import TrackRange
@@ -16,6 +15,7 @@ from allocator.usage import BranchUsage, blank_ranges
 from mof_sync.e0401 import build_e0401_set, grants_of, read_e0401
 from mof_sync.e0402 import build_e0402_set, read_e0402
 from mof_sync.mig import MigVersion
+from tests.mof_sync.mof_support import BRANCHES, HQ, PERIOD
 
 TRACKS = [Track("AA"), Track("AB"), Track("ZZ")]
 

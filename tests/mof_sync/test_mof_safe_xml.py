@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from mof_support import HQ, envelope
 
 from mof_sync.e0402 import read_e0402
 from mof_sync.e0501 import read_e0501
 from mof_sync.errors import MigError, UnsafeXml
 from mof_sync.results import read_result
 from mof_sync.safe_xml import parse_xml
+from tests.mof_sync.mof_support import HQ, envelope
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 from lxml import etree
-from mof_support import PUBLISHED, SAMPLES
 
 from mof_sync.mig import MessageType, MigVersion
 from mof_sync.safe_xml import parse_xml
 from mof_sync.xsd import schema_for, schema_resource
+from tests.mof_sync.mof_support import PUBLISHED, SAMPLES
 
 COPIED = [
     "v4.0/E0401.xsd",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from mof_support import HQ, PERIOD
-
 from allocator.identity import InvoiceType, Track
 from allocator.ranges import NumberRange, RangeSet
 from mof_sync.e0402 import build_e0402
@@ -22,6 +20,7 @@ from mof_sync.tracking import (
     decide_submission,
     events_for,
 )
+from tests.mof_sync.mof_support import HQ, PERIOD
 
 WRITTEN = Progress(DocState.WRITTEN, 1)
 

@@ -8,9 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from mof_support import BRANCHES, HQ, PERIOD
 from sqlalchemy import Engine, create_engine
-from turnkey_double import Sent, TurnkeyDouble, process_result
 
 from allocator.identity import InvoiceType, Track
 from allocator.period import TAIPEI
@@ -24,6 +22,8 @@ from mof_sync.mig import MessageType
 from mof_sync.outbox import TurnkeyOutbox
 from mof_sync.tracking import DocState
 from mof_sync.turnkey import TurnkeyFolders, temporary_name, write_atomically
+from tests.mof_sync.mof_support import BRANCHES, HQ, PERIOD
+from tests.mof_sync.turnkey_double import Sent, TurnkeyDouble, process_result
 
 AB = Track("AB")
 E0402 = MessageType.E0402

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from lxml import etree
-from mof_support import BRANCHES, HQ, PERIOD, PLACEHOLDER, SAMPLES
 
 from allocator.errors import InvalidRange
 from allocator.identity import Ban, InvoiceType, Track
@@ -17,6 +16,7 @@ from mof_sync.errors import MigError
 from mof_sync.mig import MessageType, MigVersion
 from mof_sync.validate import validate_document
 from mof_sync.xsd import schema_for
+from tests.mof_sync.mof_support import BRANCHES, HQ, PERIOD, PLACEHOLDER, SAMPLES
 
 AB = Track("AB")
 GENERAL = InvoiceType.GENERAL
