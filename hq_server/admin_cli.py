@@ -8,6 +8,7 @@ import json
 import sys
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -283,6 +284,58 @@ def cmd_audit(admin: Admin, args: argparse.Namespace) -> None:
     show(args, reply, rows, "audit log: chain " + ("OK" if reply.chain_ok else "BROKEN"))
 
 
+def cmd_import_e0501(admin: Admin, args: argparse.Namespace) -> None:
+    files = [admin_pb2.E0501File(name=str(path), content=path.read_bytes()) for path in args.files]
+    reply = admin.call(
+        "ImportE0501",
+        admin_pb2.ImportE0501Request(files=files, test_data=args.test_data, actor=args.actor),
+    )
+    show(
+        args,
+        reply,
+        [assignment_row(a) for a in reply.imported],
+        f"imported {len(reply.imported)} ranges, {reply.unchanged} already there",
+    )
+
+
+def cmd_reports(admin: Admin, args: argparse.Namespace) -> None:
+    kind = {"E0401": admin_pb2.REPORT_KIND_E0401, "E0402": admin_pb2.REPORT_KIND_E0402}
+    reply = admin.call(
+        "BuildReports",
+        admin_pb2.BuildReportsRequest(
+            year_month=args.period,
+            invoice_type=args.type,
+            kind=kind[args.kind],
+            mig_version=args.mig,
+            correction=args.correction,
+            actor=args.actor,
+        ),
+    )
+    rows = [{"file": n, "state": "written"} for n in reply.written]
+    rows += [{"file": n, "state": "already handed over"} for n in reply.unchanged]
+    rows += [
+        {"file": f"branch {b}", "state": "HELD: final usage report missing"}
+        for b in reply.held_branches
+    ]
+    show(args, reply, rows, f"{args.kind} for {args.period}")
+
+
+def cmd_deadlines(admin: Admin, args: argparse.Namespace) -> None:
+    reply = admin.call("ListDeadlines", admin_pb2.ListDeadlinesRequest())
+    rows = [
+        {
+            "period": d.year_month,
+            "branch": d.branch_ban,
+            "status": d.status,
+            "deadline": d.deadline.ToDatetime().isoformat(),
+            "days left": d.days_left,
+            "errors": ", ".join(d.error_codes) or "-",
+        }
+        for d in reply.deadlines
+    ]
+    show(args, reply, rows, "E0402 still due")
+
+
 Command = Callable[[Admin, argparse.Namespace], None]
 
 
@@ -339,6 +392,16 @@ def parser() -> argparse.ArgumentParser:
     p = add("audit", cmd_audit, "read the audit log")
     p.add_argument("--after", type=int, default=0)
     p.add_argument("--limit", type=int, default=100)
+    p = add("import-e0501", cmd_import_e0501, "import MOF E0501 files (all or nothing)")
+    p.add_argument("files", nargs="+", type=Path)
+    p.add_argument("--test-data", action="store_true", help="accept placeholder BANs")
+    p = add("reports", cmd_reports, "build E0401/E0402 and hand them to Turnkey")
+    p.add_argument("kind", choices=["E0401", "E0402"])
+    p.add_argument("--period", required=True)
+    p.add_argument("--type", type=invoice_type, default=invoice_type("07"))
+    p.add_argument("--mig", default="4.1", choices=["4.1", "4.0"])
+    p.add_argument("--correction", action="store_true", help="send the next revision")
+    add("deadlines", cmd_deadlines, "what is still due to the MOF, days left")
     return root
 
 
@@ -353,6 +416,9 @@ def main(argv: list[str] | None = None) -> int:
     except grpc.RpcError as error:
         print(f"einv-admin: {error.code().name}: {error.details()}", file=sys.stderr)
         return 1
+    except OSError as error:
+        print(f"einv-admin: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -46,7 +46,7 @@ def add_assignment(
         if (
             track_range(row) == new
             and row.invoice_type == pool.type_code
-            and row.source == source
+            and row.source.startswith("e0501:")
             and source.startswith("e0501:")
         ):
             return row, False

@@ -17,13 +17,17 @@ from sqlalchemy import Connection
 from allocator import DomainError, RefillPolicy
 from branch_agent.clock import Clock
 from hq_server.admin_ops import apply_due_quotas
+from hq_server.config_bus import ConfigBus, LocalConfigBus
 from hq_server.coordinator import Coordinator
+from hq_server.presence import NoPresence, Presence
+from hq_server.reports import ReportSettings
 from hq_server.status import message_for, status_for
 from hq_server.store import Store
 
 T = TypeVar("T")
 log = logging.getLogger("einv.hq")
 QUOTA_TICK_SECONDS = 1.0
+CONFIG_PUBLISH_TIMEOUT = 1.0
 
 
 class ConfigHub:
@@ -56,6 +60,9 @@ class Hq:
     head_ban: str
     default_refill: RefillPolicy = field(default_factory=RefillPolicy)
     hub: ConfigHub = field(default_factory=ConfigHub)
+    presence: Presence = field(default_factory=NoPresence)
+    config_bus: ConfigBus = field(default_factory=LocalConfigBus)
+    reports: ReportSettings = field(default_factory=ReportSettings)
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -69,6 +76,18 @@ class Hq:
     async def read(self, work: Callable[[Connection], T]) -> T:
         return await self.store.read(work)
 
+    async def config_changed(self, bans: list[str] | None = None) -> None:
+        """After a committed config change: wake this replica's streams, then the others'.
+
+        Telling the other replicas is best effort: their streams re-read every
+        CONFIG_POLL_SECONDS anyway, and the change itself is already committed.
+        """
+        self.hub.notify(bans)
+        try:
+            await asyncio.wait_for(self.config_bus.publish(bans), CONFIG_PUBLISH_TIMEOUT)
+        except Exception as error:  # etcd away: the change is committed; the poll catches up
+            log.warning("could not tell the other replicas of a config change: %s", error)
+
     async def run_quota_scheduler(self) -> None:
         """Apply scheduled quotas when their time comes and tell the agents at once."""
         while True:
@@ -76,7 +95,7 @@ class Hq:
             with contextlib.suppress(DomainError):
                 changed = await self.write(lambda conn, now, _t: apply_due_quotas(conn, now))
                 if changed:
-                    self.hub.notify(changed)
+                    await self.config_changed(changed)
 
 
 def grpc_errors(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:

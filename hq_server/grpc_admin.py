@@ -8,6 +8,7 @@ from allocator import InvalidInput, Period
 from hq_server import admin_ops, convert, queries
 from hq_server.app import Hq, grpc_errors
 from hq_server.audit import chain_ok
+from hq_server.grpc_reports import ReportsMixin
 from hq_server.records import branch_row, refill_of
 from protos.einvoice.v1 import admin_pb2, admin_pb2_grpc
 
@@ -15,7 +16,7 @@ Ctx = grpc.aio.ServicerContext
 MAX_AUDIT_PAGE = 1000
 
 
-class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
+class AdminServicer(ReportsMixin, admin_pb2_grpc.AdminServiceServicer):
     def __init__(self, hq: Hq) -> None:
         self.hq = hq
 
@@ -79,7 +80,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         row = await self.hq.write(
             lambda conn, now, _t: admin_ops.disable_branch(conn, now, request.actor, ban)
         )
-        self.hq.hub.notify([ban.value])
+        await self.hq.config_changed([ban.value])
         return convert.branch_pb(row, queries.emails_of(row))
 
     @grpc_errors
@@ -97,7 +98,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             return admin_ops.set_quota(conn, now, request.actor, ban, quota, refill, effective)
 
         row = await self.hq.write(work)
-        self.hq.hub.notify([ban.value])
+        await self.hq.config_changed([ban.value])
         return convert.branch_pb(row, queries.emails_of(row))
 
     @grpc_errors
@@ -108,7 +109,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
                 conn, now, request.actor, request.assignment_id, status
             )
         )
-        self.hq.hub.notify()
+        await self.hq.config_changed()
         return convert.assignment_pb(row)
 
     @grpc_errors

@@ -63,7 +63,7 @@ class BranchServicer(branch_pb2_grpc.BranchServiceServicer):
     ) -> AsyncIterator[branch_pb2.BranchConfig]:
         branch = convert.ban(request.branch_ban)
         last_version = -1
-        with self.hq.hub.subscribe(branch.value) as changed:
+        with self.hq.hub.subscribe(branch.value) as changed, self.hq.presence.hold(branch.value):
             while True:
                 view = await self.hq.read(lambda conn: branch_config(conn, branch))
                 if view.branch.config_version != last_version:

@@ -1,4 +1,9 @@
-"""The HQ's tables (SQLAlchemy Core). One schema for SQLite (embedded) and PostgreSQL (cluster)."""
+"""The HQ's tables (SQLAlchemy Core). One schema for SQLite (embedded) and PostgreSQL (cluster).
+
+This is the one description of the tables: the code queries these objects, and the Alembic
+migrations (hq_server/migrations) must build exactly these (tests/cluster/test_migrations.py
+compares them on both backends).
+"""
 
 from __future__ import annotations
 
@@ -19,7 +24,9 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
 )
+from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.types import TypeDecorator
 
 
@@ -122,6 +129,19 @@ grants = Table(
     Column("final", Boolean, nullable=False),
     Index("ix_grants_pool", "year_month", "invoice_type", "track", "begin"),
     Index("ix_grants_branch", "branch_ban", "year_month"),
+)
+# The database's own guarantee that no two grants of a pool share a number, whatever the code
+# does: on PostgreSQL an exclusion constraint (needs btree_gist for the `=` parts). SQLite has
+# none; there the check inside the serialized write transaction (check_no_overlap) is the guard.
+GRANTS_NO_OVERLAP = "ex_grants_no_overlap"
+grants.append_constraint(
+    ExcludeConstraint(
+        (grants.c.year_month, "="),
+        (grants.c.track, "="),
+        (func.int4range(grants.c.begin, grants.c.end, "[]"), "&&"),
+        name=GRANTS_NO_OVERLAP,
+        using="gist",
+    ).ddl_if(dialect="postgresql")
 )
 
 # Numbers a branch skipped (given back after a later one was issued): blank, never issued.

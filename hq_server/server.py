@@ -63,8 +63,10 @@ async def build_server(hq: Hq, address: str) -> tuple[grpc.aio.Server, int]:
 
 
 async def serve(hq: Hq, address: str, ready: asyncio.Event | None = None) -> None:
-    """Take office, serve until SIGTERM/SIGINT (or cancellation), then stop cleanly."""
+    """Take office (or follow), serve until SIGTERM/SIGINT (or cancellation), then stop cleanly."""
     await hq.coordinator.start()
+    await hq.presence.start()
+    await hq.config_bus.start(hq.hub.notify)
     server, port = await build_server(hq, address)
     await server.start()
     host = address.rsplit(":", 1)[0]
@@ -82,5 +84,7 @@ async def serve(hq: Hq, address: str, ready: asyncio.Event | None = None) -> Non
     finally:
         scheduler.cancel()
         await server.stop(grace=2)
+        await hq.config_bus.stop()
+        await hq.presence.stop()
         await hq.coordinator.stop()
         hq.store.close()

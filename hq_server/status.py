@@ -15,6 +15,7 @@ from allocator import (
     PoolExhausted,
     QuotaReached,
 )
+from hq_server.store import StoreUnavailable
 
 # Checked in order: the first matching class decides (subclasses before their bases).
 STATUS_BY_ERROR: tuple[tuple[type[DomainError], grpc.StatusCode], ...] = (
@@ -26,6 +27,7 @@ STATUS_BY_ERROR: tuple[tuple[type[DomainError], grpc.StatusCode], ...] = (
     (PoolExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (BufferEmpty, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (NotLeader, grpc.StatusCode.UNAVAILABLE),
+    (StoreUnavailable, grpc.StatusCode.UNAVAILABLE),
     (DomainError, grpc.StatusCode.FAILED_PRECONDITION),
 )
 

@@ -7,6 +7,10 @@ IMMEDIATE) and refuses to go on unless it is this replica's own: a deposed leade
 Concurrent async writes share one transaction (group commit): at a period-start burst thousands
 of branches ask at once, and one fsync per batch instead of one per grant is what keeps up. Each
 use case runs in its own SAVEPOINT, so one refused request rolls back alone.
+
+The schema comes from the Alembic migrations (hq_server/migrate.py), run when the Store opens.
+On PostgreSQL (cluster mode) the exclusion constraint on grants is the last guard against an
+overlap; its violation, like a lost connection, is turned into a domain error here.
 """
 
 from __future__ import annotations
@@ -20,12 +24,22 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, insert, select, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
-from allocator import NotLeader
-from hq_server.schema import leadership, metadata
+from allocator import DomainError, NotLeader, OverlappingRange
+from hq_server import migrate
+from hq_server.schema import GRANTS_NO_OVERLAP, leadership
 
 T = TypeVar("T")
 LEADERSHIP_ROW = 1
+EXCLUSION_VIOLATION = "23P01"  # PostgreSQL's SQLSTATE for an exclusion constraint
+# A write transaction left open by a paused (SIGSTOP, VM freeze) ex-leader holds the fence row
+# lock; PostgreSQL ends it after this idle time so the new leader can take office and write.
+PG_WRITE_OPTIONS = "-c idle_in_transaction_session_timeout=5000 -c lock_timeout=10000"
+
+
+class StoreUnavailable(DomainError):
+    """The database could not be reached or dropped the transaction: retry later (UNAVAILABLE)."""
 
 
 def _sqlite_engine(url: str, immediate: bool) -> Engine:
@@ -51,8 +65,8 @@ def make_engines(url: str) -> tuple[Engine, Engine]:
     """(write engine, read engine) for a database URL."""
     if make_url(url).get_backend_name() == "sqlite":
         return _sqlite_engine(url, immediate=True), _sqlite_engine(url, immediate=False)
-    engine = create_engine(url, pool_pre_ping=True)
-    return engine, engine
+    write = create_engine(url, pool_pre_ping=True, connect_args={"options": PG_WRITE_OPTIONS})
+    return write, create_engine(url, pool_pre_ping=True)
 
 
 class Store:
@@ -61,7 +75,7 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self.write_engine, self.read_engine = make_engines(url)
-        metadata.create_all(self.write_engine)
+        migrate.upgrade(self.write_engine)
         self._write_lock = threading.Lock()
         self._batcher: WriteBatcher | None = None
 
@@ -70,9 +84,12 @@ class Store:
         self.read_engine.dispose()
 
     def write_sync(self, token: int, work: Callable[[Connection], T]) -> T:
-        with self._write_lock, self.write_engine.begin() as conn:
-            check_fence(conn, token)
-            return work(conn)
+        try:
+            with self._write_lock, self.write_engine.begin() as conn:
+                check_fence(conn, token)
+                return work(conn)
+        except DBAPIError as error:
+            raise translate(error) from error
 
     def read_sync(self, work: Callable[[Connection], T]) -> T:
         with self.read_engine.connect() as conn:
@@ -92,7 +109,7 @@ class Store:
                 outcomes = [run_savepoint(conn, item.work) for item in items]
         except Exception as error:  # the commit or the fence failed: nothing was written
             for item in items:
-                item.outcome = (False, error)
+                item.outcome = (False, translate(error))
             return
         for item, outcome in zip(items, outcomes, strict=True):
             item.outcome = outcome
@@ -137,7 +154,22 @@ def run_savepoint(conn: Connection, work: Callable[[Connection], Any]) -> tuple[
         with conn.begin_nested():
             return True, work(conn)
     except Exception as error:  # refused use cases roll back alone; the batch goes on
-        return False, error
+        return False, translate(error)
+
+
+def translate(error: Exception) -> Exception:
+    """Database errors as the domain's: an overlap the constraint refused, or retry later."""
+    if isinstance(error, IntegrityError) and sqlstate(error) == EXCLUSION_VIOLATION:
+        return OverlappingRange(f"the database refused an overlapping grant ({GRANTS_NO_OVERLAP})")
+    if isinstance(error, OperationalError) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated
+    ):
+        return StoreUnavailable(f"the HQ database is unavailable: {error.orig}")
+    return error
+
+
+def sqlstate(error: DBAPIError) -> str | None:
+    return getattr(error.orig, "sqlstate", None)
 
 
 class WriteBatcher:

@@ -3,12 +3,100 @@ import datetime
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from protos.einvoice.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class ReportKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REPORT_KIND_UNSPECIFIED: _ClassVar[ReportKind]
+    REPORT_KIND_E0401: _ClassVar[ReportKind]
+    REPORT_KIND_E0402: _ClassVar[ReportKind]
+REPORT_KIND_UNSPECIFIED: ReportKind
+REPORT_KIND_E0401: ReportKind
+REPORT_KIND_E0402: ReportKind
+
+class E0501File(_message.Message):
+    __slots__ = ("name", "content")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    content: bytes
+    def __init__(self, name: _Optional[str] = ..., content: _Optional[bytes] = ...) -> None: ...
+
+class ImportE0501Request(_message.Message):
+    __slots__ = ("files", "test_data", "actor")
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    TEST_DATA_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    files: _containers.RepeatedCompositeFieldContainer[E0501File]
+    test_data: bool
+    actor: str
+    def __init__(self, files: _Optional[_Iterable[_Union[E0501File, _Mapping]]] = ..., test_data: _Optional[bool] = ..., actor: _Optional[str] = ...) -> None: ...
+
+class ImportE0501Reply(_message.Message):
+    __slots__ = ("imported", "unchanged")
+    IMPORTED_FIELD_NUMBER: _ClassVar[int]
+    UNCHANGED_FIELD_NUMBER: _ClassVar[int]
+    imported: _containers.RepeatedCompositeFieldContainer[Assignment]
+    unchanged: int
+    def __init__(self, imported: _Optional[_Iterable[_Union[Assignment, _Mapping]]] = ..., unchanged: _Optional[int] = ...) -> None: ...
+
+class BuildReportsRequest(_message.Message):
+    __slots__ = ("year_month", "invoice_type", "kind", "mig_version", "correction", "actor")
+    YEAR_MONTH_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    MIG_VERSION_FIELD_NUMBER: _ClassVar[int]
+    CORRECTION_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    year_month: str
+    invoice_type: _common_pb2.InvoiceType
+    kind: ReportKind
+    mig_version: str
+    correction: bool
+    actor: str
+    def __init__(self, year_month: _Optional[str] = ..., invoice_type: _Optional[_Union[_common_pb2.InvoiceType, str]] = ..., kind: _Optional[_Union[ReportKind, str]] = ..., mig_version: _Optional[str] = ..., correction: _Optional[bool] = ..., actor: _Optional[str] = ...) -> None: ...
+
+class BuildReportsReply(_message.Message):
+    __slots__ = ("written", "unchanged", "held_branches")
+    WRITTEN_FIELD_NUMBER: _ClassVar[int]
+    UNCHANGED_FIELD_NUMBER: _ClassVar[int]
+    HELD_BRANCHES_FIELD_NUMBER: _ClassVar[int]
+    written: _containers.RepeatedScalarFieldContainer[str]
+    unchanged: _containers.RepeatedScalarFieldContainer[str]
+    held_branches: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, written: _Optional[_Iterable[str]] = ..., unchanged: _Optional[_Iterable[str]] = ..., held_branches: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ListDeadlinesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class Deadline(_message.Message):
+    __slots__ = ("year_month", "branch_ban", "status", "deadline", "days_left", "error_codes")
+    YEAR_MONTH_FIELD_NUMBER: _ClassVar[int]
+    BRANCH_BAN_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    DEADLINE_FIELD_NUMBER: _ClassVar[int]
+    DAYS_LEFT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_CODES_FIELD_NUMBER: _ClassVar[int]
+    year_month: str
+    branch_ban: str
+    status: str
+    deadline: _timestamp_pb2.Timestamp
+    days_left: int
+    error_codes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, year_month: _Optional[str] = ..., branch_ban: _Optional[str] = ..., status: _Optional[str] = ..., deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., days_left: _Optional[int] = ..., error_codes: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ListDeadlinesReply(_message.Message):
+    __slots__ = ("deadlines",)
+    DEADLINES_FIELD_NUMBER: _ClassVar[int]
+    deadlines: _containers.RepeatedCompositeFieldContainer[Deadline]
+    def __init__(self, deadlines: _Optional[_Iterable[_Union[Deadline, _Mapping]]] = ...) -> None: ...
 
 class AddAssignmentRequest(_message.Message):
     __slots__ = ("year_month", "invoice_type", "range", "actor")

@@ -92,6 +92,21 @@ class AdminServiceStub:
                 request_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListAuditRequest.SerializeToString,
                 response_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListAuditReply.FromString,
                 _registered_method=True)
+        self.ImportE0501 = channel.unary_unary(
+                '/einvoice.v1.AdminService/ImportE0501',
+                request_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ImportE0501Request.SerializeToString,
+                response_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ImportE0501Reply.FromString,
+                _registered_method=True)
+        self.BuildReports = channel.unary_unary(
+                '/einvoice.v1.AdminService/BuildReports',
+                request_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.BuildReportsRequest.SerializeToString,
+                response_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.BuildReportsReply.FromString,
+                _registered_method=True)
+        self.ListDeadlines = channel.unary_unary(
+                '/einvoice.v1.AdminService/ListDeadlines',
+                request_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListDeadlinesRequest.SerializeToString,
+                response_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListDeadlinesReply.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -176,6 +191,31 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ImportE0501(self, request, context):
+        """Imports E0501 documents (bare InvoiceAssignNo or in an InvoiceEnvelope). All files or
+        nothing: a bad file imports nothing and the error names the file and element. Importing
+        the same ranges again changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BuildReports(self, request, context):
+        """Builds, validates and hands to Turnkey the E0401 (allocations) or E0402 (blank ranges)
+        documents of a period. E0402 needs the period ended; branches whose final usage report is
+        missing are held, not guessed. A period's E0402 is never sent twice unless `correction`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDeadlines(self, request, context):
+        """What is still due to the MOF, per period and branch, with the days left.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -233,6 +273,21 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ListAudit,
                     request_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListAuditRequest.FromString,
                     response_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListAuditReply.SerializeToString,
+            ),
+            'ImportE0501': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportE0501,
+                    request_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ImportE0501Request.FromString,
+                    response_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ImportE0501Reply.SerializeToString,
+            ),
+            'BuildReports': grpc.unary_unary_rpc_method_handler(
+                    servicer.BuildReports,
+                    request_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.BuildReportsRequest.FromString,
+                    response_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.BuildReportsReply.SerializeToString,
+            ),
+            'ListDeadlines': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDeadlines,
+                    request_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListDeadlinesRequest.FromString,
+                    response_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListDeadlinesReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -535,6 +590,87 @@ class AdminService:
             '/einvoice.v1.AdminService/ListAudit',
             protos_dot_einvoice_dot_v1_dot_admin__pb2.ListAuditRequest.SerializeToString,
             protos_dot_einvoice_dot_v1_dot_admin__pb2.ListAuditReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportE0501(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/einvoice.v1.AdminService/ImportE0501',
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.ImportE0501Request.SerializeToString,
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.ImportE0501Reply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BuildReports(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/einvoice.v1.AdminService/BuildReports',
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.BuildReportsRequest.SerializeToString,
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.BuildReportsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDeadlines(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/einvoice.v1.AdminService/ListDeadlines',
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.ListDeadlinesRequest.SerializeToString,
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.ListDeadlinesReply.FromString,
             options,
             channel_credentials,
             insecure,
