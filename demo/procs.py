@@ -30,9 +30,11 @@ class Proc:
         self.log = log
         self.ready = ready
         self.popen: subprocess.Popen[str] | None = None
+        self._offset = 0  # a restart appends to the same log: only new lines say "ready"
 
     def start(self) -> Proc:
         self.log.parent.mkdir(parents=True, exist_ok=True)
+        self._offset = self.log.stat().st_size if self.log.exists() else 0
         out = self.log.open("a")
         self.popen = subprocess.Popen(
             [sys.executable, *self.args],
@@ -48,7 +50,7 @@ class Proc:
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline:
-            if self.ready in self.log.read_text(errors="replace"):
+            if self.ready in self.log.read_text(errors="replace")[self._offset :]:
                 return
             if self.popen is not None and self.popen.poll() is not None:
                 break

@@ -129,14 +129,14 @@ async def terminal(
             await asyncio.sleep(pause)
 
 
-async def wait_for_stock(address: str, limit: float = 15.0) -> None:
+async def wait_for_stock(address: str, limit: float = 15.0, at_least: int = 1) -> None:
     """A store opens once its agent holds numbers: its first refill has arrived."""
     deadline = time.monotonic() + limit
     async with grpc.aio.insecure_channel(address) as channel:
         pos = pos_pb2_grpc.PosServiceStub(channel)
         while time.monotonic() < deadline:
             status = await pos.Status(pos_pb2.StatusRequest(), timeout=5)
-            if status.remaining > 0:
+            if status.remaining >= at_least:
                 return
             await asyncio.sleep(0.1)
 

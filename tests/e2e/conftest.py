@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from demo.procs import Proc, free_port
+from demo.run import wait_for_stock
 from hq_server.admin_cli import Admin
 from protos.einvoice.v1 import admin_pb2, common_pb2
 from tests.conftest import HEAD_BAN
@@ -63,7 +65,7 @@ class Cluster:
         ).start()
         return Admin([self.hq_address])
 
-    def start_agent(self, ban: str, *extra: str) -> str:
+    def start_agent(self, ban: str, *extra: str, wait: bool = True) -> str:
         address = self.agent_addresses.setdefault(ban, f"127.0.0.1:{free_port()}")
         self.agents[ban] = Proc(
             f"agent {ban}",
@@ -87,6 +89,8 @@ class Cluster:
             self.root / f"agent-{ban}.log",
             "serving POS",
         ).start()
+        if wait:
+            asyncio.run(wait_for_stock(address))
         return address
 
     def stop_all(self) -> None:
@@ -117,7 +121,12 @@ def add_pool(admin: Admin, year_month: str, track: str, begin: int, end: int) ->
 
 
 def add_branch(
-    admin: Admin, ban: str, per_request: int, per_period: int, low_water: int = 50
+    admin: Admin,
+    ban: str,
+    per_request: int,
+    per_period: int,
+    low_water: int = 50,
+    min_booklets: int = 1,
 ) -> None:
     admin.call(
         "AddBranch",
@@ -131,7 +140,7 @@ def add_branch(
             refill=common_pb2.RefillSettings(
                 low_water_count=low_water,
                 low_water_minutes=1,
-                min_booklets=1,
+                min_booklets=min_booklets,
                 max_booklets=per_request,
             ),
         ),

@@ -11,6 +11,7 @@ import grpc
 import pytest
 
 from allocator import TAIPEI, Period
+from demo.run import wait_for_stock
 from protos.einvoice.v1 import admin_pb2, branch_pb2, branch_pb2_grpc, pos_pb2, pos_pb2_grpc
 from tests.conftest import BRANCH_BANS
 from tests.e2e.conftest import GENERAL, Cluster, add_branch, add_pool
@@ -49,9 +50,12 @@ def test_many_terminals_on_several_agents_never_share_a_number(cluster: Cluster)
 def test_hq_down_agents_keep_serving_and_grants_survive_restart(cluster: Cluster) -> None:
     admin = cluster.start_hq()
     add_pool(admin, CURRENT, "AB", 0, 9_999)
-    add_branch(admin, BRANCH_BANS[0], per_request=10, per_period=100, low_water=20)
+    add_branch(
+        admin, BRANCH_BANS[0], per_request=10, per_period=100, low_water=300, min_booklets=10
+    )
     address = cluster.start_agent(BRANCH_BANS[0])
     asyncio.run(load(address, terminals=1, calls=5))
+    asyncio.run(wait_for_stock(address, at_least=300))
     time.sleep(1.5)  # the first grants and reports are in
     before = admin.call("ListAudit", admin_pb2.ListAuditRequest(limit=1000))
     assert cluster.hq is not None
@@ -119,7 +123,7 @@ def test_period_rollover_on_a_fast_clock(cluster: Cluster) -> None:
     add_pool(admin, "11512", "AB", 0, 9_999)
     add_pool(admin, "11602", "CD", 0, 9_999)
     add_branch(admin, BRANCH_BANS[0], per_request=2, per_period=100)
-    address = cluster.start_agent(BRANCH_BANS[0], "--prefetch-before", "60")
+    address = cluster.start_agent(BRANCH_BANS[0], "--prefetch-before", "60", wait=False)
     boundary = epoch + 30 / 4.0
 
     async def run() -> Tally:
