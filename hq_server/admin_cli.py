@@ -19,6 +19,7 @@ from rich.table import Table
 
 from allocator import DomainError, InvalidInput, InvoiceType, NumberRange, RangeStatus
 from hq_server.convert import STATUS_TO_PB, TYPE_TO_PB
+from notifier.cli import add_alerts_commands
 from protos.einvoice.v1 import admin_pb2, admin_pb2_grpc, common_pb2
 
 DEFAULT_HQ = "127.0.0.1:50051"
@@ -402,6 +403,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--mig", default="4.1", choices=["4.1", "4.0"])
     p.add_argument("--correction", action="store_true", help="send the next revision")
     add("deadlines", cmd_deadlines, "what is still due to the MOF, days left")
+    add_alerts_commands(sub, common)
     return root
 
 

@@ -23,6 +23,7 @@ from hq_server.presence import NoPresence, Presence
 from hq_server.reports import ReportSettings
 from hq_server.status import message_for, status_for
 from hq_server.store import Store
+from notifier.config import NotifierConfig
 
 T = TypeVar("T")
 log = logging.getLogger("einv.hq")
@@ -63,6 +64,7 @@ class Hq:
     presence: Presence = field(default_factory=NoPresence)
     config_bus: ConfigBus = field(default_factory=LocalConfigBus)
     reports: ReportSettings = field(default_factory=ReportSettings)
+    notifier_config: NotifierConfig | None = None
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -18,6 +19,7 @@ from hq_server.etcd_client import parse_endpoints
 from hq_server.reports import ReportSettings
 from hq_server.server import require_loopback, serve
 from hq_server.store import Store
+from notifier import ConfigError, NotifierConfig, load_config
 
 
 def parser() -> argparse.ArgumentParser:
@@ -45,6 +47,11 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--lease-ttl", type=int, default=5, help="cluster mode: leader lease seconds (default 5)"
     )
+    run.add_argument(
+        "--notifier-config",
+        type=Path,
+        help="notifier TOML (SMTP, recipients, thresholds); without it no e-mail",
+    )
     run.add_argument("--turnkey-root", type=Path, help="MOF Turnkey data root for E0401/E0402")
     run.add_argument(
         "--hold-margin-hours",
@@ -64,11 +71,14 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
-async def run(args: argparse.Namespace, clock: Clock, head_ban: str) -> None:
+async def run(
+    args: argparse.Namespace, clock: Clock, head_ban: str, notifier_config: NotifierConfig | None
+) -> None:
     store = Store(args.db)
     if not args.etcd:
         hq = Hq(store, LocalCoordinator(store, args.listen, clock), clock, head_ban)
         hq.reports = report_settings(args)
+        hq.notifier_config = notifier_config
         await serve(hq, args.listen)
         return
     settings = ClusterSettings(
@@ -76,6 +86,7 @@ async def run(args: argparse.Namespace, clock: Clock, head_ban: str) -> None:
     )
     async with cluster_hq(store, clock, head_ban, settings) as hq:
         hq.reports = report_settings(args)
+        hq.notifier_config = notifier_config
         await serve(hq, args.listen)
 
 
@@ -95,10 +106,11 @@ def main(argv: list[str] | None = None) -> int:
         require_loopback(args.listen, args.insecure_listen_any)
         clock = clock_from_args(args.sim_start, args.sim_epoch, args.sim_speed)
         check_cluster_args(args)
-    except (DomainError, ValueError) as error:
+        notifier = load_config(args.notifier_config, os.environ) if args.notifier_config else None
+    except (DomainError, ValueError, ConfigError, OSError) as error:
         print(f"einv-hq: {error}", file=sys.stderr)
         return 2
-    asyncio.run(run(args, clock, head_ban.value))
+    asyncio.run(run(args, clock, head_ban.value, notifier))
     return 0
 
 

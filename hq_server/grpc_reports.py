@@ -11,8 +11,9 @@ from allocator import Ban, InvalidInput
 from hq_server import convert, reports
 from hq_server.app import Hq, grpc_errors
 from hq_server.audit import append
-from hq_server.queries import pool_keys
+from hq_server.queries import list_branches, pool_keys
 from mof_sync import MigVersion
+from notifier import raise_held_back, resolve_held_back
 from protos.einvoice.v1 import admin_pb2
 
 Ctx = grpc.aio.ServicerContext
@@ -25,6 +26,15 @@ def mig_version(text: str) -> MigVersion:
         if version.value == (text or MigVersion.V4_1.value):
             return version
     raise InvalidInput(f"MIG version {text!r} must be 4.1 or 4.0")
+
+
+def hold_back(conn: Any, now: Any, pool: Any, held: list[str]) -> None:
+    """Tell the admins (notifier) about each branch held back; resolve the ones now sent."""
+    for row in list_branches(conn):
+        if row.ban in held:
+            raise_held_back(conn, now, row.ban, row.name, pool, "its final usage report is missing")
+        else:
+            resolve_held_back(conn, now, row.ban, pool)
 
 
 class ReportsMixin:
@@ -63,6 +73,7 @@ class ReportsMixin:
                 lambda conn, now, _t: reports.close_for_blanks(conn, now, request.actor, head, pool)
             )
             held = inputs.held
+            await self.hq.write(lambda conn, now, _t: hold_back(conn, now, pool, held))
         else:
             inputs = await self.hq.read(lambda conn: reports.e0401_inputs(conn, pool))
             held = []
@@ -134,4 +145,3 @@ class ReportsMixin:
             )
         items.sort(key=lambda d: (d.deadline.seconds, d.branch_ban))
         return admin_pb2.ListDeadlinesReply(deadlines=items)
-

@@ -1,0 +1,31 @@
+"""E-mail alerts a person must act on: rules over HQ state, an outbox in the HQ database,
+de-duplicated mails (open, reminders, resolved) and a daily digest, sent with aiosmtplib.
+
+Entry points: `NotifierService` (started by the HQ server), `raise_alert` / `resolve_alert`
+(called by MOF sync inside its own transaction), `notifier.cli` (einv-admin alerts ...).
+"""
+
+from __future__ import annotations
+
+from notifier.conditions import raise_alert, raise_held_back, resolve_alert, resolve_held_back
+from notifier.config import ConfigError, NotifierConfig, load_config, parse_config
+from notifier.model import Kind, ReportState, ReportStatus
+from notifier.reports import ClosedPeriodTracker, ReportTracker
+from notifier.service import NotifierService
+
+__all__ = [
+    "ClosedPeriodTracker",
+    "ConfigError",
+    "Kind",
+    "NotifierConfig",
+    "NotifierService",
+    "ReportState",
+    "ReportStatus",
+    "ReportTracker",
+    "load_config",
+    "parse_config",
+    "raise_alert",
+    "raise_held_back",
+    "resolve_alert",
+    "resolve_held_back",
+]
