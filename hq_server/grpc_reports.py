@@ -12,7 +12,7 @@ from hq_server import convert, reports
 from hq_server.app import Hq, grpc_errors
 from hq_server.audit import append
 from hq_server.queries import list_branches, pool_keys
-from mof_sync import MigVersion
+from mof_sync import DEFAULT_VERSION, MigVersion
 from notifier import raise_held_back, resolve_held_back
 from protos.einvoice.v1 import admin_pb2
 
@@ -22,10 +22,10 @@ KINDS = {admin_pb2.REPORT_KIND_E0401: "E0401", admin_pb2.REPORT_KIND_E0402: "E04
 
 
 def mig_version(text: str) -> MigVersion:
-    for version in MigVersion:
-        if version.value == (text or MigVersion.V4_1.value):
-            return version
-    raise InvalidInput(f"MIG version {text!r} must be 4.1 or 4.0")
+    try:
+        return MigVersion.parse(text) if text else DEFAULT_VERSION
+    except ValueError as error:
+        raise InvalidInput(str(error)) from error
 
 
 def hold_back(conn: Any, now: Any, pool: Any, held: list[str]) -> None:
