@@ -99,6 +99,11 @@ class EtcdCoordinator:
                 "this HQ replica's etcd lease could not be renewed (etcd unreachable or "
                 "without quorum), so it stopped leading; writes resume when an HQ leads again"
             )
+        if self._lease is None or not self._lease.alive():  # what it knows of a leader is stale
+            return (
+                "this HQ replica has no etcd session (etcd unreachable or without quorum, or "
+                "the replica is starting), so no leader is known; retry shortly"
+            )
         if self._leader is not None:
             return "this HQ replica follows; writes go to the leader"
         return (

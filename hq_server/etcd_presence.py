@@ -52,6 +52,9 @@ class EtcdPresence:
                 del self._open[ban]
             self._changed.set()
 
+    async def online(self) -> dict[str, str] | None:
+        return await online_branches(self._client, self._keys.head_ban)
+
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run())
 

@@ -18,6 +18,12 @@ class Presence(Protocol):
     def hold(self, ban: str) -> AbstractContextManager[None]:
         """For the duration of the with-block; never blocks, never fails the stream."""
 
+    async def online(self) -> dict[str, str] | None:
+        """Branches with an open config stream on any replica: BAN -> replica address.
+
+        None where nobody tracks it (one process without etcd).
+        """
+
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
@@ -29,6 +35,9 @@ class NoPresence:
     @contextlib.contextmanager
     def hold(self, ban: str) -> Iterator[None]:
         yield
+
+    async def online(self) -> dict[str, str] | None:
+        return None
 
     async def start(self) -> None:
         pass

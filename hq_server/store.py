@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, insert, select, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, PendingRollbackError
 
 from allocator import DomainError, NotLeader, OverlappingRange
 from hq_server import migrate
@@ -154,6 +154,8 @@ def run_savepoint(conn: Connection, work: Callable[[Connection], Any]) -> tuple[
         with conn.begin_nested():
             return True, work(conn)
     except Exception as error:  # refused use cases roll back alone; the batch goes on
+        if isinstance(translate(error), StoreUnavailable):
+            raise  # the transaction itself is lost: the whole batch fails, none is committed
         return False, translate(error)
 
 
@@ -165,6 +167,8 @@ def translate(error: Exception) -> Exception:
         isinstance(error, DBAPIError) and error.connection_invalidated
     ):
         return StoreUnavailable(f"the HQ database is unavailable: {error.orig}")
+    if isinstance(error, PendingRollbackError):  # a connection lost earlier in this transaction
+        return StoreUnavailable(f"the HQ database is unavailable: {error}")
     return error
 
 
