@@ -1,0 +1,128 @@
+"""One branch agent put together: ledger, writer, refill, reports, config, POS server.
+
+Tests start it in-process (`Agent(settings).start()`); the CLI runs the same object until
+SIGTERM. Stopping closes the ledger, so a new `Agent` on the same data dir is a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from allocator import Ban, InvoiceType
+from branch_agent.burn import BurnMeter
+from branch_agent.clock import Clock, SystemClock
+from branch_agent.config_watch import ConfigWatcher
+from branch_agent.hq_client import HqClient, HqPort
+from branch_agent.ledger import Ledger
+from branch_agent.pos_service import build_server, check_listen_address
+from branch_agent.refill import Refiller, RefillTiming
+from branch_agent.reporter import Reporter
+from branch_agent.service import AgentService
+from branch_agent.state import BufferState
+from branch_agent.tasks import cancel_all
+from branch_agent.writer import Writer
+
+log = logging.getLogger(__name__)
+POS_REQUEST_KEEP = timedelta(days=2)
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    branch_ban: str
+    hq_addresses: tuple[str, ...]
+    data_dir: Path
+    listen: str = "127.0.0.1:50061"
+    insecure_listen_any: bool = False
+    types: tuple[InvoiceType, ...] = (InvoiceType.GENERAL,)
+    report_interval: float = 10.0
+    prefetch_before: timedelta = timedelta(days=2)
+    hq_timeout: float = 5.0
+    refill_tick: float = 0.5
+    clock: Clock = field(default_factory=SystemClock)
+
+
+@dataclass
+class _Parts:
+    ledger: Ledger
+    state: BufferState
+    writer: Writer
+    hq: HqPort
+    refiller: Refiller
+    reporter: Reporter
+    service: AgentService
+
+
+class Agent:
+    """Start with `await start()` (returns the POS address), end with `await stop()`."""
+
+    def __init__(self, settings: AgentSettings) -> None:
+        self.settings = settings
+        self.address = ""
+        self._parts: _Parts | None = None
+        self._server: grpc.aio.Server | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def parts(self) -> _Parts:
+        if self._parts is None:
+            raise RuntimeError("the agent is not running")
+        return self._parts
+
+    async def start(self) -> str:
+        settings = self.settings
+        ban = str(Ban.parse(settings.branch_ban))
+        check_listen_address(settings.listen, settings.insecure_listen_any)
+        clock = settings.clock
+        ledger = await asyncio.to_thread(Ledger.open, settings.data_dir, ban)
+        await asyncio.to_thread(ledger.prune_pos_requests, clock.now() - POS_REQUEST_KEEP)
+        state = BufferState(await asyncio.to_thread(ledger.load))
+        writer = Writer(ledger, state, clock)
+        writer.start()
+        hq = HqClient(settings.hq_addresses, clock, settings.hq_timeout)
+        burn = BurnMeter(clock.now())
+        reporter = Reporter(ban, ledger, hq, clock, settings.report_interval)
+        timing = RefillTiming(settings.prefetch_before, settings.refill_tick)
+        refiller = Refiller(
+            ban, settings.types, state, writer, ledger, hq, clock, burn, timing, reporter.wake
+        )
+        writer.on_commit(refiller.wake)
+        watcher = ConfigWatcher(ban, hq, writer, refiller.config_changed)
+        service = AgentService(
+            ban, settings.types, state, writer, ledger, refiller, hq.health, burn, clock
+        )
+        self._parts = _Parts(ledger, state, writer, hq, refiller, reporter, service)
+        self._server, self.address = await build_server(service, settings.listen)
+        for job in (refiller.run(), reporter.run(), watcher.run()):
+            self._spawn(job)
+        return self.address
+
+    def _spawn(self, job: Coroutine[Any, Any, None]) -> None:
+        self._tasks.append(asyncio.create_task(job))
+
+    async def stop(self, grace: float = 1.0) -> None:
+        """Finish POS calls in flight, write what is queued, try one last report, close."""
+        if self._parts is None:
+            return
+        parts, self._parts = self._parts, None
+        if self._server is not None:
+            await self._server.stop(grace)
+        left = await cancel_all(self._tasks)
+        if left:
+            log.error("background tasks did not stop: %s", left)
+        self._tasks.clear()
+        await parts.writer.stop()
+        log.info("ledger: %s commits for %s changes", parts.writer.commits, parts.writer.commands)
+        with contextlib.suppress(Exception):  # best effort: the outbox keeps what is not sent
+            async with asyncio.timeout(grace):
+                await parts.reporter.flush()
+        await parts.hq.close()
+        await asyncio.to_thread(parts.ledger.close)

@@ -1,0 +1,44 @@
+"""Follows HQ's WatchConfig stream and keeps the latest configuration in the ledger."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from allocator import DomainError
+from branch_agent.commands import SetConfig
+from branch_agent.hq_client import HqPort
+from branch_agent.tasks import raise_if_cancelling
+from branch_agent.writer import Writer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ConfigWatcher:
+    branch_ban: str
+    hq: HqPort
+    writer: Writer
+    on_change: Callable[[], None]
+    backoff_min: float = 0.2
+    backoff_max: float = 10.0
+
+    async def run(self) -> None:
+        delay = self.backoff_min
+        while True:
+            try:
+                async for config in self.hq.watch_config(self.branch_ban):
+                    delay = self.backoff_min
+                    if await self.writer.submit(SetConfig(config)):
+                        log.info("configuration version %s from HQ", config.version)
+                        self.on_change()
+            except DomainError as error:
+                raise_if_cancelling()
+                log.warning("configuration stream from HQ broke: %s", error)
+            except Exception:  # a bad message must not end the watch for good
+                raise_if_cancelling()
+                log.exception("configuration stream failed")
+            await asyncio.sleep(delay)
+            delay = min(self.backoff_max, delay * 2)

@@ -1,0 +1,114 @@
+"""`einv-pos`: a POS terminal's view of the agent, for people and scripts (--json)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import uuid
+from collections.abc import Sequence
+
+import grpc
+from google.protobuf.json_format import MessageToDict
+from rich.console import Console
+from rich.table import Table
+
+from allocator import TAIPEI
+from protos.einvoice.v1 import common_pb2, pos_pb2, pos_pb2_grpc
+
+TYPES = {"07": common_pb2.INVOICE_TYPE_GENERAL, "08": common_pb2.INVOICE_TYPE_SPECIAL}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="einv-pos", description="Talk to the branch agent")
+    parser.add_argument("--agent", default="127.0.0.1:50061", help="the agent's POS address")
+    parser.add_argument("--terminal", default="einv-pos", help="terminal id sent to the agent")
+    parser.add_argument("--timeout", type=float, default=5.0, help="seconds")
+    commands = parser.add_subparsers(dest="command", required=True)
+    nxt = commands.add_parser("next", help="take the next invoice number(s)")
+    nxt.add_argument("--count", type=int, default=1)
+    nxt.add_argument("--type", default="07", choices=sorted(TYPES))
+    nxt.add_argument("--request-id", default="", help="idempotency key (default: a new UUID)")
+    nxt.add_argument("--json", action="store_true")
+    give = commands.add_parser("give-back", help="give back a number that was not used")
+    give.add_argument("invoice_number")
+    give.add_argument("--json", action="store_true")
+    status = commands.add_parser("status", help="what the agent holds, whether HQ is reachable")
+    status.add_argument("--json", action="store_true")
+    return parser
+
+
+def _next(stub: pos_pb2_grpc.PosServiceStub, args: argparse.Namespace, console: Console) -> None:
+    request = pos_pb2.NextNumbersRequest(
+        count=args.count,
+        invoice_type=TYPES[args.type],
+        terminal_id=args.terminal,
+        request_id=args.request_id or str(uuid.uuid4()),
+    )
+    reply = stub.NextNumbers(request, timeout=args.timeout)
+    if args.json:
+        print(json.dumps([n.invoice_number for n in reply.numbers]))
+        return
+    for number in reply.numbers:
+        console.print(f"{number.invoice_number}  [dim]{number.year_month}[/dim]")
+
+
+def _give_back(
+    stub: pos_pb2_grpc.PosServiceStub, args: argparse.Namespace, console: Console
+) -> None:
+    request = pos_pb2.GiveBackRequest(invoice_number=args.invoice_number, terminal_id=args.terminal)
+    reply = stub.GiveBack(request, timeout=args.timeout)
+    outcome = pos_pb2.GiveBackReply.Outcome.Name(reply.outcome).removeprefix("OUTCOME_").lower()
+    if args.json:
+        print(json.dumps({"invoice_number": args.invoice_number, "outcome": outcome}))
+    else:
+        console.print(f"{args.invoice_number}: {outcome}")
+
+
+def _range(message: common_pb2.TrackRange) -> str:
+    return f"{message.track}{message.begin:08d}-{message.track}{message.end:08d}"
+
+
+def _status(stub: pos_pb2_grpc.PosServiceStub, args: argparse.Namespace, console: Console) -> None:
+    reply = stub.Status(pos_pb2.StatusRequest(), timeout=args.timeout)
+    if args.json:
+        print(json.dumps(MessageToDict(reply, always_print_fields_with_no_presence=True)))
+        return
+    table = Table(title=f"Branch agent {reply.branch_ban}", show_header=False)
+    since = ""
+    if reply.HasField("hq_unreachable_since"):
+        since = reply.hq_unreachable_since.ToDatetime(tzinfo=TAIPEI).isoformat(timespec="seconds")
+    rows = [
+        ("period", reply.year_month),
+        ("remaining", str(reply.remaining)),
+        ("current range", _range(reply.current_range) if reply.HasField("current_range") else "-"),
+        ("next ranges", ", ".join(_range(r) for r in reply.next_ranges) or "-"),
+        ("HQ reachable", "yes" if reply.hq_reachable else f"no (since {since or '?'})"),
+        ("burn / minute", f"{reply.burn_per_minute:.1f}"),
+        ("issued total", str(reply.issued_total)),
+        ("reports pending", str(reply.reports_pending)),
+        ("last refill error", reply.last_refill_error or "-"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)
+
+
+COMMANDS = {"next": _next, "give-back": _give_back, "status": _status}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    console = Console()
+    with grpc.insecure_channel(args.agent) as channel:
+        stub = pos_pb2_grpc.PosServiceStub(channel)
+        try:
+            COMMANDS[args.command](stub, args, console)
+        except grpc.RpcError as error:
+            print(f"einv-pos: {error.code().name}: {error.details()}", file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

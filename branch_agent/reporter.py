@@ -1,0 +1,73 @@
+"""Usage reports through an outbox: the ledger itself.
+
+Every grant carries a version that grows with each change and the version HQ last acknowledged.
+The reporter sends the whole state of every grant whose version is ahead, every interval and at
+once when a grant becomes final. Reports are cumulative and HQ keeps the furthest state, so
+sending one twice is harmless, and nothing is lost to a crash or an HQ outage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass, field
+
+from allocator import DomainError
+from branch_agent import wire
+from branch_agent.clock import Clock
+from branch_agent.hq_client import HqPort
+from branch_agent.ledger import Ledger
+from branch_agent.tasks import nap, raise_if_cancelling
+
+log = logging.getLogger(__name__)
+GRANTS_PER_REPORT = 500
+MAX_ROUNDS = 100  # pages of one flush; a branch holds far fewer grants than this covers
+
+
+@dataclass
+class Reporter:
+    branch_ban: str
+    ledger: Ledger
+    hq: HqPort
+    clock: Clock
+    interval: float = 10.0
+    sent: int = 0
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _report_id: str = ""
+
+    def wake(self) -> None:
+        """Report now (a grant became final)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.flush()
+            except DomainError as error:
+                raise_if_cancelling()
+                log.warning("usage report not delivered, will retry: %s", error)
+            except Exception:
+                raise_if_cancelling()
+                log.exception("usage report failed")
+            await nap(self._wake, self.interval)
+
+    async def flush(self) -> int:
+        """Send every changed grant; returns how many grant states HQ acknowledged."""
+        acknowledged, after = 0, 0
+        for _ in range(MAX_ROUNDS):
+            rows = await asyncio.to_thread(self.ledger.unreported, GRANTS_PER_REPORT, after)
+            if not rows:
+                break
+            after = rows[-1].seq
+            # A retry of an unacknowledged report keeps its id (for tracing at HQ).
+            self._report_id = self._report_id or str(uuid.uuid4())
+            report = wire.usage_report(self._report_id, self.branch_ban, rows, self.clock.now())
+            await self.hq.report_usage(report)
+            self._report_id = ""
+            await asyncio.to_thread(
+                self.ledger.mark_reported, [(row.grant_id, row.version) for row in rows]
+            )
+            acknowledged += len(rows)
+            self.sent += 1
+        return acknowledged

@@ -1,0 +1,150 @@
+"""Messages <-> domain values, for both the POS API and the HQ client."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from allocator import (
+    InvalidInvoiceType,
+    InvoiceNumber,
+    InvoiceType,
+    NumberRange,
+    Period,
+    RefillPolicy,
+    Refused,
+    Track,
+    TrackRange,
+)
+from branch_agent.model import AgentConfig, GrantRecord, GrantUsageRow, HandedOut
+from protos.einvoice.v1 import branch_pb2, common_pb2, pos_pb2
+
+_TYPES = {
+    common_pb2.INVOICE_TYPE_GENERAL: InvoiceType.GENERAL,
+    common_pb2.INVOICE_TYPE_SPECIAL: InvoiceType.SPECIAL,
+}
+_TYPE_CODES = {value: key for key, value in _TYPES.items()}
+
+
+def invoice_type(code: int, default: InvoiceType | None = InvoiceType.GENERAL) -> InvoiceType:
+    """The enum value of a message; unspecified means the default (07) where one makes sense."""
+    if code == common_pb2.INVOICE_TYPE_UNSPECIFIED and default is not None:
+        return default
+    if code not in _TYPES:
+        raise InvalidInvoiceType(f"invoice type {code} must be 07 (general) or 08 (special)")
+    return _TYPES[code]
+
+
+def invoice_type_code(value: InvoiceType) -> int:
+    return _TYPE_CODES[value]
+
+
+def track_range(message: common_pb2.TrackRange) -> TrackRange:
+    return TrackRange(Track(message.track), NumberRange(message.begin, message.end))
+
+
+def track_range_message(value: TrackRange) -> common_pb2.TrackRange:
+    return common_pb2.TrackRange(
+        track=value.track.code, begin=value.range.begin, end=value.range.end
+    )
+
+
+def timestamp(instant: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(instant.astimezone(UTC))
+    return stamp
+
+
+def grant(message: branch_pb2.Grant) -> GrantRecord:
+    """A grant from HQ, checked: whole booklets of a known period and type."""
+    numbers = track_range(message.range)
+    numbers.range.require_booklets()
+    granted_at = message.granted_at.ToDatetime(tzinfo=UTC)
+    return GrantRecord(
+        grant_id=message.grant_id,
+        period=Period.from_year_month(message.year_month),
+        invoice_type=invoice_type(message.invoice_type, default=None),
+        track_range=numbers,
+        request_id=message.request_id,
+        granted_at=granted_at,
+    )
+
+
+def grant_answering(
+    message: branch_pb2.Grant, request: branch_pb2.RequestRangeRequest
+) -> GrantRecord:
+    """A grant that answers `request`: any other branch, period or type is never taken in."""
+    record = grant(message)
+    asked = (request.branch_ban, request.year_month, invoice_type(request.invoice_type))
+    got = (
+        message.branch_ban or request.branch_ban,
+        message.year_month,
+        record.invoice_type,
+    )
+    if got != asked or message.request_id not in ("", request.request_id):
+        raise Refused(
+            f"HQ answered request {request.request_id} ({asked[0]} {asked[1]} type "
+            f"{asked[2].value}) with grant {message.grant_id} for {got[0]} {got[1]} type "
+            f"{got[2].value} (request {message.request_id}): not taken"
+        )
+    return replace(record, request_id=request.request_id)
+
+
+def config(message: branch_pb2.BranchConfig) -> AgentConfig:
+    """HQ's configuration; settings HQ left at zero keep the agent's defaults."""
+    default = RefillPolicy()
+    refill = message.refill
+    policy = RefillPolicy(
+        low_water_count=refill.low_water_count or default.low_water_count,
+        low_water_minutes=refill.low_water_minutes or default.low_water_minutes,
+        min_booklets=refill.min_booklets or default.min_booklets,
+        max_booklets=refill.max_booklets or default.max_booklets,
+    )
+    quota = message.quota if message.HasField("quota") else None
+    return AgentConfig(
+        version=message.version,
+        enabled=message.enabled,
+        policy=policy,
+        booklets_per_request=(quota.booklets_per_request or None) if quota else None,
+        booklets_per_period=quota.booklets_per_period if quota else None,
+        disabled=tuple(track_range(item) for item in message.disabled_ranges),
+    )
+
+
+def usage_report(
+    report_id: str, branch_ban: str, rows: Sequence[GrantUsageRow], now: datetime
+) -> branch_pb2.UsageReport:
+    grants = [
+        branch_pb2.GrantUsage(
+            grant_id=row.grant_id,
+            next_number=row.next_number,
+            skipped=[common_pb2.Span(begin=b, end=e) for b, e in row.skipped],
+            final=row.final,
+        )
+        for row in rows
+    ]
+    return branch_pb2.UsageReport(
+        report_id=report_id,
+        branch_ban=branch_ban,
+        grants=grants,
+        agent_time=timestamp(now),
+    )
+
+
+def issued_numbers(handed: HandedOut) -> list[pos_pb2.IssuedNumber]:
+    year_month = handed.period.to_year_month()
+    code = invoice_type_code(handed.invoice_type)
+    return [_issued(number, year_month, code) for number in handed.numbers]
+
+
+def _issued(number: InvoiceNumber, year_month: str, code: int) -> pos_pb2.IssuedNumber:
+    return pos_pb2.IssuedNumber(
+        invoice_number=str(number),
+        track=number.track.code,
+        number=number.number,
+        year_month=year_month,
+        invoice_type=code,
+    )

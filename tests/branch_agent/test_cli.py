@@ -1,0 +1,180 @@
+"""The command lines: einv-agent start-up checks, einv-pos, and a real kill -9 of an agent."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import grpc
+import pytest
+
+from branch_agent import cli, pos_cli
+from branch_agent.ledger import issued_numbers
+from branch_agent.pos_service import check_listen_address
+from protos.einvoice.v1 import pos_pb2, pos_pb2_grpc
+from tests.branch_agent.conftest import BAN, MID_PERIOD, Pos, StartAgent, ready
+from tests.branch_agent.hq_double import HqDouble
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1:50061", "[::1]:50061", "localhost:1", "unix:/x"])
+def test_loopback_addresses_need_no_flag(address: str) -> None:
+    check_listen_address(address, insecure_listen_any=False)
+
+
+def test_other_addresses_need_the_insecure_flag() -> None:
+    with pytest.raises(ValueError, match="--insecure-listen-any"):
+        check_listen_address("0.0.0.0:50061", insecure_listen_any=False)
+    check_listen_address("0.0.0.0:50061", insecure_listen_any=True)
+
+
+def test_agent_refuses_a_bad_ban_and_a_public_address(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ["serve", "--hq", "127.0.0.1:1", "--data", str(tmp_path)]
+    assert cli.main([*base, "--branch-ban", "12345678"]) == 2
+    assert "check digit" in capsys.readouterr().err
+    assert cli.main([*base, "--branch-ban", BAN, "--listen", "0.0.0.0:0"]) == 2
+    assert "--insecure-listen-any" in capsys.readouterr().err
+    assert not (tmp_path / "ledger.sqlite3").exists()
+
+
+async def test_pos_cli_next_give_back_status_and_errors(
+    start_agent: StartAgent, capsys: pytest.CaptureFixture[str]
+) -> None:
+    agent = await start_agent()
+    await ready(agent)
+
+    async def run(*argv: str) -> tuple[int, str, str]:
+        code = await asyncio.to_thread(pos_cli.main, ["--agent", agent.address, *argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    code, out, _ = await run("next", "--count", "2", "--json")
+    first, second = json.loads(out)
+    assert code == 0
+    assert (await run("give-back", second, "--json"))[1].strip().endswith('"reused"}')
+    code, out, _ = await run("status", "--json")
+    assert code == 0 and json.loads(out)["issuedTotal"] == "1"
+    code, out, _ = await run("status")
+    assert code == 0 and BAN in out and "11502" in out
+    code, _, err = await run("next", "--count", "1001")
+    assert code == 1 and "INVALID_ARGUMENT" in err and "1001" in err
+    code, _, err = await run("give-back", first.lower())
+    assert code == 1 and "INVALID_ARGUMENT" in err
+
+
+async def _stream(
+    address: str, name: str, received: list[str], failed: list[str], stop: asyncio.Event
+) -> None:
+    """One POS that keeps asking until told to stop; failures (the kill) are expected."""
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = pos_pb2_grpc.PosServiceStub(channel)
+        for _ in range(100_000):
+            if stop.is_set():
+                return
+            try:
+                reply = await stub.NextNumbers(
+                    pos_pb2.NextNumbersRequest(count=2, terminal_id=name), timeout=2
+                )
+            except grpc.aio.AioRpcError as error:
+                failed.append(error.code().name)
+                await asyncio.sleep(0.01)
+                continue
+            received.extend(n.invoice_number for n in reply.numbers)
+
+
+class AgentProcess:
+    """`python -m branch_agent serve` as a child process, stopped only by its own PID."""
+
+    def __init__(self, hq: HqDouble, data: Path, epoch: float) -> None:
+        argv = [
+            sys.executable, "-m", "branch_agent", "serve", "--hq", hq.address,
+            "--branch-ban", BAN, "--data", str(data), "--listen", "127.0.0.1:0",
+            "--report-interval", "0.5", "--sim-start", MID_PERIOD.isoformat(),
+            "--sim-epoch", str(epoch),
+        ]  # fmt: skip
+        self.log = open(data.parent / "agent.log", "a")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=self.log, text=True
+        )
+        self.address = ""
+
+    async def ready(self) -> str:
+        assert self.proc.stdout is not None
+        line = await asyncio.wait_for(asyncio.to_thread(self.proc.stdout.readline), 30)
+        assert "serving POS on" in line, line
+        self.address = line.split()[-1]
+        return self.address
+
+    def kill9(self) -> None:
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+
+    def terminate(self) -> int:
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+        code = self.proc.wait(15)
+        self.log.close()
+        return code
+
+
+@pytest.mark.slow
+async def test_kill_9_mid_stream_never_issues_a_number_twice(
+    tmp_path: Path, hq: HqDouble, pos_for: Callable[..., Pos]
+) -> None:
+    data, epoch = tmp_path / "agent", time.time()
+    data.mkdir()
+    before: list[str] = []
+    after: list[str] = []
+    failed: list[str] = []
+    first = AgentProcess(hq, data, epoch)
+    try:
+        address = await first.ready()
+        stop = asyncio.Event()
+        clients = [
+            asyncio.create_task(_stream(address, f"pos{i}", before, failed, stop)) for i in range(8)
+        ]
+        for _ in range(300):  # bounded: at most 15 s
+            if len(before) >= 400:
+                break
+            await asyncio.sleep(0.05)
+        first.kill9()  # while the clients are still calling
+        await asyncio.sleep(0.2)
+        stop.set()
+        await asyncio.gather(*clients)
+    finally:
+        first.terminate()
+    assert len(before) >= 400 and "UNAVAILABLE" in failed  # calls were cut off by the kill
+    failed.clear()
+
+    second = AgentProcess(hq, data, epoch)
+    try:
+        address = await second.ready()
+        stop = asyncio.Event()
+        clients = [
+            asyncio.create_task(_stream(address, f"pos{i}", after, failed, stop)) for i in range(8)
+        ]
+        for _ in range(300):
+            if len(after) >= 200:
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.gather(*clients)
+    finally:
+        assert second.terminate() == 0  # SIGTERM: a clean shutdown
+    assert not failed
+
+    received = before + after
+    assert len(set(received)) == len(received), "a number was issued twice"
+    in_ledger = [number for _, _, number in issued_numbers(data)]
+    assert len(set(in_ledger)) == len(in_ledger)
+    assert set(received) <= set(in_ledger), "a client got a number the ledger does not hold"
