@@ -29,6 +29,7 @@ from allocator.errors import (
     QuotaReached,
     RangeNotEnabled,
     Refused,
+    Unavailable,
 )
 from allocator.identity import Ban, BanRule, InvoiceNumber, InvoiceType, Track, ban_check_passes
 from allocator.period import Period
@@ -88,6 +89,7 @@ __all__ = [
     "Refused",
     "Track",
     "TrackRange",
+    "Unavailable",
     "account",
     "ban_check_passes",
     "blank_ranges",

@@ -87,7 +87,11 @@ class PermissionDenied(DomainError):
     """A caller acting for another branch's identity (maps to PERMISSION_DENIED)."""
 
 
-class NotLeader(DomainError):
+class Unavailable(DomainError):
+    """A peer or a store cannot be reached right now; the caller may retry (UNAVAILABLE)."""
+
+
+class NotLeader(Unavailable):
     """This HQ replica does not lead (or no longer does): writes go to the leader (UNAVAILABLE)."""
 
     def __init__(self, message: str, leader: str | None = None) -> None:

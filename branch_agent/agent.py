@@ -19,17 +19,18 @@ import grpc
 
 from allocator import Ban, InvoiceType
 from branch_agent.burn import BurnMeter
-from branch_agent.clock import Clock, SystemClock
 from branch_agent.config_watch import ConfigWatcher
 from branch_agent.hq_client import HqClient, HqPort
 from branch_agent.ledger import Ledger
-from branch_agent.pos_service import build_server, check_listen_address
+from branch_agent.pos_service import build_server
 from branch_agent.refill import Refiller, RefillTiming
 from branch_agent.reporter import Reporter
 from branch_agent.service import AgentService
 from branch_agent.state import BufferState
 from branch_agent.tasks import cancel_all
 from branch_agent.writer import Writer
+from runtime.clock import Clock, SystemClock
+from runtime.listen import require_loopback
 
 log = logging.getLogger(__name__)
 POS_REQUEST_KEEP = timedelta(days=2)
@@ -80,7 +81,7 @@ class Agent:
     async def start(self) -> str:
         settings = self.settings
         ban = str(Ban.parse(settings.branch_ban))
-        check_listen_address(settings.listen, settings.insecure_listen_any)
+        require_loopback(settings.listen, settings.insecure_listen_any)
         clock = settings.clock
         ledger = await asyncio.to_thread(Ledger.open, settings.data_dir, ban)
         await asyncio.to_thread(ledger.prune_pos_requests, clock.now() - POS_REQUEST_KEEP)

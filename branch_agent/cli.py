@@ -13,7 +13,7 @@ from pathlib import Path
 
 from allocator import Ban, DomainError, InvoiceType
 from branch_agent.agent import Agent, AgentSettings
-from branch_agent.clock import clock_from_args
+from runtime.clock import clock_from_args
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from allocator import BufferEmpty, DomainError, Refused
+from allocator import BufferEmpty, DomainError, Refused, Unavailable
 
 
-class HqUnreachable(DomainError):
+class HqUnreachable(Unavailable):
     """No HQ address answered (down, partitioned, or none of them leads)."""
 
 
@@ -29,5 +29,5 @@ class LedgerLocked(DomainError):
     """Another agent has the data dir open."""
 
 
-class LedgerUnavailable(DomainError):
+class LedgerUnavailable(Unavailable):
     """A batch could not be committed: nothing of it was issued, the POS may retry."""

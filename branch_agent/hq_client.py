@@ -16,11 +16,11 @@ import grpc
 
 from allocator import InvoiceType, Period
 from branch_agent import wire
-from branch_agent.clock import Clock
 from branch_agent.errors import HqUnreachable
 from branch_agent.model import AgentConfig, GrantRecord
 from branch_agent.status_map import hq_error
 from protos.einvoice.v1 import branch_pb2, branch_pb2_grpc
+from runtime.clock import Clock
 
 T = TypeVar("T")
 RETRY_ELSEWHERE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)

@@ -6,8 +6,6 @@ a status code (`status_map`) with the domain's message unchanged.
 
 from __future__ import annotations
 
-import ipaddress
-
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
@@ -78,24 +76,6 @@ def status_message(view: StatusView) -> pos_pb2.AgentStatus:
     if view.hq_unreachable_since is not None:
         message.hq_unreachable_since.CopyFrom(wire.timestamp(view.hq_unreachable_since))
     return message
-
-
-def check_listen_address(address: str, insecure_listen_any: bool) -> None:
-    """POS traffic is local until mTLS exists: anything but loopback needs an explicit flag."""
-    if address.startswith("unix:") or insecure_listen_any:
-        return
-    host = address.rsplit(":", 1)[0].strip("[]")
-    if host == "localhost":
-        return
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        raise ValueError(
-            f"--listen {address} is not a loopback address; POS traffic is not encrypted yet, "
-            "so listening beyond this machine needs --insecure-listen-any"
-        )
 
 
 async def build_server(service: AgentService, listen: str) -> tuple[grpc.aio.Server, str]:

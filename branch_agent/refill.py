@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 
 from allocator import DomainError, InvoiceType, Period, Refused
 from branch_agent.burn import BurnMeter
-from branch_agent.clock import Clock
 from branch_agent.commands import AddGrant, FinalizeEnded
 from branch_agent.errors import HqUnreachable, LedgerUnavailable
 from branch_agent.hq_client import HqPort
@@ -28,6 +27,7 @@ from branch_agent.model import PendingRequest
 from branch_agent.state import BufferState
 from branch_agent.tasks import nap, raise_if_cancelling
 from branch_agent.writer import Writer
+from runtime.clock import Clock
 
 log = logging.getLogger(__name__)
 Key = tuple[Period, InvoiceType]

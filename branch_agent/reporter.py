@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 from allocator import DomainError
 from branch_agent import wire
-from branch_agent.clock import Clock
 from branch_agent.hq_client import HqPort
 from branch_agent.ledger import Ledger
 from branch_agent.tasks import nap, raise_if_cancelling
+from runtime.clock import Clock
 
 log = logging.getLogger(__name__)
 GRANTS_PER_REPORT = 500

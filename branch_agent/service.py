@@ -21,7 +21,6 @@ from allocator import (
     TrackRange,
 )
 from branch_agent.burn import BurnMeter
-from branch_agent.clock import Clock
 from branch_agent.commands import GiveBack, NextNumbers
 from branch_agent.errors import HqUnreachable, NoNumberLeft, TypeNotServed
 from branch_agent.hq_client import HqHealth
@@ -30,6 +29,7 @@ from branch_agent.model import GiveBackOutcome, HandedOut
 from branch_agent.refill import Refiller
 from branch_agent.state import BufferState
 from branch_agent.writer import Writer
+from runtime.clock import Clock
 
 MAX_COUNT = 1000
 REFILL_WAITS = 3  # refills a call may wait for when it finds the buffer empty ...

@@ -9,43 +9,25 @@ from __future__ import annotations
 import grpc
 
 from allocator import (
-    AlreadyExists,
     DomainError,
     InvalidInput,
     NotFound,
-    NotLeader,
     PermissionDenied,
     PoolExhausted,
     QuotaReached,
     Refused,
 )
-from branch_agent.errors import HqUnreachable, LedgerUnavailable, NoNumberLeft
+from branch_agent.errors import HqUnreachable, NoNumberLeft
+from runtime.grpc_status import status_for
 
 Code = grpc.StatusCode
-
-# Most specific first: QuotaReached and PoolExhausted are also Refused.
-_CODES: tuple[tuple[type[DomainError], grpc.StatusCode], ...] = (
-    (InvalidInput, Code.INVALID_ARGUMENT),
-    (QuotaReached, Code.RESOURCE_EXHAUSTED),
-    (PoolExhausted, Code.RESOURCE_EXHAUSTED),
-    (NotFound, Code.NOT_FOUND),
-    (AlreadyExists, Code.ALREADY_EXISTS),
-    (PermissionDenied, Code.PERMISSION_DENIED),
-    (NotLeader, Code.UNAVAILABLE),
-    (HqUnreachable, Code.UNAVAILABLE),
-    (LedgerUnavailable, Code.UNAVAILABLE),
-    (Refused, Code.FAILED_PRECONDITION),
-)
 
 
 def status_code(error: DomainError) -> grpc.StatusCode:
     """The code a POS sees; an empty buffer takes the code of the reason it is empty."""
     if isinstance(error, NoNumberLeft):
         return status_code(error.cause) if error.cause else Code.UNAVAILABLE
-    for kind, code in _CODES:
-        if isinstance(error, kind):
-            return code
-    return Code.INTERNAL
+    return status_for(error)
 
 
 def hq_error(code: grpc.StatusCode, details: str) -> DomainError:

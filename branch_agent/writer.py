@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from allocator import DomainError
-from branch_agent.clock import Clock
 from branch_agent.commands import Command
 from branch_agent.errors import LedgerUnavailable
 from branch_agent.ledger import Ledger
 from branch_agent.state import BufferState
+from runtime.clock import Clock
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 1024

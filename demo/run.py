@@ -25,10 +25,10 @@ from rich.console import Console
 from rich.table import Table
 
 from allocator import TAIPEI, InvoiceNumber, Period
-from branch_agent.clock import SimulatedClock
 from demo.procs import Proc, free_port, running
 from hq_server.admin_cli import Admin
 from protos.einvoice.v1 import admin_pb2, common_pb2, pos_pb2, pos_pb2_grpc
+from runtime.clock import SimulatedClock
 
 HEAD_BAN = "22099131"
 GENERAL = common_pb2.INVOICE_TYPE_GENERAL

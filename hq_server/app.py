@@ -15,15 +15,15 @@ import grpc
 from sqlalchemy import Connection
 
 from allocator import DomainError, RefillPolicy
-from branch_agent.clock import Clock
 from hq_server.admin_ops import apply_due_quotas
 from hq_server.config_bus import ConfigBus, LocalConfigBus
 from hq_server.coordinator import Coordinator
 from hq_server.presence import NoPresence, Presence
 from hq_server.reports import ReportSettings
-from hq_server.status import message_for, status_for
 from hq_server.store import Store
 from notifier.config import NotifierConfig
+from runtime.clock import Clock
+from runtime.grpc_status import message_for, status_for
 
 T = TypeVar("T")
 log = logging.getLogger("einv.hq")

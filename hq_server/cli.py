@@ -11,15 +11,16 @@ from datetime import timedelta
 from pathlib import Path
 
 from allocator import Ban, DomainError
-from branch_agent.clock import Clock, clock_from_args
 from hq_server.app import Hq
 from hq_server.cluster import MIN_LEASE_TTL, ClusterSettings, cluster_hq
 from hq_server.coordinator import LocalCoordinator
 from hq_server.etcd_client import parse_endpoints
 from hq_server.reports import ReportSettings
-from hq_server.server import require_loopback, serve
+from hq_server.server import serve
 from hq_server.store import Store
 from notifier import ConfigError, NotifierConfig, load_config
+from runtime.clock import Clock, clock_from_args
+from runtime.listen import require_loopback
 
 
 def parser() -> argparse.ArgumentParser:

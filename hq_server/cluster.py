@@ -6,13 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from branch_agent.clock import Clock
 from hq_server.app import Hq
 from hq_server.etcd_client import Keys, connect
 from hq_server.etcd_config_bus import EtcdConfigBus
 from hq_server.etcd_coordinator import EtcdCoordinator
 from hq_server.etcd_presence import EtcdPresence
 from hq_server.store import Store
+from runtime.clock import Clock
 
 MIN_LEASE_TTL = 2  # etcd itself raises shorter TTLs to about its election timeout (1 s) x 1.5
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Protocol
 
 from allocator import NotLeader
-from branch_agent.clock import Clock
 from hq_server.store import Store
+from runtime.clock import Clock
 
 
 class Coordinator(Protocol):

@@ -22,9 +22,9 @@ import aetcd
 from aetcd.rtypes import EventKind
 
 from allocator import NotLeader
-from branch_agent.clock import Clock
 from hq_server.etcd_client import EtcdError, KeptLease, Keys, revoke_all
 from hq_server.store import Store
+from runtime.clock import Clock
 
 log = logging.getLogger("einv.hq.election")
 RETRY_SECONDS = 0.2

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import signal
 
@@ -12,7 +11,6 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from allocator import InvalidInput
 from hq_server.app import Hq
 from hq_server.grpc_admin import AdminServicer
 from hq_server.grpc_branch import BranchServicer
@@ -24,22 +22,6 @@ MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 # At a period start every branch (10,000 planned) asks at once. gRPC core sheds calls that wait
 # for the event loop beyond 1,000 (hard limit 3,000) as CANCELLED; let them queue instead.
 MAX_PENDING_CALLS = 20_000
-
-
-def require_loopback(address: str, insecure_any: bool) -> None:
-    """Until mTLS lands, only loopback unless the operator says otherwise explicitly."""
-    host = address.rsplit(":", 1)[0].strip("[]")
-    if insecure_any or host == "localhost":
-        return
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        raise InvalidInput(
-            f"listen address {address!r} is not loopback: pass --insecure-listen-any to serve "
-            "other hosts without TLS"
-        )
 
 
 async def build_server(hq: Hq, address: str) -> tuple[grpc.aio.Server, int]:

@@ -26,7 +26,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, insert, select,
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, PendingRollbackError
 
-from allocator import DomainError, NotLeader, OverlappingRange
+from allocator import NotLeader, OverlappingRange, Unavailable
 from hq_server import migrate
 from hq_server.schema import GRANTS_NO_OVERLAP, leadership
 
@@ -38,7 +38,7 @@ EXCLUSION_VIOLATION = "23P01"  # PostgreSQL's SQLSTATE for an exclusion constrai
 PG_WRITE_OPTIONS = "-c idle_in_transaction_session_timeout=5000 -c lock_timeout=10000"
 
 
-class StoreUnavailable(DomainError):
+class StoreUnavailable(Unavailable):
     """The database could not be reached or dropped the transaction: retry later (UNAVAILABLE)."""
 
 

@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy import Connection, case, func, select
 
 from allocator import InvalidInput, Refused
-from branch_agent.clock import Clock, SystemClock
 from hq_server.schema import leadership
 from hq_server.store import LEADERSHIP_ROW, Store
 from notifier import smtp
@@ -37,6 +36,7 @@ from notifier.outbox import (
     create_tables,
     messages,
 )
+from runtime.clock import Clock, SystemClock
 
 
 @dataclass(frozen=True, slots=True)

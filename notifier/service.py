@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from allocator import NotLeader
-from branch_agent.clock import Clock
 from hq_server.coordinator import Coordinator
 from hq_server.store import Store
 from notifier import smtp
@@ -23,6 +22,7 @@ from notifier.dispatch import Delivery, claim, record
 from notifier.evaluator import Evaluation, evaluate
 from notifier.outbox import create_tables
 from notifier.reports import ClosedPeriodTracker, ReportTracker
+from runtime.clock import Clock
 
 T = TypeVar("T")
 log = logging.getLogger("einv.notifier")

@@ -14,8 +14,8 @@ import pytest
 
 from allocator import TAIPEI, InvoiceType, Period
 from branch_agent.agent import Agent, AgentSettings
-from branch_agent.clock import Clock, SimulatedClock
 from protos.einvoice.v1 import common_pb2, pos_pb2, pos_pb2_grpc
+from runtime.clock import Clock, SimulatedClock
 from tests.branch_agent.hq_double import HqDouble, pool
 from tests.conftest import BRANCH_BANS
 

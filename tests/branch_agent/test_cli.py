@@ -17,23 +17,11 @@ import pytest
 
 from branch_agent import cli, pos_cli
 from branch_agent.ledger import issued_numbers
-from branch_agent.pos_service import check_listen_address
 from protos.einvoice.v1 import pos_pb2, pos_pb2_grpc
 from tests.branch_agent.conftest import BAN, MID_PERIOD, Pos, StartAgent, ready
 from tests.branch_agent.hq_double import HqDouble
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.mark.parametrize("address", ["127.0.0.1:50061", "[::1]:50061", "localhost:1", "unix:/x"])
-def test_loopback_addresses_need_no_flag(address: str) -> None:
-    check_listen_address(address, insecure_listen_any=False)
-
-
-def test_other_addresses_need_the_insecure_flag() -> None:
-    with pytest.raises(ValueError, match="--insecure-listen-any"):
-        check_listen_address("0.0.0.0:50061", insecure_listen_any=False)
-    check_listen_address("0.0.0.0:50061", insecure_listen_any=True)
 
 
 def test_agent_refuses_a_bad_ban_and_a_public_address(

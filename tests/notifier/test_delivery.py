@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from branch_agent.clock import SimulatedClock
 from notifier import NotifierService
 from notifier.config import NotifierConfig
 from notifier.dispatch import backoff, claim
 from notifier.outbox import FAILED, SENDING, SENT, attempts
 from notifier.smtp import send_all
+from runtime.clock import SimulatedClock
 from tests.conftest import ManualClock
 from tests.notifier.conftest import (
     ADMIN,

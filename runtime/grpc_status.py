@@ -1,4 +1,4 @@
-"""Domain errors to gRPC status codes: the one place that mapping lives."""
+"""Domain errors to gRPC status codes: the one table every server uses."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from allocator import (
     PermissionDenied,
     PoolExhausted,
     QuotaReached,
+    Unavailable,
 )
-from hq_server.store import StoreUnavailable
 
 # Checked in order: the first matching class decides (subclasses before their bases).
 STATUS_BY_ERROR: tuple[tuple[type[DomainError], grpc.StatusCode], ...] = (
@@ -26,8 +26,7 @@ STATUS_BY_ERROR: tuple[tuple[type[DomainError], grpc.StatusCode], ...] = (
     (QuotaReached, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (PoolExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (BufferEmpty, grpc.StatusCode.RESOURCE_EXHAUSTED),
-    (NotLeader, grpc.StatusCode.UNAVAILABLE),
-    (StoreUnavailable, grpc.StatusCode.UNAVAILABLE),
+    (Unavailable, grpc.StatusCode.UNAVAILABLE),
     (DomainError, grpc.StatusCode.FAILED_PRECONDITION),
 )
 
