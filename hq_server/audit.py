@@ -25,22 +25,37 @@ def entry_hash(
 
 def append(conn: Connection, at: datetime, actor: str, action: str, **details: Any) -> int:
     """Add one entry after the last; callers hold the write lock (the fenced transaction)."""
+    return append_many(conn, at, [(actor, action, details)])
+
+
+def append_many(
+    conn: Connection, at: datetime, entries: Sequence[tuple[str, str, dict[str, Any]]]
+) -> int:
+    """Add entries in order, chained after the last one, in one statement; returns the last seq."""
     last = conn.execute(
         select(audit.c.seq, audit.c.hash).order_by(audit.c.seq.desc()).limit(1)
     ).first()
-    seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
-    text = json.dumps(details, ensure_ascii=False, sort_keys=True, default=str)
-    conn.execute(
-        insert(audit).values(
-            seq=seq,
-            at=at,
-            actor=actor or "unknown",
-            action=action,
-            details_json=text,
-            prev_hash=prev,
-            hash=entry_hash(prev, seq, at, actor or "unknown", action, text),
+    seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
+    rows = []
+    for actor, action, details in entries:
+        seq += 1
+        who = actor or "unknown"
+        text = json.dumps(details, ensure_ascii=False, sort_keys=True, default=str)
+        digest = entry_hash(prev, seq, at, who, action, text)
+        rows.append(
+            {
+                "seq": seq,
+                "at": at,
+                "actor": who,
+                "action": action,
+                "details_json": text,
+                "prev_hash": prev,
+                "hash": digest,
+            }
         )
-    )
+        prev = digest
+    if rows:
+        conn.execute(insert(audit), rows)
     return seq
 
 

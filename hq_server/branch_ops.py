@@ -1,188 +1,37 @@
-"""Use cases of the branch API: grant a range, record usage, build a branch's configuration.
+"""Use cases of the branch API besides granting (grant_batch): usage reports and burn rates.
 
 Each function runs inside one fenced transaction (`conn`) and takes `now` from the caller.
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from allocator import (
     Ban,
     NumberRange,
-    PeriodClosed,
     PermissionDenied,
     RangeSet,
-    Refused,
-    TrackRange,
-    booklets_allowed,
-    plan_grant,
 )
 from allocator.errors import OverlappingRange
-from hq_server import audit
 from hq_server.records import (
-    PoolKey,
-    assigned_ranges,
-    branch_pool_state,
     branch_row,
     grant_usage,
-    pool_free_runs,
-    quota_of,
     skipped_by_grant,
     track_range,
 )
 from hq_server.schema import (
-    assignments,
     branches,
-    closed_periods,
     grants,
     skipped,
     usage_samples,
 )
 
 SAMPLE_WINDOW = timedelta(hours=2)
-
-
-class PeriodNotAssigned(Refused):
-    """No MOF range is known for the period and type a branch asked for."""
-
-
-class BranchDisabled(Refused):
-    """An admin disabled the branch: it gets no more grants."""
-
-
-@dataclass(frozen=True, slots=True)
-class RangeRequest:
-    request_id: str
-    branch: Ban
-    pool: PoolKey
-    booklets: int
-
-
-def find_grant(conn: Connection, request_id: str) -> Row[Any] | None:
-    return conn.execute(select(grants).where(grants.c.request_id == request_id)).first()
-
-
-def require_open(conn: Connection, pool: PoolKey, now: datetime) -> None:
-    if now >= pool.period.end():
-        raise PeriodClosed(f"period {pool.year_month} ended at {pool.period.end().isoformat()}")
-    closed = conn.execute(
-        select(closed_periods.c.closed_at)
-        .where(closed_periods.c.year_month == pool.year_month)
-        .where(closed_periods.c.invoice_type == pool.type_code)
-    ).first()
-    if closed is not None:
-        raise PeriodClosed(f"period {pool.year_month} type {pool.type_code} is closed")
-
-
-def request_range(conn: Connection, now: datetime, token: int, req: RangeRequest) -> Row[Any]:
-    """Grant the next booklets to a branch; a retried request id returns the original grant."""
-    existing = find_grant(conn, req.request_id)
-    if existing is not None:
-        if existing.branch_ban != req.branch.value:
-            raise PermissionDenied(
-                f"request id {req.request_id!r} belongs to branch {existing.branch_ban}"
-            )
-        return existing
-    branch = branch_row(conn, req.branch)
-    if not branch.enabled:
-        raise BranchDisabled(f"branch {req.branch} is disabled and gets no more ranges")
-    require_open(conn, req.pool, now)
-    pool = assigned_ranges(conn, req.pool)
-    if not pool:
-        raise PeriodNotAssigned(
-            f"period {req.pool.year_month} type {req.pool.type_code} has no assignment yet"
-        )
-    granted, current = branch_pool_state(conn, req.pool, req.branch)
-    booklets = booklets_allowed(req.booklets, quota_of(branch), granted)
-    grant = plan_grant(pool_free_runs(conn, req.pool), current, booklets)
-    assignment_id = next(
-        i for i, a in pool if a.track == grant.track and a.range.overlaps(grant.range)
-    )
-    return insert_grant(conn, now, token, req, grant, assignment_id)
-
-
-def insert_grant(
-    conn: Connection,
-    now: datetime,
-    token: int,
-    req: RangeRequest,
-    grant: TrackRange,
-    assignment_id: int,
-) -> Row[Any]:
-    check_no_overlap(conn, req.pool, grant)
-    conn.execute(
-        update(assignments)
-        .where(assignments.c.id == assignment_id)
-        .values(
-            granted_numbers=assignments.c.granted_numbers + grant.range.count,
-            granted_high=func.max(func.coalesce(assignments.c.granted_high, -1), grant.range.end)
-            if conn.dialect.name == "sqlite"
-            else func.greatest(func.coalesce(assignments.c.granted_high, -1), grant.range.end),
-        )
-    )
-    grant_id = str(uuid.uuid4())
-    conn.execute(
-        insert(grants).values(
-            id=grant_id,
-            request_id=req.request_id,
-            branch_ban=req.branch.value,
-            assignment_id=assignment_id,
-            year_month=req.pool.year_month,
-            invoice_type=req.pool.type_code,
-            track=grant.track.code,
-            begin=grant.range.begin,
-            end=grant.range.end,
-            booklets=grant.range.booklets,
-            granted_at=now,
-            fencing_token=token,
-            next_number=grant.range.begin,
-            final=False,
-        )
-    )
-    audit.append(
-        conn,
-        now,
-        req.branch.value,
-        "grant",
-        grant_id=grant_id,
-        request_id=req.request_id,
-        year_month=req.pool.year_month,
-        invoice_type=req.pool.type_code,
-        range=str(grant),
-        booklets=grant.range.booklets,
-        fencing_token=token,
-    )
-    row = find_grant(conn, req.request_id)
-    assert row is not None
-    return row
-
-
-def check_no_overlap(conn: Connection, pool: PoolKey, grant: TrackRange) -> None:
-    """The database-side guard: no stored grant of the pool overlaps the new one.
-
-    Stored grants are disjoint, so only the one starting last at or before the new grant's end
-    can overlap it: an index lookup, not a scan.
-    """
-    clash = conn.execute(
-        select(grants.c.id, grants.c.branch_ban, grants.c.begin, grants.c.end)
-        .where(grants.c.year_month == pool.year_month)
-        .where(grants.c.invoice_type == pool.type_code)
-        .where(grants.c.track == grant.track.code)
-        .where(grants.c.begin <= grant.range.end)
-        .order_by(grants.c.begin.desc())
-        .limit(1)
-    ).first()
-    if clash is not None and clash.end >= grant.range.begin:
-        raise OverlappingRange(
-            f"grant {grant} overlaps grant {clash.id} of branch {clash.branch_ban}"
-        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ import grpc
 from allocator import InvalidInput, NumberRange
 from hq_server import branch_ops, convert
 from hq_server.app import Hq, grpc_errors, grpc_stream_errors
+from hq_server.grant_batch import GrantQueue, RangeRequest
 from hq_server.queries import branch_config
 from hq_server.records import quota_of, refill_of
 from protos.einvoice.v1 import branch_pb2, branch_pb2_grpc
@@ -22,6 +23,7 @@ CONFIG_POLL_SECONDS = 5.0
 class BranchServicer(branch_pb2_grpc.BranchServiceServicer):
     def __init__(self, hq: Hq) -> None:
         self.hq = hq
+        self.grants = GrantQueue(hq.write)
 
     @grpc_errors
     async def RequestRange(
@@ -29,15 +31,13 @@ class BranchServicer(branch_pb2_grpc.BranchServiceServicer):
     ) -> branch_pb2.Grant:
         if not request.request_id or len(request.request_id) > MAX_REQUEST_ID:
             raise InvalidInput(f"request id {request.request_id!r} must be 1..100 characters")
-        req = branch_ops.RangeRequest(
+        req = RangeRequest(
             request_id=request.request_id,
             branch=convert.ban(request.branch_ban),
             pool=convert.pool_key(request.year_month, request.invoice_type),
             booklets=request.booklets or 1,
         )
-        row = await self.hq.write(
-            lambda conn, now, token: branch_ops.request_range(conn, now, token, req)
-        )
+        row = await self.grants.request(req)
         return convert.grant_pb(row)
 
     @grpc_errors

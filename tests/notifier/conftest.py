@@ -22,8 +22,9 @@ from sqlalchemy import Connection, select
 from allocator import TAIPEI, Ban, InvoiceType, NumberRange, Period, Quota, RefillPolicy, Track
 from allocator import TrackRange as TR
 from hq_server.admin_ops import BranchSettings, add_assignment, add_branch
-from hq_server.branch_ops import GrantProgress, RangeRequest, report_usage, request_range
+from hq_server.branch_ops import GrantProgress, report_usage
 from hq_server.coordinator import LocalCoordinator
+from hq_server.grant_batch import RangeRequest, request_range
 from hq_server.records import PoolKey
 from hq_server.store import Store
 from notifier.config import NotifierConfig, parse_config
