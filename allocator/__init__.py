@@ -6,7 +6,15 @@ server, the branch agent, MOF sync, the notifier) takes its rules from here.
 
 from __future__ import annotations
 
-from allocator.buffer import Holding, Issued, RefillPolicy, rewind_on_give_back, take, usable
+from allocator.buffer import (
+    Holding,
+    Issued,
+    RefillPolicy,
+    rewind_on_give_back,
+    skipped_at_close,
+    take,
+    usable,
+)
 from allocator.errors import (
     AlreadyExists,
     BufferEmpty,
@@ -100,6 +108,7 @@ __all__ = [
     "plan_grant",
     "require_enabled",
     "rewind_on_give_back",
+    "skipped_at_close",
     "take",
     "usable",
 ]

@@ -15,7 +15,7 @@ from allocator.errors import BufferEmpty
 from allocator.identity import InvoiceNumber, InvoiceType
 from allocator.period import Period
 from allocator.pool import TrackRange
-from allocator.ranges import BOOKLET_SIZE
+from allocator.ranges import BOOKLET_SIZE, NumberRange
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,3 +118,12 @@ class RefillPolicy:
         """
         wanted = math.ceil(burn_per_minute * self.low_water_minutes * 2 / BOOKLET_SIZE)
         return max(self.min_booklets, min(self.max_booklets, wanted))
+
+
+def skipped_at_close(next_number: int, high_water: int) -> NumberRange | None:
+    """Numbers a closed grant gave back for re-use but never handed out again: they are blank.
+
+    HQ was told the furthest cursor (`high_water`) and counts everything below it as issued
+    unless reported skipped, so these must be reported skipped when the period ends.
+    """
+    return NumberRange(next_number, high_water - 1) if next_number < high_water else None

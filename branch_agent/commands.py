@@ -19,6 +19,7 @@ from allocator import (
     NumberRange,
     Refused,
     rewind_on_give_back,
+    skipped_at_close,
     take,
 )
 from branch_agent.ledger import PosRequestRow, Tx
@@ -156,10 +157,9 @@ class FinalizeEnded:
     def apply(self, state: BufferState, tx: Tx, now: datetime) -> list[str]:
         closed: list[str] = []
         for grant in state.ended(now):
-            cursor, high = grant.holding.next_number, grant.high_water
-            if cursor < high:
-                # Given back, re-usable, but the period ended before they went out again.
-                tx.add_skipped(grant, NumberRange(cursor, high - 1), AGENT_TERMINAL, now)
+            unused = skipped_at_close(grant.holding.next_number, grant.high_water)
+            if unused is not None:
+                tx.add_skipped(grant, unused, AGENT_TERMINAL, now)
             tx.set_final(grant.grant_id)
             closed.append(grant.grant_id)
         for grant_id in closed:

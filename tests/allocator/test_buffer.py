@@ -19,6 +19,7 @@ from allocator import (
     Track,
     TrackRange,
     rewind_on_give_back,
+    skipped_at_close,
     take,
     usable,
 )
@@ -255,3 +256,9 @@ def test_needs_refill_matches_definition(remaining, quarter_burn, low_count):
     policy = RefillPolicy(low_water_count=low_count, low_water_minutes=30.0)
     runs_out_soon = quarter_burn > 0 and remaining * 4 < 30 * quarter_burn
     assert policy.needs_refill(remaining, burn) == (remaining < low_count or runs_out_soon)
+
+
+def test_skipped_at_close_reports_what_was_given_back_and_never_reissued() -> None:
+    assert skipped_at_close(120, 125) == NumberRange(120, 124)
+    assert skipped_at_close(125, 125) is None
+    assert skipped_at_close(100, 50) is None
