@@ -1,0 +1,164 @@
+"""einv-admin against a real HQ process: bad input exits non-zero, names the problem, changes
+nothing; good input shows up in every listing, as a table or as JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hq_server.admin_cli import main
+from tests.conftest import BRANCH_BANS
+from tests.e2e.conftest import Cluster
+
+pytestmark = pytest.mark.slow
+
+
+def run(capsys: pytest.CaptureFixture[str], hq: str, *argv: str) -> tuple[int, str, str]:
+    code = main(["--hq", hq, *argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+BAD = [
+    (
+        [
+            "branch-add",
+            "--ban",
+            "04595258",
+            "--name",
+            "x",
+            "--per-request",
+            "1",
+            "--per-period",
+            "5",
+        ],
+        "04595258",
+    ),
+    (
+        [
+            "branch-add",
+            "--ban",
+            BRANCH_BANS[1],
+            "--name",
+            "x",
+            "--per-request",
+            "0",
+            "--per-period",
+            "5",
+        ],
+        "booklets per request 0",
+    ),
+    (
+        [
+            "assignment-add",
+            "--period",
+            "11512",
+            "--track",
+            "A1",
+            "--begin",
+            "00000000",
+            "--end",
+            "00000049",
+        ],
+        "track 'A1'",
+    ),
+    (
+        [
+            "assignment-add",
+            "--period",
+            "11512",
+            "--track",
+            "AB",
+            "--begin",
+            "00000010",
+            "--end",
+            "00000049",
+        ],
+        "not whole booklets",
+    ),
+    (
+        [
+            "assignment-add",
+            "--period",
+            "11512",
+            "--track",
+            "AB",
+            "--begin",
+            "00000500",
+            "--end",
+            "00001049",
+        ],
+        "overlaps",
+    ),
+    (
+        [
+            "assignment-add",
+            "--period",
+            "11513",
+            "--track",
+            "CD",
+            "--begin",
+            "00000000",
+            "--end",
+            "00000049",
+        ],
+        "11513",
+    ),
+    (["branch-disable", "22099131"], "22099131 is not registered"),
+    (["quota-set", BRANCH_BANS[0], "--per-request", "-1", "--per-period", "3"], "per request"),
+    (["quota-set", "12345678", "--per-request", "1", "--per-period", "3"], "12345678"),
+    (["range-status", "99", "paused"], "99"),
+    (["usage", "--period", "2025"], "'2025'"),
+]
+
+
+def test_bad_input_names_the_problem_and_changes_nothing(
+    cluster: Cluster, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cluster.start_hq()
+    hq = cluster.hq_address
+    assert (
+        run(
+            capsys,
+            hq,
+            "assignment-add",
+            "--period",
+            "11512",
+            "--track",
+            "AB",
+            "--begin",
+            "00000000",
+            "--end",
+            "00000999",
+        )[0]
+        == 0
+    )
+    assert (
+        run(
+            capsys,
+            hq,
+            "branch-add",
+            "--ban",
+            BRANCH_BANS[0],
+            "--name",
+            "Main St.",
+            "--per-request",
+            "2",
+            "--per-period",
+            "10",
+        )[0]
+        == 0
+    )
+    _, before, _ = run(capsys, hq, "audit", "--json")
+    for argv, needle in BAD:
+        code, _, err = run(capsys, hq, *argv)
+        assert code != 0, argv
+        assert needle in err, (argv, err)
+    _, after, _ = run(capsys, hq, "audit", "--json")
+    assert json.loads(after) == json.loads(before)
+    code, out, _ = run(capsys, hq, "pools", "--json")
+    pool = json.loads(out)["pools"][0]
+    assert code == 0 and pool["year_month"] == "11512" and pool["free"] == "1000"
+    code, out, _ = run(capsys, hq, "branch-list")
+    assert code == 0 and BRANCH_BANS[0] in out and "Main St." in out
