@@ -53,6 +53,7 @@ class HqCluster:
     db_url: str
     replicas: list[Replica]
     engine: Engine
+    sim: list[str]
     lease_ttl: int = LEASE_TTL
 
     @property
@@ -92,7 +93,7 @@ def hq_cluster(tmp_path: Path, etcd: EtcdCluster, pg_url: str) -> Iterator[HqClu
     try:
         for replica in replicas:
             replica.start()
-        cluster = HqCluster(etcd, pg_url, replicas, engine)
+        cluster = HqCluster(etcd, pg_url, replicas, engine, sim)
         deadline = time.monotonic() + 15
         while leadership(engine) is None and time.monotonic() < deadline:
             time.sleep(0.05)
