@@ -153,15 +153,3 @@ def pool_free_runs(conn: Connection, pool: PoolKey) -> list[TrackRange]:
             item = AssignedRange(whole, RangeStatus.ENABLED)
             runs.extend(free_runs([item], (track_range(r) for r in taken)))
     return runs
-
-
-def branch_pool_state(conn: Connection, pool: PoolKey, ban: Ban) -> tuple[int, TrackRange | None]:
-    """(booklets granted to the branch in the pool, its latest grant)."""
-    rows = conn.execute(
-        select(grants.c.booklets, grants.c.track, grants.c.begin, grants.c.end)
-        .where(grants.c.branch_ban == ban.value)
-        .where(grants.c.year_month == pool.year_month)
-        .where(grants.c.invoice_type == pool.type_code)
-        .order_by(grants.c.granted_at, grants.c.track, grants.c.begin)
-    ).all()
-    return sum(r.booklets for r in rows), track_range(rows[-1]) if rows else None
