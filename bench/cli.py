@@ -1,0 +1,127 @@
+"""`python -m bench [--smoke] [--only p1,p2,p3,p4]`: run, print the table, write the JSON."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from time import monotonic
+
+from bench import p1_agent, p2_hq, p2_pg, p3_mof
+from bench.figures import Figure, Results, table
+from bench.servers import REPO, Server, child_environment, echo_server, profile_into
+
+SUITES = ("p1", "p2", "p3", "p4")
+RESULTS = REPO / "bench" / "results"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bench", description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks, not figures")
+    parser.add_argument("--only", default=",".join(SUITES), help="comma-separated suites")
+    parser.add_argument("--no-pg", action="store_true", help="skip the PostgreSQL burst of P2")
+    parser.add_argument("--out", type=Path, help="JSON path (default bench/results/<mode>.json)")
+    parser.add_argument("--workdir", type=Path, help="an empty dir for the data (default: temp)")
+    parser.add_argument("--keep", action="store_true", help="keep the work dir (logs, databases)")
+    parser.add_argument(
+        "--profile", type=Path, help="run HQ and agents under pyinstrument, sessions into this dir"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    chosen = [s.strip() for s in args.only.split(",") if s.strip()]
+    if unknown := set(chosen) - set(SUITES):
+        print(f"bench: unknown suites {sorted(unknown)}; choose from {SUITES}", file=sys.stderr)
+        return 2
+    mode = "smoke" if args.smoke else "full"
+    out = args.out or RESULTS / ("latest.json" if mode == "full" else "smoke.json")
+    child_environment()
+    if args.profile:
+        profile_into(args.profile)
+    results = Results(mode)
+    with _workdir(args.workdir, args.keep) as root:
+        failed = _run(_steps(chosen, root, args, results), root, results)
+    if args.smoke:
+        _drop_goals(results)
+    results.write(out)
+    print(table(results))
+    for note in results.notes:
+        print(f"note: {note}")
+    print(f"written: {out}")
+    return 1 if failed else 0
+
+
+Step = Callable[[Server], list[Figure]]  # given the echo server
+
+
+def _steps(
+    chosen: list[str], root: Path, args: argparse.Namespace, results: Results
+) -> dict[str, Step]:
+    smoke = args.smoke
+    steps: dict[str, Step] = {}
+    if "p1" in chosen:
+        sizes1 = p1_agent.SMOKE if smoke else p1_agent.FULL
+        steps["p1"] = lambda echo: p1_agent.run(root / "p1", echo, sizes1)
+    if "p2" in chosen or "p4" in chosen:
+        # P4 reports usage of the grants the P2 burst made, to the same HQ: one step.
+        sizes2 = p2_hq.SMOKE if smoke else p2_hq.FULL
+        name = "+".join(s for s in ("p2", "p4") if s in chosen)
+        steps[name] = lambda echo: p2_hq.run(root / "p2", echo, sizes2, "p4" in chosen, results)
+    if "p2" in chosen and not args.no_pg:
+        sizes_pg = p2_pg.SMOKE if smoke else p2_pg.FULL
+        steps["p2-pg"] = lambda echo: p2_pg.run(root / "p2-pg", echo, sizes_pg, results)
+    if "p3" in chosen:
+        sizes3 = p3_mof.SMOKE if smoke else p3_mof.FULL
+        steps["p3"] = lambda _echo: p3_mof.run(sizes3, results)
+    return steps
+
+
+def _run(steps: dict[str, Step], root: Path, results: Results) -> bool:
+    """Each step in turn; one that breaks is reported and the others still run."""
+    failed = False
+    with echo_server(root) as echo:
+        for name, step in steps.items():
+            print(f"bench: running {name} (load average {_load()})", flush=True)
+            start = monotonic()
+            try:
+                results.add(*step(echo))
+            except Exception:
+                failed = True
+                traceback.print_exc()
+                results.note(f"{name} failed: {traceback.format_exc(limit=1).strip()}")
+            took = monotonic() - start
+            results.note(f"{name}: {took:.0f} s, load average {_load()} at the end")
+    return failed
+
+
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def _drop_goals(results: Results) -> None:
+    """Tiny sizes say nothing about the goals: smoke checks that every figure is produced."""
+    for figure in results.figures:
+        figure.goal = None
+
+
+@contextlib.contextmanager
+def _workdir(given: Path | None, keep: bool) -> Iterator[Path]:
+    if given is not None and given.exists() and any(given.iterdir()):
+        raise SystemExit(f"bench: --workdir {given} is not empty: every run starts from nothing")
+    root = given or Path(tempfile.mkdtemp(prefix="einv-bench-"))
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        yield root
+    finally:
+        if keep or given is not None:
+            print(f"bench: work dir kept: {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)

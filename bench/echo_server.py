@@ -1,0 +1,66 @@
+"""The transport floor: a grpc.aio server whose one method does nothing.
+
+`python -m bench.echo_server --listen 127.0.0.1:PORT` runs in its own process, like the agent
+and HQ, so an empty call pays exactly what theirs pay for gRPC, loopback and a context switch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+from collections.abc import Sequence
+
+import grpc
+
+METHOD = "/bench.Echo/Empty"
+# gRPC core cancels calls the application has not picked up yet beyond 1,000 (at random) and
+# 3,000 (all): a 10,000-call burst would lose most of them. The floor is what the transport can
+# do, so it lifts those limits (the HQ, measured as it is, keeps the defaults).
+PENDING_OPTIONS = (
+    ("grpc.server.max_pending_requests", 1_000_000),
+    ("grpc.server.max_pending_requests_hard_limit", 1_000_000),
+)
+
+
+async def _empty(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+    return b""
+
+
+class _EchoHandler(grpc.GenericRpcHandler):
+    def service(
+        self, handler_call_details: grpc.HandlerCallDetails
+    ) -> grpc.RpcMethodHandler | None:
+        if handler_call_details.method == METHOD:
+            # No (de)serializers: the request and reply stay raw (empty) bytes.
+            return grpc.unary_unary_rpc_method_handler(_empty)
+        return None
+
+
+async def serve(listen: str) -> None:
+    server = grpc.aio.server(options=PENDING_OPTIONS)
+    server.add_generic_rpc_handlers((_EchoHandler(),))
+    port = server.add_insecure_port(listen)
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    print(f"echo serving on {listen.rsplit(':', 1)[0]}:{port}", flush=True)
+    await stop.wait()
+    await server.stop(0)
+
+
+def empty_call(channel: grpc.aio.Channel) -> grpc.aio.UnaryUnaryMultiCallable:
+    """The client side: call it with b"" and a timeout."""
+    return channel.unary_unary(METHOD)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="bench.echo_server")
+    parser.add_argument("--listen", default="127.0.0.1:0")
+    asyncio.run(serve(parser.parse_args(argv).listen))
+
+
+if __name__ == "__main__":
+    main()

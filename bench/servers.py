@@ -1,0 +1,84 @@
+"""The processes a benchmark runs against, started by PID with demo.procs and always stopped."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from demo.procs import Proc, free_port, running
+
+HEAD_BAN = "22099131"
+REPO = Path(__file__).resolve().parents[1]
+_profiles: list[Path] = []  # set by `profile_into`: where the servers' profiles go
+
+
+def profile_into(directory: Path) -> None:
+    """Run the HQ and agent processes under pyinstrument (main thread: the event loop), each
+    writing its session into `directory` when it stops. Needs `pip install pyinstrument`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    _profiles[:] = [directory]
+
+
+def _python(name: str) -> list[str]:
+    if not _profiles:
+        return []
+    # A session file: render it later with `pyinstrument --load FILE` (-r text/html/pstats).
+    out = _profiles[0] / f"{name}-{free_port()}.pyisession"
+    return ["-m", "pyinstrument", "-o", str(out), "-r", "pyisession"]
+
+
+def child_environment() -> None:
+    """Children run `-m bench.echo_server` too, and `bench` is not an installed package."""
+    paths = [str(REPO), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+
+
+def loopback() -> str:
+    return f"127.0.0.1:{free_port()}"
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    """A started process: where it listens, and its CPU use (robust to what else runs here)."""
+
+    address: str
+    pid: int
+
+    def cpu(self) -> float:
+        """User + system CPU seconds of the process so far, every thread (Linux /proc)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def echo_server(root: Path) -> Iterator[Server]:
+    address = loopback()
+    proc = Proc(
+        "echo", ["-m", "bench.echo_server", "--listen", address], root / "echo.log", "serving on"
+    )
+    with running(proc.start()):
+        yield Server(address, proc.pid)
+
+
+@contextlib.contextmanager
+def hq_process(root: Path, db_url: str) -> Iterator[Server]:
+    """One HQ (`python -m hq_server serve`) on a database seeded beforehand."""
+    address = loopback()
+    args = [*_python("hq"), "-m", "hq_server", "serve", "--head-ban", HEAD_BAN, "--db", db_url]
+    proc = Proc("hq", [*args, "--listen", address], root / "hq.log", "serving on")
+    with running(proc.start()):
+        yield Server(address, proc.pid)
+
+
+@contextlib.contextmanager
+def agent_process(root: Path, hq_address: str, ban: str) -> Iterator[Server]:
+    address = loopback()
+    args = [*_python("agent"), "-m", "branch_agent", "serve", "--hq", hq_address]
+    args += ["--branch-ban", ban]
+    args += ["--data", str(root / f"agent-{ban}"), "--listen", address]
+    proc = Proc(f"agent {ban}", args, root / f"agent-{ban}.log", "serving POS")
+    with running(proc.start()):
+        yield Server(address, proc.pid)

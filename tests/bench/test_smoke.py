@@ -1,0 +1,61 @@
+"""The benchmarks' smoke mode still runs end to end and reports every figure (tiny sizes)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
+FIGURES = {
+    "p1.latency_p50",
+    "p1.latency_p99",
+    "p1.throughput_1",
+    "p1.throughput_8",
+    "p1.throughput_32",
+    "p1.throughput_128",
+    "p1.cpu_per_number_1",
+    "p1.cpu_per_number_32",
+    "p2.sqlite_burst_seconds",
+    "p2.sqlite_grants_per_s",
+    "p2.sqlite_p99",
+    "p2.sqlite_cpu_per_grant",
+    "p3.seconds",
+    "p3.peak_mb",
+    "p3.peak_mb_numbers_x100",
+    "p4.reports_per_s",
+    "p4.p99",
+    "p4.p50",
+    "p4.ceiling_per_s",
+    "p4.cpu_per_report",
+}
+# Only where bench/hq_burst.py, etcd and PostgreSQL are all there; the JSON says when not.
+PG_FIGURES = {"p2.pg_burst_seconds", "p2.pg_grants_per_s", "p2.pg_p99"}
+
+
+def test_smoke_run_reports_every_figure_finite_and_positive(tmp_path: Path) -> None:
+    out = tmp_path / "smoke.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--out", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = json.loads(out.read_text())
+    figures = {figure["key"]: figure for figure in report["figures"]}
+    pg_skipped = any(note.startswith("P2 PostgreSQL skipped") for note in report["notes"])
+    assert set(figures) == FIGURES | (set() if pg_skipped else PG_FIGURES)
+    for key, figure in figures.items():
+        assert figure["floors"], f"{key} has no floor"
+        numbers = [figure["value"]]
+        for floor in figure["floors"].values():
+            numbers += [floor["value"], floor["ratio"]]
+        assert all(math.isfinite(n) and n > 0 for n in numbers), (key, figure)
+    assert report["machine"]["nproc"] >= 1
