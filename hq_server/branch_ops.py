@@ -13,14 +13,13 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from allocator import (
     Ban,
+    NotFound,
     NumberRange,
     PermissionDenied,
     RangeSet,
 )
 from allocator.errors import OverlappingRange
 from hq_server.records import (
-    branch_row,
-    grant_usage,
     skipped_by_grant,
     track_range,
 )
@@ -52,13 +51,14 @@ def report_usage(
     progress: Sequence[GrantProgress],
 ) -> int:
     """Keep the furthest state of each grant; order-free and idempotent. Returns grants moved."""
-    branch_row(conn, branch)
-    moved = sum(apply_progress(conn, branch, item) for item in progress)
-    conn.execute(
+    seen = conn.execute(
         update(branches)
         .where(branches.c.ban == branch.value)
         .values(last_report_at=now, last_agent_time=agent_time)
     )
+    if seen.rowcount == 0:
+        raise NotFound(f"branch {branch} is not registered at this HQ")
+    moved = sum(apply_progress(conn, branch, item) for item in progress)
     record_sample(conn, now, branch)
     return moved
 
@@ -71,11 +71,21 @@ def apply_progress(conn: Connection, branch: Ban, item: GrantProgress) -> bool:
         raise OverlappingRange(
             f"next number {item.next_number} is outside grant {track_range(row)}"
         )
-    known = skipped_by_grant(conn, [row.id]).get(row.id)
-    new_skips = [s for s in item.skipped if known is None or s.begin not in known]
+    used = (
+        RangeSet.single(row.begin, max(row.next_number, item.next_number) - 1)
+        if max(row.next_number, item.next_number) > row.begin
+        else RangeSet()
+    )
+    reported = RangeSet.of(item.skipped)
+    if reported - used:
+        raise OverlappingRange(
+            f"skipped numbers {reported - used} are outside the used part of grant "
+            f"{track_range(row)}"
+        )
+    # Agents send their whole, merged skip set each time: store only what is new, as pieces
+    # disjoint from the stored ones (a span may have grown since the last report).
+    new_skips = list(reported - skipped_by_grant(conn, [row.id]).get(row.id, RangeSet()))
     for span in new_skips:
-        if not (row.begin <= span.begin and span.end < max(row.next_number, item.next_number)):
-            raise OverlappingRange(f"skipped span {span} is outside the used part of grant")
         conn.execute(insert(skipped).values(grant_id=row.id, begin=span.begin, end=span.end))
     forward = item.next_number > row.next_number or (item.final and not row.final)
     if forward:
@@ -90,9 +100,21 @@ def apply_progress(conn: Connection, branch: Ban, item: GrantProgress) -> bool:
 
 
 def issued_total(conn: Connection, branch: Ban) -> int:
-    rows = conn.execute(select(grants).where(grants.c.branch_ban == branch.value)).all()
-    skips = skipped_by_grant(conn, [r.id for r in rows])
-    return sum(grant_usage(r, skips.get(r.id, RangeSet()))[0].count for r in rows)
+    """Numbers the branch issued, all periods: below each cursor, less what was skipped.
+
+    Two aggregates, since apply_progress only stores skipped spans below the cursor.
+    """
+    touched = conn.execute(
+        select(func.coalesce(func.sum(grants.c.next_number - grants.c.begin), 0)).where(
+            grants.c.branch_ban == branch.value
+        )
+    ).scalar_one()
+    skipped_count = conn.execute(
+        select(func.coalesce(func.sum(skipped.c.end - skipped.c.begin + 1), 0))
+        .select_from(skipped.join(grants, skipped.c.grant_id == grants.c.id))
+        .where(grants.c.branch_ban == branch.value)
+    ).scalar_one()
+    return int(touched) - int(skipped_count)
 
 
 def record_sample(conn: Connection, now: datetime, branch: Ban) -> None:

@@ -98,3 +98,33 @@ async def test_another_branchs_grant_is_permission_denied(hq: HqHandle) -> None:
         )
     assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert BRANCH_BANS[1] in info.value.details()
+
+
+async def test_a_growing_skip_set_is_counted_in_full(hq: HqHandle) -> None:
+    """Agents send their merged skip set each time: [10], then [10-11], later [8-12]."""
+    await setup_pool(hq)
+    g = await hq.branch.RequestRange(request(BRANCH_BANS[0], "s1"))
+
+    async def report(*spans: tuple[int, int]) -> tuple[int, int]:
+        await hq.branch.ReportUsage(
+            branch_pb2.UsageReport(
+                branch_ban=BRANCH_BANS[0],
+                grants=[
+                    branch_pb2.GrantUsage(
+                        grant_id=g.grant_id,
+                        next_number=20,
+                        skipped=[common_pb2.Span(begin=b, end=e) for b, e in spans],
+                    )
+                ],
+            )
+        )
+        usage = await hq.admin.GetUsage(admin_pb2.GetUsageRequest(year_month="11512"))
+        mine = next(u for u in usage.branches if u.branch_ban == BRANCH_BANS[0])
+        return mine.issued, mine.skipped
+
+    assert await report((10, 10)) == (19, 1)
+    assert await report((10, 11)) == (18, 2)
+    assert await report((8, 12)) == (15, 5)
+    assert await report((8, 12)) == (15, 5)
+    rec = await hq.admin.Reconcile(admin_pb2.ReconcileRequest())
+    assert rec.ok and rec.tracks[0].blank == 5 and rec.tracks[0].issued == 15
