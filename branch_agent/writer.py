@@ -90,7 +90,13 @@ class Writer:
                 await self._commit(batch)
 
     async def _commit(self, batch: Sequence[_Queued]) -> None:
-        outcomes = await asyncio.to_thread(self._write, [q.command for q in batch])
+        commands = [q.command for q in batch]
+        if len(batch) == 1:
+            # A lone call (a quiet store): the thread hop would cost more than the commit's
+            # brief block of the loop, and nothing else is waiting to be batched with it.
+            outcomes = self._write(commands)
+        else:
+            outcomes = await asyncio.to_thread(self._write, commands)
         for queued, outcome in zip(batch, outcomes, strict=True):
             if queued.future.done():
                 continue
