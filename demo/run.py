@@ -35,9 +35,9 @@ GENERAL = common_pb2.INVOICE_TYPE_GENERAL
 OLD, NEW = "11512", "11602"
 # (BAN, name, booklets per request, booklets per period, POS terminals, think time in seconds)
 STORES = (
-    ("04595257", "Taipei Main St.", 4, 100, 4, 0.010),
-    ("12345675", "Taichung Station", 8, 200, 8, 0.005),
-    ("10458575", "Kaohsiung Harbour", 2, 40, 2, 0.020),
+    ("04595257", "Taipei Main St.", 8, 400, 4, 0.010),
+    ("12345675", "Taichung Station", 16, 800, 8, 0.005),
+    ("10458575", "Kaohsiung Harbour", 4, 160, 2, 0.020),
 )
 SIM_START = datetime(2026, 12, 31, 23, 58, 0, tzinfo=TAIPEI)
 SIM_SPEED = 8.0
@@ -63,7 +63,7 @@ def setup_hq(admin: Admin) -> None:
                 year_month=ym,
                 invoice_type=GENERAL,
                 actor="demo-admin",
-                range=common_pb2.TrackRange(track=track, begin=0, end=19_999),
+                range=common_pb2.TrackRange(track=track, begin=0, end=99_999),
             ),
         )
     for ban, name, per_request, per_period, _, _ in STORES:
