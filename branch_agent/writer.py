@@ -72,7 +72,9 @@ class Writer:
             raise LedgerUnavailable("the agent is shutting down")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Queued(command, future))
-        return await asyncio.shield(future)
+        # A cancelled caller cancels only its own future; the writer skips done futures, and a
+        # number already durable stays issued (a POS retry with its request id gets it back).
+        return await future
 
     async def _run(self) -> None:
         stopping = False
