@@ -20,6 +20,7 @@ from branch_agent.errors import HqUnreachable
 from branch_agent.model import AgentConfig, GrantRecord
 from branch_agent.status_map import hq_error
 from protos.einvoice.v1 import branch_pb2, branch_pb2_grpc
+from runtime import messages
 from runtime.clock import Clock
 
 T = TypeVar("T")
@@ -103,7 +104,7 @@ class HqClient:
             request_id=request_id,
             branch_ban=branch_ban,
             year_month=period.to_year_month(),
-            invoice_type=wire.invoice_type_code(invoice_type),
+            invoice_type=messages.invoice_type_code(invoice_type),
             booklets=booklets,
         )
         reply = await self._call(lambda stub: stub.RequestRange(request, timeout=self._timeout))

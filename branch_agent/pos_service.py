@@ -17,6 +17,7 @@ from branch_agent.model import GiveBackOutcome
 from branch_agent.service import AgentService, StatusView
 from branch_agent.status_map import status_code
 from protos.einvoice.v1 import pos_pb2, pos_pb2_grpc
+from runtime import messages
 
 SERVICE_NAME = pos_pb2.DESCRIPTOR.services_by_name["PosService"].full_name
 _OUTCOMES = {
@@ -36,7 +37,7 @@ class PosServicer(pos_pb2_grpc.PosServiceServicer):
             # proto3 cannot tell 0 from unset: the contract says 0 means 1.
             handed = await self._service.next_numbers(
                 request.count or 1,
-                wire.invoice_type(request.invoice_type),
+                messages.invoice_type(request.invoice_type),
                 request.terminal_id,
                 request.request_id,
             )
@@ -64,7 +65,7 @@ def status_message(view: StatusView) -> pos_pb2.AgentStatus:
         branch_ban=view.branch_ban,
         year_month=view.period.to_year_month(),
         remaining=view.remaining,
-        next_ranges=[wire.track_range_message(r) for r in view.next_ranges],
+        next_ranges=[messages.track_range_message(r) for r in view.next_ranges],
         hq_reachable=view.hq_reachable,
         burn_per_minute=view.burn_per_minute,
         issued_total=view.issued_total,
@@ -72,9 +73,9 @@ def status_message(view: StatusView) -> pos_pb2.AgentStatus:
         last_refill_error=view.last_refill_error,
     )
     if view.current_range is not None:
-        message.current_range.CopyFrom(wire.track_range_message(view.current_range))
+        message.current_range.CopyFrom(messages.track_range_message(view.current_range))
     if view.hq_unreachable_since is not None:
-        message.hq_unreachable_since.CopyFrom(wire.timestamp(view.hq_unreachable_since))
+        message.hq_unreachable_since.CopyFrom(messages.timestamp(view.hq_unreachable_since))
     return message
 
 

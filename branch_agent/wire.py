@@ -6,56 +6,20 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from allocator import (
-    InvalidInvoiceType,
     InvoiceNumber,
-    InvoiceType,
-    NumberRange,
     Period,
     RefillPolicy,
     Refused,
-    Track,
-    TrackRange,
 )
 from branch_agent.model import AgentConfig, GrantRecord, GrantUsageRow, HandedOut
 from protos.einvoice.v1 import branch_pb2, common_pb2, pos_pb2
-
-_TYPES = {
-    common_pb2.INVOICE_TYPE_GENERAL: InvoiceType.GENERAL,
-    common_pb2.INVOICE_TYPE_SPECIAL: InvoiceType.SPECIAL,
-}
-_TYPE_CODES = {value: key for key, value in _TYPES.items()}
-
-
-def invoice_type(code: int, default: InvoiceType | None = InvoiceType.GENERAL) -> InvoiceType:
-    """The enum value of a message; unspecified means the default (07) where one makes sense."""
-    if code == common_pb2.INVOICE_TYPE_UNSPECIFIED and default is not None:
-        return default
-    if code not in _TYPES:
-        raise InvalidInvoiceType(f"invoice type {code} must be 07 (general) or 08 (special)")
-    return _TYPES[code]
-
-
-def invoice_type_code(value: InvoiceType) -> int:
-    return _TYPE_CODES[value]
-
-
-def track_range(message: common_pb2.TrackRange) -> TrackRange:
-    return TrackRange(Track(message.track), NumberRange(message.begin, message.end))
-
-
-def track_range_message(value: TrackRange) -> common_pb2.TrackRange:
-    return common_pb2.TrackRange(
-        track=value.track.code, begin=value.range.begin, end=value.range.end
-    )
-
-
-def timestamp(instant: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(instant.astimezone(UTC))
-    return stamp
+from runtime.messages import (
+    invoice_type,
+    invoice_type_code,
+    timestamp,
+    track_range,
+)
 
 
 def grant(message: branch_pb2.Grant) -> GrantRecord:

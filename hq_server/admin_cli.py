@@ -18,9 +18,10 @@ from rich.console import Console
 from rich.table import Table
 
 from allocator import DomainError, InvalidInput, InvoiceType, NumberRange, RangeStatus
-from hq_server.convert import STATUS_TO_PB, TYPE_TO_PB
+from hq_server.convert import STATUS_TO_PB
 from notifier.cli import add_alerts_commands
 from protos.einvoice.v1 import admin_pb2, admin_pb2_grpc, common_pb2
+from runtime.messages import TYPE_TO_PB
 
 DEFAULT_HQ = "127.0.0.1:50051"
 TIMEOUT = 30.0

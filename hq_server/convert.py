@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy import Row
 
 from allocator import (
@@ -17,30 +15,20 @@ from allocator import (
     Quota,
     RangeStatus,
     RefillPolicy,
-    Track,
-    TrackRange,
 )
 from hq_server.records import PoolKey, quota_of, refill_of
 from protos.einvoice.v1 import admin_pb2, branch_pb2, common_pb2
+from runtime.messages import (
+    TYPE_TO_PB,
+    invoice_type,
+    optional_timestamp,
+)
 
-TYPE_TO_PB = {
-    InvoiceType.GENERAL: common_pb2.INVOICE_TYPE_GENERAL,
-    InvoiceType.SPECIAL: common_pb2.INVOICE_TYPE_SPECIAL,
-}
 STATUS_TO_PB = {
     RangeStatus.ENABLED: common_pb2.RANGE_STATUS_ENABLED,
     RangeStatus.PAUSED: common_pb2.RANGE_STATUS_PAUSED,
     RangeStatus.DISABLED: common_pb2.RANGE_STATUS_DISABLED,
 }
-
-
-def invoice_type(value: int, default: bool = False) -> InvoiceType:
-    for domain, pb in TYPE_TO_PB.items():
-        if pb == value:
-            return domain
-    if default and value == common_pb2.INVOICE_TYPE_UNSPECIFIED:
-        return InvoiceType.GENERAL
-    raise InvalidInput(f"invoice type {value} must be 7 (07 general) or 8 (08 special)")
 
 
 def range_status(value: int) -> RangeStatus:
@@ -51,15 +39,7 @@ def range_status(value: int) -> RangeStatus:
 
 
 def pool_key(year_month: str, type_value: int) -> PoolKey:
-    return PoolKey(Period.from_year_month(year_month), invoice_type(type_value, default=True))
-
-
-def track_range(msg: common_pb2.TrackRange) -> TrackRange:
-    return TrackRange(Track(msg.track), NumberRange(msg.begin, msg.end))
-
-
-def track_range_pb(item: TrackRange) -> common_pb2.TrackRange:
-    return common_pb2.TrackRange(track=item.track.code, begin=item.range.begin, end=item.range.end)
+    return PoolKey(Period.from_year_month(year_month), invoice_type(type_value))
 
 
 def quota(msg: common_pb2.Quota) -> Quota:
@@ -80,18 +60,6 @@ def ban(value: str) -> Ban:
     return Ban.parse(value)
 
 
-def timestamp(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
-
-
-def from_timestamp(ts: Timestamp, present: bool) -> datetime | None:
-    return ts.ToDatetime(tzinfo=UTC) if present else None
-
-
 def grant_pb(row: Row[Any]) -> branch_pb2.Grant:
     return branch_pb2.Grant(
         grant_id=row.id,
@@ -100,7 +68,7 @@ def grant_pb(row: Row[Any]) -> branch_pb2.Grant:
         invoice_type=TYPE_TO_PB[InvoiceType.parse(row.invoice_type)],
         range=common_pb2.TrackRange(track=row.track, begin=row.begin, end=row.end),
         booklets=row.booklets,
-        granted_at=timestamp(row.granted_at),
+        granted_at=optional_timestamp(row.granted_at),
         request_id=row.request_id,
     )
 
@@ -141,6 +109,6 @@ def branch_pb(row: Row[Any], emails: list[str]) -> admin_pb2.Branch:
         enabled=row.enabled,
         quota=quota_pb(quota_of(row)),
         refill=refill_pb(refill_of(row)),
-        last_report=timestamp(row.last_report_at),
+        last_report=optional_timestamp(row.last_report_at),
         emails=emails,
     )

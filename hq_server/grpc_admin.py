@@ -11,6 +11,7 @@ from hq_server.audit import chain_ok
 from hq_server.grpc_reports import ReportsMixin
 from hq_server.records import branch_row, refill_of
 from protos.einvoice.v1 import admin_pb2, admin_pb2_grpc
+from runtime import messages
 
 Ctx = grpc.aio.ServicerContext
 MAX_AUDIT_PAGE = 1000
@@ -23,7 +24,7 @@ class AdminServicer(ReportsMixin, admin_pb2_grpc.AdminServiceServicer):
     @grpc_errors
     async def AddAssignment(self, request: admin_pb2.AddAssignmentRequest, context: Ctx):
         pool = convert.pool_key(request.year_month, request.invoice_type)
-        new = convert.track_range(request.range)
+        new = messages.track_range(request.range)
         row, _ = await self.hq.write(
             lambda conn, now, _t: admin_ops.add_assignment(
                 conn, now, request.actor, pool, new, source="manual"
@@ -38,7 +39,7 @@ class AdminServicer(ReportsMixin, admin_pb2_grpc.AdminServiceServicer):
             pools=[
                 admin_pb2.Pool(
                     year_month=v.key.year_month,
-                    invoice_type=convert.TYPE_TO_PB[v.key.invoice_type],
+                    invoice_type=messages.TYPE_TO_PB[v.key.invoice_type],
                     assignments=[
                         convert.assignment_pb(a.row, a.granted, a.free) for a in v.assignments
                     ],
@@ -87,7 +88,7 @@ class AdminServicer(ReportsMixin, admin_pb2_grpc.AdminServiceServicer):
     async def SetQuota(self, request: admin_pb2.SetQuotaRequest, context: Ctx):
         ban = convert.ban(request.ban)
         quota = convert.quota(request.quota)
-        effective = convert.from_timestamp(
+        effective = messages.from_timestamp(
             request.effective_from, request.HasField("effective_from")
         )
 
@@ -129,7 +130,7 @@ class AdminServicer(ReportsMixin, admin_pb2_grpc.AdminServiceServicer):
                     skipped=v.skipped,
                     held=v.held,
                     burn_per_hour=v.burn_per_hour,
-                    last_report=convert.timestamp(v.last_report),
+                    last_report=messages.optional_timestamp(v.last_report),
                     booklets_granted=v.booklets,
                     final=v.final,
                 )
@@ -158,7 +159,7 @@ class AdminServicer(ReportsMixin, admin_pb2_grpc.AdminServiceServicer):
         tracks = [
             admin_pb2.TrackAccounting(
                 year_month=t.key.year_month,
-                invoice_type=convert.TYPE_TO_PB[t.key.invoice_type],
+                invoice_type=messages.TYPE_TO_PB[t.key.invoice_type],
                 track=t.track.code,
                 assigned=t.assigned,
                 issued=t.issued,
@@ -185,7 +186,7 @@ class AdminServicer(ReportsMixin, admin_pb2_grpc.AdminServiceServicer):
             entries=[
                 admin_pb2.AuditEntry(
                     seq=r.seq,
-                    at=convert.timestamp(r.at),
+                    at=messages.optional_timestamp(r.at),
                     actor=r.actor,
                     action=r.action,
                     details_json=r.details_json,

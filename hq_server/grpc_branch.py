@@ -15,6 +15,7 @@ from hq_server.grant_batch import GrantQueue, RangeRequest
 from hq_server.queries import branch_config
 from hq_server.records import quota_of, refill_of
 from protos.einvoice.v1 import branch_pb2, branch_pb2_grpc
+from runtime import messages
 
 MAX_REQUEST_ID = 100
 CONFIG_POLL_SECONDS = 5.0
@@ -45,7 +46,7 @@ class BranchServicer(branch_pb2_grpc.BranchServiceServicer):
         self, request: branch_pb2.UsageReport, context: grpc.aio.ServicerContext
     ) -> branch_pb2.UsageAck:
         branch = convert.ban(request.branch_ban)
-        agent_time = convert.from_timestamp(request.agent_time, request.HasField("agent_time"))
+        agent_time = messages.from_timestamp(request.agent_time, request.HasField("agent_time"))
         progress = [
             branch_ops.GrantProgress(
                 g.grant_id, g.next_number, [NumberRange(s.begin, s.end) for s in g.skipped], g.final
@@ -73,7 +74,9 @@ class BranchServicer(branch_pb2_grpc.BranchServiceServicer):
                         enabled=view.branch.enabled,
                         quota=convert.quota_pb(quota_of(view.branch)),
                         refill=convert.refill_pb(refill_of(view.branch)),
-                        disabled_ranges=[convert.track_range_pb(r) for r in view.disabled_ranges],
+                        disabled_ranges=[
+                            messages.track_range_message(r) for r in view.disabled_ranges
+                        ],
                         version=view.branch.config_version,
                     )
                 # The timeout also catches changes made where no notify reaches (another replica).

@@ -15,6 +15,7 @@ from hq_server.queries import list_branches, pool_keys
 from mof_sync import DEFAULT_VERSION, MigVersion
 from notifier import raise_held_back, resolve_held_back
 from protos.einvoice.v1 import admin_pb2
+from runtime import messages
 
 Ctx = grpc.aio.ServicerContext
 MAX_IMPORT_FILES = 1000
@@ -125,7 +126,7 @@ class ReportsMixin:
                 year_month=d.period.to_year_month(),
                 branch_ban=d.branch_ban.value,
                 status=d.status.value,
-                deadline=convert.timestamp(d.deadline),
+                deadline=messages.optional_timestamp(d.deadline),
                 days_left=d.days_left,
                 error_codes=list(d.error_codes),
             )
@@ -138,7 +139,7 @@ class ReportsMixin:
                     year_month=pool.year_month,
                     branch_ban=ban,
                     status="held",
-                    deadline=convert.timestamp(deadline),
+                    deadline=messages.optional_timestamp(deadline),
                     days_left=(deadline - now).days,
                 )
                 for ban in blank.held

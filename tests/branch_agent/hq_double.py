@@ -27,8 +27,8 @@ from allocator import (
     free_runs,
     plan_grant,
 )
-from branch_agent import wire
 from protos.einvoice.v1 import branch_pb2, branch_pb2_grpc, common_pb2
+from runtime import messages
 
 PoolKey = tuple[str, InvoiceType]
 
@@ -105,7 +105,7 @@ class HqDouble:
                 booklets_per_period=self.quota.booklets_per_period,
             ),
             refill=self.refill,
-            disabled_ranges=[wire.track_range_message(r) for r in self.disabled],
+            disabled_ranges=[messages.track_range_message(r) for r in self.disabled],
             version=self.version,
         )
 
@@ -114,26 +114,26 @@ class HqDouble:
 
     def grant(self, request: branch_pb2.RequestRangeRequest) -> branch_pb2.Grant:
         """The grant for a request (raises the domain's QuotaReached / PoolExhausted)."""
-        itype = wire.invoice_type(request.invoice_type)
+        itype = messages.invoice_type(request.invoice_type)
         key = (request.year_month, itype)
         same_pool = [
             g
             for g in self.grants.values()
-            if (g.year_month, wire.invoice_type(g.invoice_type)) == key
+            if (g.year_month, messages.invoice_type(g.invoice_type)) == key
         ]
         mine = [g for g in same_pool if g.branch_ban == request.branch_ban]
         allowed = booklets_allowed(request.booklets, self.quota, sum(g.booklets for g in mine))
-        runs = free_runs(self.pools[key], [wire.track_range(g.range) for g in same_pool])
-        current = wire.track_range(mine[-1].range) if mine else None
+        runs = free_runs(self.pools[key], [messages.track_range(g.range) for g in same_pool])
+        current = messages.track_range(mine[-1].range) if mine else None
         chosen = plan_grant(runs, current, allowed)
         grant = branch_pb2.Grant(
             grant_id=f"grant-{len(self.grants) + 1}",
             branch_ban=request.branch_ban,
             year_month=request.year_month,
             invoice_type=request.invoice_type or common_pb2.INVOICE_TYPE_GENERAL,
-            range=wire.track_range_message(chosen),
+            range=messages.track_range_message(chosen),
             booklets=chosen.range.booklets,
-            granted_at=wire.timestamp(datetime.now(UTC)),
+            granted_at=messages.timestamp(datetime.now(UTC)),
             request_id=request.request_id,
         )
         self.grants[request.request_id] = grant
@@ -177,7 +177,7 @@ class _Servicer(branch_pb2_grpc.BranchServiceServicer):
             await context.abort(
                 grpc.StatusCode.FAILED_PRECONDITION, f"branch {request.branch_ban} is disabled"
             )
-        key = (request.year_month, wire.invoice_type(request.invoice_type))
+        key = (request.year_month, messages.invoice_type(request.invoice_type))
         if key not in hq.pools:
             await context.abort(
                 grpc.StatusCode.FAILED_PRECONDITION,
