@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from allocator.errors import BufferEmpty
+from allocator.errors import BufferEmpty, PermissionDenied
 from allocator.identity import InvoiceNumber, InvoiceType
 from allocator.period import Period
 from allocator.pool import TrackRange
@@ -95,6 +95,21 @@ def rewind_on_give_back(
     ):
         return replace(holding, next_number=number)
     return None
+
+
+class NotYourNumber(PermissionDenied):
+    """A POS terminal giving back a number another terminal was handed."""
+
+    reason = "NOT_YOUR_NUMBER"
+
+
+def require_handed_to(number: InvoiceNumber, handed_to: str, terminal: str) -> None:
+    """A terminal gives back only the numbers it was handed: another's would become blank."""
+    if handed_to != terminal:
+        raise NotYourNumber(
+            f"invoice number {number} was handed to terminal {handed_to[:64]!r}, not "
+            f"{terminal[:64]!r}: a terminal gives back only its own numbers"
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -156,7 +156,7 @@ def main() -> None:
     ):
         root = Path(tmp)
         etcd = EtcdCluster(root / "etcd").start()
-        serve = replica_args(HEAD_BAN, db_url, etcd.endpoints, args.lease_ttl, SIM)
+        serve = replica_args(HEAD_BAN, db_url, etcd.endpoints, args.lease_ttl, ["--insecure", *SIM])
         replicas = [Replica(n, f"127.0.0.1:{free_port()}", serve, root / "hq") for n in ("a", "b")]
         try:
             for replica in replicas:

@@ -67,7 +67,9 @@ def run(root: Path, echo: Server, sizes: Sizes, results: Results) -> list[Figure
     bans = valid_bans(sizes.branches)
     with fresh_database(prefix="einv_bench") as db_url:
         etcd = EtcdCluster(root / "etcd").start()
-        serve = replica_args(HEAD_BAN, db_url, etcd.endpoints, LEASE_TTL, burst.SIM)
+        serve = replica_args(
+            HEAD_BAN, db_url, etcd.endpoints, LEASE_TTL, ["--insecure", *burst.SIM]
+        )
         replicas = [Replica(name, loopback(), serve, root / "hq") for name in ("a", "b")]
         try:
             for replica in replicas:

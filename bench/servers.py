@@ -68,6 +68,7 @@ def hq_process(root: Path, db_url: str) -> Iterator[Server]:
     """One HQ (`python -m hq_server serve`) on a database seeded beforehand."""
     address = loopback()
     args = [*_python("hq"), "-m", "hq_server", "serve", "--head-ban", HEAD_BAN, "--db", db_url]
+    args += ["--insecure"]
     proc = Proc("hq", [*args, "--listen", address], root / "hq.log", "serving on")
     with running(proc.start()):
         yield Server(address, proc.pid)
@@ -77,7 +78,7 @@ def hq_process(root: Path, db_url: str) -> Iterator[Server]:
 def agent_process(root: Path, hq_address: str, ban: str) -> Iterator[Server]:
     address = loopback()
     args = [*_python("agent"), "-m", "branch_agent", "serve", "--hq", hq_address]
-    args += ["--branch-ban", ban]
+    args += ["--insecure", "--branch-ban", ban]
     args += ["--data", str(root / f"agent-{ban}"), "--listen", address]
     proc = Proc(f"agent {ban}", args, root / f"agent-{ban}.log", "serving POS")
     with running(proc.start()):

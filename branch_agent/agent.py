@@ -17,20 +17,23 @@ from typing import Any
 
 import grpc
 
-from allocator import Ban, InvoiceType
+from allocator import Ban, InvalidInput, InvoiceType
+from branch_agent import identity as ident
+from branch_agent import pos_tls
 from branch_agent.burn import BurnMeter
 from branch_agent.config_watch import ConfigWatcher
 from branch_agent.hq_client import HqClient, HqPort
 from branch_agent.ledger import Ledger
 from branch_agent.pos_service import build_server
 from branch_agent.refill import Refiller, RefillTiming
+from branch_agent.renewal import Renewal
 from branch_agent.reporter import Reporter
 from branch_agent.service import AgentService
 from branch_agent.state import BufferState
 from branch_agent.tasks import cancel_all
 from branch_agent.writer import Writer
 from runtime.clock import Clock, SystemClock
-from runtime.listen import require_loopback
+from runtime.tls import is_loopback, require_secure_or_loopback
 
 log = logging.getLogger(__name__)
 POS_REQUEST_KEEP = timedelta(days=2)
@@ -38,11 +41,12 @@ POS_REQUEST_KEEP = timedelta(days=2)
 
 @dataclass(frozen=True)
 class AgentSettings:
-    branch_ban: str
+    branch_ban: str | None  # None: the BAN of the enrolled identity
     hq_addresses: tuple[str, ...]
     data_dir: Path
     listen: str = "127.0.0.1:50061"
-    insecure_listen_any: bool = False
+    lan_listen: str | None = None  # POS on the store LAN: mutual TLS with terminal certificates
+    insecure: bool = False  # talk to an HQ started with --insecure (loopback only)
     types: tuple[InvoiceType, ...] = (InvoiceType.GENERAL,)
     report_interval: float = 10.0
     prefetch_before: timedelta = timedelta(days=2)
@@ -69,6 +73,7 @@ class Agent:
         self.settings = settings
         self.address = ""
         self._parts: _Parts | None = None
+        self.renewal: Renewal | None = None
         self._server: grpc.aio.Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -80,15 +85,21 @@ class Agent:
 
     async def start(self) -> str:
         settings = self.settings
-        ban = str(Ban.parse(settings.branch_ban))
-        require_loopback(settings.listen, settings.insecure_listen_any)
+        identity, ban = await asyncio.to_thread(who_am_i, settings)
+        require_secure_or_loopback(settings.listen, secure=False, flag="--lan-listen")
+        lan_tls = pos_tls.server_tls(settings.data_dir) if settings.lan_listen else None
         clock = settings.clock
         ledger = await asyncio.to_thread(Ledger.open, settings.data_dir, ban)
         await asyncio.to_thread(ledger.prune_pos_requests, clock.now() - POS_REQUEST_KEEP)
         state = BufferState(await asyncio.to_thread(ledger.load))
         writer = Writer(ledger, state, clock)
         writer.start()
-        hq = HqClient(settings.hq_addresses, clock, settings.hq_timeout)
+        hq = HqClient(
+            settings.hq_addresses,
+            clock,
+            settings.hq_timeout,
+            identity.tls if identity is not None else None,
+        )
         burn = BurnMeter(clock.now())
         reporter = Reporter(ban, ledger, hq, clock, settings.report_interval)
         timing = RefillTiming(settings.prefetch_before, settings.refill_tick)
@@ -101,8 +112,14 @@ class Agent:
             ban, settings.types, state, writer, ledger, refiller, hq.health, burn, clock
         )
         self._parts = _Parts(ledger, state, writer, hq, refiller, reporter, service)
-        self._server, self.address = await build_server(service, settings.listen)
-        for job in (refiller.run(), reporter.run(), watcher.run()):
+        self._server, self.address = await build_server(
+            service, settings.listen, settings.lan_listen, lan_tls
+        )
+        jobs = [refiller.run(), reporter.run(), watcher.run()]
+        if identity is not None:
+            self.renewal = Renewal(identity, hq, settings.data_dir)
+            jobs.append(self.renewal.run())
+        for job in jobs:
             self._spawn(job)
         return self.address
 
@@ -127,3 +144,29 @@ class Agent:
                 await parts.reporter.flush()
         await parts.hq.close()
         await asyncio.to_thread(parts.ledger.close)
+
+
+def who_am_i(settings: AgentSettings) -> tuple[ident.BranchIdentity | None, str]:
+    """The enrolled identity (and its BAN), or with --insecure the BAN given."""
+    if settings.insecure:
+        for address in settings.hq_addresses:
+            if not is_loopback(address):
+                raise InvalidInput(
+                    f"HQ address {address} is not loopback: --insecure talks plaintext to an HQ "
+                    "on this machine only; enrol the store (einv-agent enroll) to reach HQ"
+                )
+        if settings.branch_ban is None:
+            raise InvalidInput("--insecure needs --branch-ban (there is no certificate to name it)")
+        return None, Ban.parse(settings.branch_ban).value
+    if not ident.enrolled(settings.data_dir):
+        raise InvalidInput(
+            f"{settings.data_dir} holds no enrolled identity: run einv-agent enroll --hq HQ "
+            "--ca-cert ca.crt --token TOKEN --data DIR first (or --insecure for an HQ started "
+            "with --insecure on this machine)"
+        )
+    identity = ident.load(settings.data_dir)
+    if settings.branch_ban is not None and Ban.parse(settings.branch_ban).value != identity.ban:
+        raise InvalidInput(
+            f"--branch-ban {settings.branch_ban} is not the enrolled identity's BAN {identity.ban}"
+        )
+    return identity, identity.ban

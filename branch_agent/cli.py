@@ -12,6 +12,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from allocator import Ban, DomainError, InvoiceType
+from branch_agent import identity as ident
+from branch_agent import pos_tls
 from branch_agent.agent import Agent, AgentSettings
 from runtime.clock import clock_from_args
 
@@ -21,13 +23,23 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve POS terminals from the local buffer")
     serve.add_argument("--hq", required=True, help="HQ address(es), comma separated, for failover")
-    serve.add_argument("--branch-ban", required=True, help="this branch's 統一編號")
-    serve.add_argument("--data", required=True, type=Path, help="directory of the ledger")
-    serve.add_argument("--listen", default="127.0.0.1:50061", help="POS address (loopback)")
     serve.add_argument(
-        "--insecure-listen-any",
+        "--branch-ban", help="this branch's 統一編號 (default: the enrolled identity's)"
+    )
+    serve.add_argument("--data", required=True, type=Path, help="directory of the ledger")
+    serve.add_argument(
+        "--listen",
+        default="127.0.0.1:50061",
+        help="POS address on this machine: loopback, or unix:PATH (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--lan-listen",
+        help="POS address on the store LAN, mutual TLS with terminal certificates (pos-certs)",
+    )
+    serve.add_argument(
+        "--insecure",
         action="store_true",
-        help="allow a non-loopback --listen address (POS traffic is not encrypted yet)",
+        help="talk to an HQ started with --insecure, without TLS (loopback HQ only)",
     )
     serve.add_argument("--types", default="07", help="invoice types served, e.g. 07 or 07,08")
     serve.add_argument("--report-interval", type=float, default=10.0, help="seconds")
@@ -42,21 +54,38 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--sim-epoch", type=float, help="simulated clock: real UNIX time of start")
     serve.add_argument("--sim-speed", type=float, default=1.0, help="simulated clock: speed")
     serve.add_argument("--log-level", default="WARNING")
+    enroll = commands.add_parser("enroll", help="enrol this store once with a token from HQ")
+    enroll.add_argument("--hq", required=True, help="the HQ address")
+    enroll.add_argument("--ca-cert", required=True, type=Path, help="the HQ's ca.crt")
+    enroll.add_argument("--token", required=True, help="the line branch-enroll-token printed")
+    enroll.add_argument("--data", required=True, type=Path, help="the agent's data directory")
+    pos = commands.add_parser("pos-certs", help="TLS for POS terminals on the store LAN")
+    inner = pos.add_subparsers(dest="pos_command", required=True)
+    init = inner.add_parser("init", help="the POS CA and the agent's LAN server certificate")
+    init.add_argument("--data", required=True, type=Path)
+    init.add_argument("--host", action="append", required=True, help="name or IP (repeatable)")
+    init.add_argument("--overwrite", action="store_true")
+    term = inner.add_parser("terminal", help="a certificate for one POS terminal")
+    term.add_argument("--data", required=True, type=Path)
+    term.add_argument("--terminal", required=True, help="the terminal id, e.g. till-3")
+    term.add_argument("--out", required=True, type=Path, help="where to write its files")
+    term.add_argument("--overwrite", action="store_true")
     return parser
 
 
 def settings_from_args(args: argparse.Namespace) -> AgentSettings:
     """Checks what the command line can check before anything starts (the BAN first)."""
-    ban = Ban.parse(args.branch_ban)
+    ban = Ban.parse(args.branch_ban).value if args.branch_ban else None
     addresses = tuple(a.strip() for a in args.hq.split(",") if a.strip())
     if not addresses:
         raise ValueError("--hq needs at least one address")
     return AgentSettings(
-        branch_ban=ban.value,
+        branch_ban=ban,
         hq_addresses=addresses,
         data_dir=args.data,
         listen=args.listen,
-        insecure_listen_any=args.insecure_listen_any,
+        lan_listen=args.lan_listen,
+        insecure=args.insecure,
         types=tuple(InvoiceType.parse(t.strip()) for t in args.types.split(",")),
         report_interval=args.report_interval,
         prefetch_before=timedelta(seconds=args.prefetch_before),
@@ -73,17 +102,48 @@ async def serve(settings: AgentSettings) -> None:
         loop.add_signal_handler(signum, stop.set)
     agent = Agent(settings)
     address = await agent.start()
-    print(f"agent {settings.branch_ban} serving POS on {address}", flush=True)
+    ban = agent.parts.service.branch_ban
+    mode = "HQ over mutual TLS" if not settings.insecure else "INSECURE: HQ without TLS"
+    print(f"agent {ban} ({mode}) serving POS on {address}", flush=True)
     try:
         await stop.wait()
     finally:
         await agent.stop()
 
 
+def enroll(args: argparse.Namespace) -> None:
+    identity = ident.enroll(args.hq, args.ca_cert, args.token, args.data)
+    print(
+        f"enrolled: branch {identity.ban}, certificate valid until "
+        f"{identity.not_after.isoformat(timespec='seconds')}, kept in {ident.tls_dir(args.data)}"
+    )
+
+
+def pos_certs(args: argparse.Namespace) -> None:
+    ban = ident.load(args.data).ban if ident.enrolled(args.data) else None
+    if ban is None:
+        raise ValueError(f"{args.data} holds no enrolled identity: enrol the store first")
+    if args.pos_command == "init":
+        where = pos_tls.init(args.data, ban, args.host, args.overwrite)
+        print(f"POS CA and LAN server certificate written to {where}")
+    else:
+        out = pos_tls.terminal(args.data, ban, args.terminal, args.out, args.overwrite)
+        print(f"terminal {args.terminal}: {out}/ca.crt, {args.terminal}.crt, {args.terminal}.key")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=getattr(args, "log_level", "WARNING").upper(),
+        format="%(asctime)s %(name)s %(message)s",
+    )
     try:
+        if args.command == "enroll":
+            enroll(args)
+            return 0
+        if args.command == "pos-certs":
+            pos_certs(args)
+            return 0
         settings = settings_from_args(args)
         asyncio.run(serve(settings))
     except (DomainError, ValueError, OSError, RuntimeError) as error:

@@ -18,6 +18,7 @@ from allocator import (
     InvoiceType,
     NumberRange,
     Refused,
+    require_handed_to,
     rewind_on_give_back,
     skipped_at_close,
     take,
@@ -85,6 +86,7 @@ class GiveBack:
                 f"invoice number {self.number} is not out with a POS: this agent never issued "
                 "it, or it was already given back"
             )
+        require_handed_to(self.number, row.terminal_id, self.terminal_id)
         grant = _held(state, row.grant_id)
         last = state.last_issued.get(row.invoice_type)
         rewound = _rewound(grant, self.number, last)

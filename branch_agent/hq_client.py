@@ -1,8 +1,10 @@
-"""The agent's side of BranchService, with failover over several HQ addresses.
+"""The agent's side of BranchService, over mutual TLS, with failover over several HQ addresses.
 
 On UNAVAILABLE or a timeout the next address is tried (a follower or a dead replica); any other
-status is HQ's answer and becomes the domain error it stands for (`status_map.hq_error`). When
-no address answers, `HqUnreachable` is raised and `HqHealth` remembers since when.
+status is HQ's answer and becomes the domain error it stands for, by its ErrorInfo reason
+(`status_map.hq_error`). When no address answers, `HqUnreachable` is raised and `HqHealth`
+remembers since when. A renewed certificate takes effect with `use`: new channels replace the
+old ones.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from branch_agent.status_map import hq_error
 from protos.einvoice.v1 import branch_pb2, branch_pb2_grpc
 from runtime import messages
 from runtime.clock import Clock
+from runtime.grpc_status import refusal
+from runtime.tls import Tls
 
 T = TypeVar("T")
 RETRY_ELSEWHERE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
@@ -51,6 +55,8 @@ class HqPort(Protocol):
 
     def watch_config(self, branch_ban: str) -> AsyncIterator[AgentConfig]: ...
 
+    async def renew_certificate(self, csr_pem: bytes) -> branch_pb2.BranchCertificate: ...
+
     async def close(self) -> None: ...
 
 
@@ -76,21 +82,49 @@ class HqHealth:
 class HqClient:
     """One channel per address; calls stick to the address that answered last."""
 
-    def __init__(self, addresses: Sequence[str], clock: Clock, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        addresses: Sequence[str],
+        clock: Clock,
+        timeout: float = 5.0,
+        tls: Tls | None = None,
+    ) -> None:
         if not addresses:
             raise ValueError("at least one HQ address is needed")
         self._addresses = list(addresses)
-        self._channels = [
-            grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS) for address in addresses
-        ]
-        self._stubs = [branch_pb2_grpc.BranchServiceStub(channel) for channel in self._channels]
+        self._channels: list[grpc.aio.Channel] = []
+        self._stubs: list[branch_pb2_grpc.BranchServiceStub] = []
+        self._open(tls)
         self._current = 0
         self._timeout = timeout
         self.health = HqHealth(clock)
 
+    def _open(self, tls: Tls | None) -> list[grpc.aio.Channel]:
+        old = self._channels
+        if tls is None:
+            self._channels = [
+                grpc.aio.insecure_channel(a, options=CHANNEL_OPTIONS) for a in self._addresses
+            ]
+        else:
+            creds = tls.credentials()
+            self._channels = [
+                grpc.aio.secure_channel(a, creds, options=CHANNEL_OPTIONS) for a in self._addresses
+            ]
+        self._stubs = [branch_pb2_grpc.BranchServiceStub(channel) for channel in self._channels]
+        return old
+
+    async def use(self, tls: Tls) -> None:
+        """Call HQ with a new certificate from now on (after a renewal)."""
+        for channel in self._open(tls):
+            await channel.close(grace=1.0)
+
     async def close(self) -> None:
         for channel in self._channels:
             await channel.close()
+
+    async def renew_certificate(self, csr_pem: bytes) -> branch_pb2.BranchCertificate:
+        request = branch_pb2.RenewCertificateRequest(csr_pem=csr_pem)
+        return await self._call(lambda stub: stub.RenewCertificate(request, timeout=self._timeout))
 
     async def request_range(
         self,
@@ -129,7 +163,7 @@ class HqClient:
             except grpc.aio.AioRpcError as error:
                 if error.code() not in RETRY_ELSEWHERE:
                     self._answered(index)
-                    raise hq_error(error.code(), error.details() or "") from error
+                    raise hq_error(refusal(error)) from error
                 continue
             finally:
                 stream.cancel()
@@ -146,7 +180,7 @@ class HqClient:
             except grpc.aio.AioRpcError as error:
                 if error.code() not in RETRY_ELSEWHERE:
                     self._answered(index)
-                    raise hq_error(error.code(), error.details() or "") from error
+                    raise hq_error(refusal(error)) from error
                 errors.append(f"{self._addresses[index]}: {error.code().name}")
                 continue
             self._answered(index)

@@ -30,6 +30,7 @@ class IssuedRow:
     invoice_type: InvoiceType
     number: InvoiceNumber
     grant_id: str
+    terminal_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,14 +91,14 @@ class Tx:
     def find_issued(self, number: InvoiceNumber) -> IssuedRow | None:
         """The latest outstanding issue of this number (a track may recur in a later year)."""
         row = self.conn.execute(
-            "SELECT id, year_month, invoice_type, grant_id FROM issued "
+            "SELECT id, year_month, invoice_type, grant_id, terminal_id FROM issued "
             "WHERE track=? AND number=? ORDER BY id DESC LIMIT 1",
             (number.track.code, number.number),
         ).fetchone()
         if row is None:
             return None
         period, itype = Period.from_year_month(row[1]), InvoiceType.parse(row[2])
-        return IssuedRow(row[0], period, itype, number, row[3])
+        return IssuedRow(row[0], period, itype, number, row[3], row[4])
 
     def last_issued(self, invoice_type: InvoiceType) -> InvoiceNumber | None:
         """The most recent number of this type still out with a POS."""

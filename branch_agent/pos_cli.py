@@ -7,14 +7,16 @@ import json
 import sys
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
 
 import grpc
 from google.protobuf.json_format import MessageToDict
 from rich.console import Console
 from rich.table import Table
 
-from allocator import TAIPEI
+from allocator import TAIPEI, DomainError
 from protos.einvoice.v1 import common_pb2, pos_pb2, pos_pb2_grpc
+from runtime.tls import client_tls
 
 TYPES = {"07": common_pb2.INVOICE_TYPE_GENERAL, "08": common_pb2.INVOICE_TYPE_SPECIAL}
 
@@ -24,6 +26,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--agent", default="127.0.0.1:50061", help="the agent's POS address")
     parser.add_argument("--terminal", default="einv-pos", help="terminal id sent to the agent")
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds")
+    parser.add_argument(
+        "--certs-dir",
+        type=Path,
+        help="a POS on the store LAN: ca.crt, TERMINAL.crt, TERMINAL.key (einv-agent pos-certs)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     nxt = commands.add_parser("next", help="take the next invoice number(s)")
     nxt.add_argument("--count", type=int, default=1)
@@ -97,11 +104,23 @@ def _status(stub: pos_pb2_grpc.PosServiceStub, args: argparse.Namespace, console
 COMMANDS = {"next": _next, "give-back": _give_back, "status": _status}
 
 
+def channel(args: argparse.Namespace) -> grpc.Channel:
+    if args.certs_dir is None:
+        return grpc.insecure_channel(args.agent)
+    tls = client_tls(args.certs_dir, args.terminal)
+    return grpc.secure_channel(args.agent, tls.credentials())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     console = Console()
-    with grpc.insecure_channel(args.agent) as channel:
-        stub = pos_pb2_grpc.PosServiceStub(channel)
+    try:
+        opened = channel(args)
+    except DomainError as error:
+        print(f"einv-pos: {error}", file=sys.stderr)
+        return 2
+    with opened as channel_:
+        stub = pos_pb2_grpc.PosServiceStub(channel_)
         try:
             COMMANDS[args.command](stub, args, console)
         except grpc.RpcError as error:

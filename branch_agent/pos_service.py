@@ -1,10 +1,15 @@
-"""PosService over grpc.aio: a thin servicer and the server that carries it.
+"""PosService over grpc.aio: a thin servicer, its authorization table, and the server.
 
-Methods only translate: message -> use case (`AgentService`) -> message, and a domain error ->
-a status code (`status_map`) with the domain's message unchanged.
+Methods only translate: message -> use case (`AgentService`) -> message; the guard
+(runtime.guard) identifies the caller and turns domain errors into statuses with their reason.
+A local POS (loopback or the Unix socket) names its terminal in the request; a POS on the store
+LAN connects over mutual TLS with a certificate of the agent's own POS CA (`pos_tls`), which is
+its terminal id.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -15,15 +20,34 @@ from allocator import DomainError
 from branch_agent import wire
 from branch_agent.model import GiveBackOutcome
 from branch_agent.service import AgentService, StatusView
-from branch_agent.status_map import status_code
 from protos.einvoice.v1 import pos_pb2, pos_pb2_grpc
-from runtime import messages
+from runtime import messages, principal
+from runtime.errors import Unauthenticated
+from runtime.guard import Anyone, Guard, OwnTerminal, Rule, current_principal
+from runtime.principal import Kind, Principal
+from runtime.tls import Tls, add_port, server_options
 
 SERVICE_NAME = pos_pb2.DESCRIPTOR.services_by_name["PosService"].full_name
+POS = f"/{SERVICE_NAME}/"
+RULES: Mapping[str, Rule] = {
+    POS + "NextNumbers": OwnTerminal("terminal_id"),
+    POS + "GiveBack": OwnTerminal("terminal_id"),
+    POS + "Status": OwnTerminal(),
+    "/grpc.health.v1.Health/Check": Anyone(),
+    "/grpc.health.v1.Health/Watch": Anyone(),
+    "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": OwnTerminal(),
+}
+LOCAL = Principal(Kind.INSECURE, "local")
 _OUTCOMES = {
     GiveBackOutcome.REUSED: pos_pb2.GiveBackReply.OUTCOME_REUSED,
     GiveBackOutcome.SKIPPED: pos_pb2.GiveBackReply.OUTCOME_SKIPPED,
 }
+
+
+def terminal_of(named: str) -> str:
+    """The terminal a call comes from: its certificate's id, or what a local POS says."""
+    caller = current_principal()
+    return caller.name if caller.kind is Kind.TERMINAL else named
 
 
 class PosServicer(pos_pb2_grpc.PosServiceServicer):
@@ -33,25 +57,21 @@ class PosServicer(pos_pb2_grpc.PosServiceServicer):
     async def NextNumbers(
         self, request: pos_pb2.NextNumbersRequest, context: grpc.aio.ServicerContext
     ) -> pos_pb2.NextNumbersReply:
-        try:
-            # proto3 cannot tell 0 from unset: the contract says 0 means 1.
-            handed = await self._service.next_numbers(
-                request.count or 1,
-                messages.invoice_type(request.invoice_type),
-                request.terminal_id,
-                request.request_id,
-            )
-        except DomainError as error:
-            await context.abort(status_code(error), str(error))
+        # proto3 cannot tell 0 from unset: the contract says 0 means 1.
+        handed = await self._service.next_numbers(
+            request.count or 1,
+            messages.invoice_type(request.invoice_type),
+            terminal_of(request.terminal_id),
+            request.request_id,
+        )
         return pos_pb2.NextNumbersReply(numbers=wire.issued_numbers(handed))
 
     async def GiveBack(
         self, request: pos_pb2.GiveBackRequest, context: grpc.aio.ServicerContext
     ) -> pos_pb2.GiveBackReply:
-        try:
-            outcome = await self._service.give_back(request.invoice_number, request.terminal_id)
-        except DomainError as error:
-            await context.abort(status_code(error), str(error))
+        outcome = await self._service.give_back(
+            request.invoice_number, terminal_of(request.terminal_id)
+        )
         return pos_pb2.GiveBackReply(outcome=_OUTCOMES[outcome])
 
     async def Status(
@@ -79,17 +99,43 @@ def status_message(view: StatusView) -> pos_pb2.AgentStatus:
     return message
 
 
-async def build_server(service: AgentService, listen: str) -> tuple[grpc.aio.Server, str]:
+def identify(branch_ban: str):  # type: ignore[no-untyped-def]
+    def from_context(context: grpc.aio.ServicerContext) -> Principal:
+        auth = context.auth_context()
+        ids = auth.get("peer_spiffe_id")
+        if ids:
+            try:
+                caller = principal.from_spiffe_id(ids[0].decode())
+            except DomainError as error:
+                raise Unauthenticated(str(error)) from None
+            if caller.kind is Kind.TERMINAL and caller.ban == branch_ban:
+                return caller
+            raise Unauthenticated(f"{caller.actor} is not a POS terminal of branch {branch_ban}")
+        if auth.get("transport_security_type") == [b"ssl"]:
+            raise Unauthenticated("the POS certificate carries no terminal identity")
+        return LOCAL  # only the loopback or Unix socket listener is plaintext
+
+    return from_context
+
+
+async def build_server(
+    service: AgentService,
+    listen: str,
+    lan_listen: str | None = None,
+    lan_tls: Tls | None = None,
+) -> tuple[grpc.aio.Server, str]:
     """The started server and the address it listens on (port 0 becomes the real port)."""
-    server = grpc.aio.server()
+    server = grpc.aio.server(
+        interceptors=[Guard(RULES, identify(service.branch_ban))], options=server_options()
+    )
     pos_pb2_grpc.add_PosServiceServicer_to_server(PosServicer(service), server)
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     names = (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name)
     reflection.enable_server_reflection((*names, reflection.SERVICE_NAME), server)
-    port = server.add_insecure_port(listen)
-    if port == 0 and not listen.startswith("unix:"):
-        raise OSError(f"cannot listen on {listen}")
+    port = add_port(server, listen, None)
+    if lan_listen is not None:
+        add_port(server, lan_listen, lan_tls)
     await server.start()
     await health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
     bound = listen if listen.startswith("unix:") else f"{listen.rsplit(':', 1)[0]}:{port}"

@@ -1,7 +1,8 @@
-"""The one place where errors become gRPC status codes, and HQ's status codes become errors.
+"""HQ's refusals back into the domain errors they stand for, by their ErrorInfo reason.
 
-POS callers get the domain's message unchanged; HQ's replies are turned back into the domain
-error they stand for, so the refill and the POS error message can say why (quota, pool...).
+The refill's backoff and the POS error message depend on why HQ refused (quota, pool, period,
+a disabled branch, a rate limit): that is read from the machine-readable reason HQ sends, never
+from the wording of its message.
 """
 
 from __future__ import annotations
@@ -9,37 +10,53 @@ from __future__ import annotations
 import grpc
 
 from allocator import (
+    BranchDisabled,
     DomainError,
     InvalidInput,
     NotFound,
+    OverlappingRange,
+    PeriodClosed,
+    PeriodNotAssigned,
     PermissionDenied,
     PoolExhausted,
     QuotaReached,
+    RangeNotEnabled,
     Refused,
 )
-from branch_agent.errors import HqUnreachable, NoNumberLeft
-from runtime.grpc_status import status_for
+from branch_agent.errors import HqUnreachable
+from runtime.errors import Forbidden, RateLimited, Unauthenticated
+from runtime.grpc_status import Refusal
 
 Code = grpc.StatusCode
+_BY_REASON: dict[str, type[DomainError]] = {
+    kind.reason: kind
+    for kind in (
+        QuotaReached,
+        PoolExhausted,
+        PeriodClosed,
+        PeriodNotAssigned,
+        BranchDisabled,
+        OverlappingRange,
+        RangeNotEnabled,
+        Forbidden,
+        Unauthenticated,
+    )
+}
+_BY_CODE: dict[grpc.StatusCode, type[DomainError]] = {
+    Code.RESOURCE_EXHAUSTED: QuotaReached,
+    Code.FAILED_PRECONDITION: Refused,
+    Code.NOT_FOUND: NotFound,
+    Code.INVALID_ARGUMENT: InvalidInput,
+    Code.PERMISSION_DENIED: PermissionDenied,
+    Code.UNAUTHENTICATED: Unauthenticated,
+}
 
 
-def status_code(error: DomainError) -> grpc.StatusCode:
-    """The code a POS sees; an empty buffer takes the code of the reason it is empty."""
-    if isinstance(error, NoNumberLeft):
-        return status_code(error.cause) if error.cause else Code.UNAVAILABLE
-    return status_for(error)
-
-
-def hq_error(code: grpc.StatusCode, details: str) -> DomainError:
+def hq_error(seen: Refusal) -> DomainError:
     """The domain error an HQ reply stands for (the message is HQ's, unchanged)."""
-    if code is Code.RESOURCE_EXHAUSTED:
-        return PoolExhausted(details) if "pool" in details.lower() else QuotaReached(details)
-    if code is Code.FAILED_PRECONDITION:
-        return Refused(details)
-    if code is Code.NOT_FOUND:
-        return NotFound(details)
-    if code is Code.INVALID_ARGUMENT:
-        return InvalidInput(details)
-    if code is Code.PERMISSION_DENIED:
-        return PermissionDenied(details)
-    return HqUnreachable(f"{code.name}: {details}")
+    if seen.reason == RateLimited.reason:
+        return RateLimited(seen.message, seen.retry_after or 1.0)
+    kind = _BY_REASON.get(seen.reason) or _BY_CODE.get(seen.code)
+    if kind is None:
+        return HqUnreachable(f"{seen.code.name}: {seen.message}")
+    return kind(seen.message)

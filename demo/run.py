@@ -24,9 +24,10 @@ import grpc
 from rich.console import Console
 from rich.table import Table
 
+from admin_cli.client import Admin
 from allocator import TAIPEI, InvoiceNumber, Period
 from demo.procs import Proc, free_port, running
-from hq_server.admin_cli import Admin
+from demo.trust import Certs
 from protos.einvoice.v1 import admin_pb2, common_pb2, pos_pb2, pos_pb2_grpc
 from runtime.clock import SimulatedClock
 
@@ -62,7 +63,6 @@ def setup_hq(admin: Admin) -> None:
             admin_pb2.AddAssignmentRequest(
                 year_month=ym,
                 invoice_type=GENERAL,
-                actor="demo-admin",
                 range=common_pb2.TrackRange(track=track, begin=0, end=99_999),
             ),
         )
@@ -72,7 +72,6 @@ def setup_hq(admin: Admin) -> None:
             admin_pb2.AddBranchRequest(
                 ban=ban,
                 name=name,
-                actor="demo-admin",
                 quota=common_pb2.Quota(
                     booklets_per_request=per_request, booklets_per_period=per_period
                 ),
@@ -220,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         str(SIM_SPEED),
     ]
     hq_address = f"127.0.0.1:{free_port()}"
+    certs = Certs.create(data)
     hq = Proc(
         "hq",
         [
@@ -232,16 +232,21 @@ def main(argv: list[str] | None = None) -> int:
             f"sqlite:///{data / 'hq.db'}",
             "--listen",
             hq_address,
+            "--certs-dir",
+            str(certs.folder),
             *sim,
         ],
         data / "hq.log",
         "serving on",
     )
-    console.print(f"[bold]HQ[/] {HEAD_BAN} on {hq_address}, data in {data}")
+    console.print(f"[bold]HQ[/] {HEAD_BAN} on {hq_address} (mutual TLS), data in {data}")
     with running(hq.start()):
-        admin = Admin([hq_address])
+        admin = certs.admin([hq_address])
         setup_hq(admin)
         console.print("assigned AB, CD for 11512 and EF, GH for 11602; 3 branches registered")
+        for ban, *_ in STORES:
+            certs.enroll(admin, hq_address, ban, data / ban)
+        console.print("each store enrolled with a one-time token: its key made on the store")
         agents = {ban: f"127.0.0.1:{free_port()}" for ban, *_ in STORES}
         procs = [
             Proc(
@@ -278,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(2.5)  # the agents' last usage reports
         close = admin.call(
             "ClosePeriod",
-            admin_pb2.ClosePeriodRequest(year_month=OLD, invoice_type=GENERAL, actor="demo-admin"),
+            admin_pb2.ClosePeriodRequest(year_month=OLD, invoice_type=GENERAL),
         )
         report(admin, received)
         console.print(

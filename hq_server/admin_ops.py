@@ -164,13 +164,21 @@ def refill_values(refill: RefillPolicy) -> dict[str, Any]:
 
 
 def disable_branch(conn: Connection, now: datetime, actor: str, ban: Ban) -> Row[Any]:
+    return set_enabled(conn, now, actor, ban, False)
+
+
+def enable_branch(conn: Connection, now: datetime, actor: str, ban: Ban) -> Row[Any]:
+    return set_enabled(conn, now, actor, ban, True)
+
+
+def set_enabled(conn: Connection, now: datetime, actor: str, ban: Ban, enabled: bool) -> Row[Any]:
     branch_row(conn, ban)
     conn.execute(
         update(branches)
         .where(branches.c.ban == ban.value)
-        .values(enabled=False, config_version=branches.c.config_version + 1)
+        .values(enabled=enabled, config_version=branches.c.config_version + 1)
     )
-    audit.append(conn, now, actor, "disable_branch", ban=ban.value)
+    audit.append(conn, now, actor, "enable_branch" if enabled else "disable_branch", ban=ban.value)
     return branch_row(conn, ban)
 
 
@@ -212,7 +220,7 @@ def set_quota(
     return branch_row(conn, ban)
 
 
-def apply_due_quotas(conn: Connection, now: datetime) -> list[str]:
+def apply_due_quotas(conn: Connection, now: datetime, actor: str) -> list[str]:
     """Apply scheduled quotas whose time has come; returns the branches changed."""
     due = conn.execute(
         select(quota_schedule)
@@ -236,7 +244,7 @@ def apply_due_quotas(conn: Connection, now: datetime) -> list[str]:
         audit.append(
             conn,
             now,
-            "scheduler",
+            actor,
             "apply_quota",
             ban=row.ban,
             schedule_id=row.id,

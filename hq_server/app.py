@@ -4,31 +4,43 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-import grpc
 from sqlalchemy import Connection
 
 from allocator import DomainError, RefillPolicy
 from hq_server.admin_ops import apply_due_quotas
 from hq_server.config_bus import ConfigBus, LocalConfigBus
 from hq_server.coordinator import Coordinator
+from hq_server.enrolment import Signer
 from hq_server.presence import NoPresence, Presence
 from hq_server.reports import ReportSettings
 from hq_server.store import Store
 from notifier.config import NotifierConfig
 from runtime.clock import Clock
-from runtime.grpc_status import message_for, status_for
+from runtime.principal import SCHEDULER
+from runtime.ratelimit import BucketSize
+from runtime.tls import Tls
 
 T = TypeVar("T")
 log = logging.getLogger("einv.hq")
 QUOTA_TICK_SECONDS = 1.0
 CONFIG_PUBLISH_TIMEOUT = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    """Token buckets per authenticated caller. A branch makes a few calls a minute; the sizes
+    leave room for a refill storm after an outage, and 10,000 branches at a period start each
+    have a bucket of their own."""
+
+    branch: BucketSize = field(default_factory=lambda: BucketSize(burst=60, per_second=20))
+    admin: BucketSize = field(default_factory=lambda: BucketSize(burst=100, per_second=50))
+    enrollee: BucketSize = field(default_factory=lambda: BucketSize(burst=5, per_second=1))
 
 
 class ConfigHub:
@@ -65,6 +77,9 @@ class Hq:
     config_bus: ConfigBus = field(default_factory=LocalConfigBus)
     reports: ReportSettings = field(default_factory=ReportSettings)
     notifier_config: NotifierConfig | None = None
+    tls: Tls | None = None  # None: --insecure (loopback only, nobody authenticated)
+    signer: Signer = field(default_factory=lambda: Signer(None))
+    limits: RateLimits = field(default_factory=lambda: RateLimits())
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -95,34 +110,8 @@ class Hq:
         while True:
             await asyncio.sleep(QUOTA_TICK_SECONDS)
             with contextlib.suppress(DomainError):
-                changed = await self.write(lambda conn, now, _t: apply_due_quotas(conn, now))
+                changed = await self.write(
+                    lambda conn, now, _t: apply_due_quotas(conn, now, SCHEDULER.actor)
+                )
                 if changed:
                     await self.config_changed(changed)
-
-
-def grpc_errors(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
-    """Turn domain errors into gRPC statuses with their precise message."""
-
-    @functools.wraps(method)
-    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> T:
-        try:
-            return await method(self, request, context)
-        except DomainError as error:
-            await context.abort(status_for(error), message_for(error))
-            raise  # abort raises; this keeps type checkers honest
-
-    return wrapper
-
-
-def grpc_stream_errors(
-    method: Callable[..., AsyncIterator[T]],
-) -> Callable[..., AsyncIterator[T]]:
-    @functools.wraps(method)
-    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> Any:
-        try:
-            async for item in method(self, request, context):
-                yield item
-        except DomainError as error:
-            await context.abort(status_for(error), message_for(error))
-
-    return wrapper

@@ -7,20 +7,25 @@ import asyncio
 import logging
 import os
 import sys
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 from allocator import Ban, DomainError
 from hq_server.app import Hq
 from hq_server.cluster import MIN_LEASE_TTL, ClusterSettings, cluster_hq
 from hq_server.coordinator import LocalCoordinator
+from hq_server.enrolment import Signer
 from hq_server.etcd_client import parse_endpoints
 from hq_server.reports import ReportSettings
 from hq_server.server import serve
 from hq_server.store import Store
 from notifier import ConfigError, NotifierConfig, load_config
+from runtime import pki
 from runtime.clock import Clock, clock_from_args
-from runtime.listen import require_loopback
+from runtime.tls import Tls, require_secure_or_loopback, server_tls
 
 
 def parser() -> argparse.ArgumentParser:
@@ -33,9 +38,28 @@ def parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--listen", default="127.0.0.1:50051", help="address (default: %(default)s)")
     run.add_argument(
-        "--insecure-listen-any",
+        "--certs-dir",
+        type=Path,
+        help="mutual TLS: ca.crt, hq.crt, hq.key (made by einv-admin certs init-ca / certs hq), "
+        "and ca.key to enrol and renew branch certificates",
+    )
+    run.add_argument(
+        "--insecure",
         action="store_true",
-        help="allow a non-loopback listen address without TLS",
+        help="no TLS and nobody authenticated (everyone acts as admin): loopback only, to try "
+        "it out",
+    )
+    run.add_argument(
+        "--branch-cert-hours",
+        type=float,
+        default=168.0,
+        help="lifetime of the branch certificates HQ signs; agents renew at two thirds "
+        "(default: %(default)s)",
+    )
+    run.add_argument(
+        "--db-password-file",
+        type=Path,
+        help="file holding the database password (else EINV_DB_PASSWORD; never in --db)",
     )
     run.add_argument(
         "--etcd",
@@ -72,23 +96,75 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
-async def run(
-    args: argparse.Namespace, clock: Clock, head_ban: str, notifier_config: NotifierConfig | None
-) -> None:
-    store = Store(args.db)
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """What main() validated before anything starts."""
+
+    head_ban: str
+    db_url: str
+    clock: Clock
+    notifier: NotifierConfig | None
+    tls: Tls | None
+    signer: Signer
+
+
+async def run(args: argparse.Namespace, checked: Checked) -> None:
+    store = Store(checked.db_url)
+    store.claim_head_ban(checked.head_ban)
     if not args.etcd:
-        hq = Hq(store, LocalCoordinator(store, args.listen, clock), clock, head_ban)
-        hq.reports = report_settings(args)
-        hq.notifier_config = notifier_config
-        await serve(hq, args.listen)
+        coordinator = LocalCoordinator(store, args.listen, checked.clock)
+        await serve(
+            configure(Hq(store, coordinator, checked.clock, checked.head_ban), args, checked),
+            args.listen,
+        )
         return
     settings = ClusterSettings(
         parse_endpoints(args.etcd), args.advertise or args.listen, args.lease_ttl
     )
-    async with cluster_hq(store, clock, head_ban, settings) as hq:
-        hq.reports = report_settings(args)
-        hq.notifier_config = notifier_config
-        await serve(hq, args.listen)
+    async with cluster_hq(store, checked.clock, checked.head_ban, settings) as hq:
+        await serve(configure(hq, args, checked), args.listen)
+
+
+def configure(hq: Hq, args: argparse.Namespace, checked: Checked) -> Hq:
+    hq.reports = report_settings(args)
+    hq.notifier_config = checked.notifier
+    hq.tls = checked.tls
+    hq.signer = checked.signer
+    return hq
+
+
+def tls_material(args: argparse.Namespace) -> tuple[Tls | None, Signer]:
+    """Secure by default: TLS material, or an explicit --insecure (loopback only)."""
+    if args.insecure == (args.certs_dir is not None):
+        raise ValueError(
+            "give --certs-dir DIR (mutual TLS; see einv-admin certs init-ca and certs hq) "
+            "or, to try it out on this machine only, --insecure"
+        )
+    require_secure_or_loopback(args.listen, secure=not args.insecure)
+    lifetime = timedelta(hours=args.branch_cert_hours)
+    if not timedelta(minutes=1) <= lifetime <= timedelta(days=366):
+        raise ValueError(f"--branch-cert-hours {args.branch_cert_hours} must be 1/60 .. 8784")
+    if args.insecure:
+        return None, Signer(None, lifetime)
+    tls = server_tls(args.certs_dir)
+    ca = pki.load_ca(args.certs_dir) if (args.certs_dir / pki.CA_KEY).exists() else None
+    return tls, Signer(ca, lifetime)
+
+
+def database_url(args: argparse.Namespace) -> str:
+    """--db with the password from a file or the environment: never on the command line."""
+    url = make_url(args.db)
+    if url.password:
+        raise ValueError(
+            "--db must not carry a password (command lines are visible to every user of the "
+            "machine): put it in EINV_DB_PASSWORD or a file named by --db-password-file"
+        )
+    password = os.environ.get("EINV_DB_PASSWORD")
+    if args.db_password_file is not None:
+        password = args.db_password_file.read_text().strip()
+    if password:
+        url = url.set(password=password)
+    return url.render_as_string(hide_password=False)
 
 
 def report_settings(args: argparse.Namespace) -> ReportSettings:
@@ -103,15 +179,26 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
-        head_ban = Ban.parse(args.head_ban)
-        require_loopback(args.listen, args.insecure_listen_any)
-        clock = clock_from_args(args.sim_start, args.sim_epoch, args.sim_speed)
+        tls, signer = tls_material(args)
+        checked = Checked(
+            head_ban=Ban.parse(args.head_ban).value,
+            db_url=database_url(args),
+            clock=clock_from_args(args.sim_start, args.sim_epoch, args.sim_speed),
+            notifier=load_config(args.notifier_config, os.environ)
+            if args.notifier_config
+            else None,
+            tls=tls,
+            signer=signer,
+        )
         check_cluster_args(args)
-        notifier = load_config(args.notifier_config, os.environ) if args.notifier_config else None
     except (DomainError, ValueError, ConfigError, OSError) as error:
         print(f"einv-hq: {error}", file=sys.stderr)
         return 2
-    asyncio.run(run(args, clock, head_ban.value, notifier))
+    try:
+        asyncio.run(run(args, checked))
+    except (DomainError, OSError) as error:  # e.g. another HQ's database, a port in use
+        print(f"einv-hq: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

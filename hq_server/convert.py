@@ -19,16 +19,11 @@ from allocator import (
 from hq_server.records import PoolKey, quota_of, refill_of
 from protos.einvoice.v1 import admin_pb2, branch_pb2, common_pb2
 from runtime.messages import (
+    STATUS_TO_PB,
     TYPE_TO_PB,
     invoice_type,
     optional_timestamp,
 )
-
-STATUS_TO_PB = {
-    RangeStatus.ENABLED: common_pb2.RANGE_STATUS_ENABLED,
-    RangeStatus.PAUSED: common_pb2.RANGE_STATUS_PAUSED,
-    RangeStatus.DISABLED: common_pb2.RANGE_STATUS_DISABLED,
-}
 
 
 def range_status(value: int) -> RangeStatus:

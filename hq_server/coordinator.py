@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from allocator import NotLeader
 from hq_server.store import Store
 from runtime.clock import Clock
+from runtime.errors import NotLeader
 
 
 class Coordinator(Protocol):

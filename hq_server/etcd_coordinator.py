@@ -21,10 +21,10 @@ from collections.abc import Awaitable
 import aetcd
 from aetcd.rtypes import EventKind
 
-from allocator import NotLeader
 from hq_server.etcd_client import EtcdError, KeptLease, Keys, revoke_all
 from hq_server.store import Store
 from runtime.clock import Clock
+from runtime.errors import NotLeader
 
 log = logging.getLogger("einv.hq.election")
 RETRY_SECONDS = 0.2

@@ -23,11 +23,12 @@ from allocator import (
     NotFound,
     OverlappingRange,
     PeriodClosed,
+    PeriodNotAssigned,
     PermissionDenied,
     RangeSet,
-    Refused,
     TrackRange,
     booklets_allowed,
+    branch_disabled,
     plan_grant,
 )
 from hq_server import audit
@@ -37,20 +38,13 @@ from hq_server.schema import assignments, branches, closed_periods, grants
 CHUNK = 500  # bound on the size of an IN (...) list
 
 
-class PeriodNotAssigned(Refused):
-    """No MOF range is known for the period and type a branch asked for."""
-
-
-class BranchDisabled(Refused):
-    """An admin disabled the branch: it gets no more grants."""
-
-
 @dataclass(frozen=True, slots=True)
 class RangeRequest:
     request_id: str
     branch: Ban
     pool: PoolKey
     booklets: int
+    actor: str  # who asks, for the audit log: the authenticated branch
 
 
 def require_open(conn: Connection, pool: PoolKey, now: datetime) -> None:
@@ -63,14 +57,6 @@ def require_open(conn: Connection, pool: PoolKey, now: datetime) -> None:
     ).first()
     if closed is not None:
         raise PeriodClosed(f"period {pool.year_month} type {pool.type_code} is closed")
-
-
-def request_range(conn: Connection, now: datetime, token: int, req: RangeRequest) -> Any:
-    """Grant the next booklets to one branch: a batch of one (see grant_batch)."""
-    (outcome,) = request_ranges(conn, now, token, [req])
-    if isinstance(outcome, DomainError):
-        raise outcome
-    return outcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +126,8 @@ def request_ranges(
         known[req.request_id] = record
         made.append(record)
         outcomes.append(record)
-    write(conn, now, made)
+    actors = {r.request_id: r.actor for r in requests}
+    write(conn, now, made, actors)
     return outcomes
 
 
@@ -210,7 +197,7 @@ def decide(
     if branch is None:
         raise NotFound(f"branch {req.branch} is not registered at this HQ")
     if not branch.enabled:
-        raise BranchDisabled(f"branch {req.branch} is disabled and gets no more ranges")
+        raise branch_disabled(req.branch)
     if plan.problem is not None:
         raise plan.problem
     granted, current = plan.branch_state.get(req.branch.value, (0, None))
@@ -235,7 +222,7 @@ def decide(
     )
 
 
-def write(conn: Connection, now: datetime, made: list[GrantRecord]) -> None:
+def write(conn: Connection, now: datetime, made: list[GrantRecord], actors: dict[str, str]) -> None:
     """Store the batch's grants, after checking none overlaps a stored one."""
     if not made:
         return
@@ -257,7 +244,7 @@ def write(conn: Connection, now: datetime, made: list[GrantRecord]) -> None:
         now,
         [
             (
-                r.branch_ban,
+                actors[r.request_id],
                 "grant",
                 {
                     "grant_id": r.id,

@@ -2,37 +2,45 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import grpc
 
 from allocator import InvalidInput, Period
-from hq_server import admin_ops, convert, queries
-from hq_server.app import Hq, grpc_errors
+from hq_server import admin_ops, convert, enrolment, queries
+from hq_server.app import Hq
 from hq_server.audit import chain_ok
+from hq_server.enrolment import DEFAULT_TOKEN_TTL
 from hq_server.grpc_reports import ReportsMixin
 from hq_server.records import branch_row, refill_of
 from protos.einvoice.v1 import admin_pb2, admin_pb2_grpc
 from runtime import messages
+from runtime.guard import current_principal
 
 Ctx = grpc.aio.ServicerContext
 MAX_AUDIT_PAGE = 1000
+
+
+def actor() -> str:
+    """Who the audit log names: the authenticated caller, never a request field."""
+    return current_principal().actor
 
 
 class AdminServicer(ReportsMixin, admin_pb2_grpc.AdminServiceServicer):
     def __init__(self, hq: Hq) -> None:
         self.hq = hq
 
-    @grpc_errors
     async def AddAssignment(self, request: admin_pb2.AddAssignmentRequest, context: Ctx):
+        who = actor()
         pool = convert.pool_key(request.year_month, request.invoice_type)
         new = messages.track_range(request.range)
         row, _ = await self.hq.write(
             lambda conn, now, _t: admin_ops.add_assignment(
-                conn, now, request.actor, pool, new, source="manual"
+                conn, now, who, pool, new, source="manual"
             )
         )
         return convert.assignment_pb(row, 0, new.range.count)
 
-    @grpc_errors
     async def ListPools(self, request: admin_pb2.ListPoolsRequest, context: Ctx):
         views = await self.hq.read(lambda conn: queries.list_pools(conn, request.year_month))
         return admin_pb2.ListPoolsReply(
@@ -52,8 +60,8 @@ class AdminServicer(ReportsMixin, admin_pb2_grpc.AdminServiceServicer):
             ]
         )
 
-    @grpc_errors
     async def AddBranch(self, request: admin_pb2.AddBranchRequest, context: Ctx):
+        who = actor()
         ban = convert.ban(request.ban)
         if not request.name.strip():
             raise InvalidInput(f"branch {ban} needs a name")
@@ -64,28 +72,76 @@ class AdminServicer(ReportsMixin, admin_pb2_grpc.AdminServiceServicer):
             emails=tuple(request.emails),
         )
         row = await self.hq.write(
-            lambda conn, now, _t: admin_ops.add_branch(conn, now, request.actor, ban, settings)
+            lambda conn, now, _t: admin_ops.add_branch(conn, now, who, ban, settings)
         )
         return convert.branch_pb(row, list(settings.emails))
 
-    @grpc_errors
     async def ListBranches(self, request: admin_pb2.ListBranchesRequest, context: Ctx):
         rows = await self.hq.read(queries.list_branches)
         return admin_pb2.ListBranchesReply(
             branches=[convert.branch_pb(r, queries.emails_of(r)) for r in rows]
         )
 
-    @grpc_errors
     async def DisableBranch(self, request: admin_pb2.DisableBranchRequest, context: Ctx):
+        who = actor()
         ban = convert.ban(request.ban)
         row = await self.hq.write(
-            lambda conn, now, _t: admin_ops.disable_branch(conn, now, request.actor, ban)
+            lambda conn, now, _t: admin_ops.disable_branch(conn, now, who, ban)
         )
         await self.hq.config_changed([ban.value])
         return convert.branch_pb(row, queries.emails_of(row))
 
-    @grpc_errors
+    async def EnableBranch(self, request: admin_pb2.EnableBranchRequest, context: Ctx):
+        ban = convert.ban(request.ban)
+        who = actor()
+        row = await self.hq.write(
+            lambda conn, now, _t: admin_ops.enable_branch(conn, now, who, ban)
+        )
+        await self.hq.config_changed([ban.value])
+        return convert.branch_pb(row, queries.emails_of(row))
+
+    async def CreateEnrollToken(self, request: admin_pb2.CreateEnrollTokenRequest, context: Ctx):
+        ban = convert.ban(request.ban)
+        ttl = timedelta(seconds=request.ttl_seconds) if request.ttl_seconds else DEFAULT_TOKEN_TTL
+        who = actor()
+        issued = await self.hq.write(
+            lambda conn, now, _t: enrolment.create_token(conn, now, who, ban, ttl, self.hq.signer)
+        )
+        return admin_pb2.EnrollToken(
+            token=issued.token,
+            token_id=issued.token_id,
+            branch_ban=issued.branch_ban,
+            expires_at=messages.timestamp(issued.expires_at),
+        )
+
+    async def ListCertificates(self, request: admin_pb2.ListCertificatesRequest, context: Ctx):
+        ban = convert.ban(request.branch_ban).value if request.branch_ban else None
+        certs, tokens = await self.hq.read(lambda conn: enrolment.certificates_of(conn, ban))
+        return admin_pb2.ListCertificatesReply(
+            certificates=[
+                admin_pb2.IssuedCertificate(
+                    serial=c.serial,
+                    branch_ban=c.branch_ban,
+                    issued_at=messages.timestamp(c.issued_at),
+                    not_after=messages.timestamp(c.not_after),
+                    how=c.how,
+                )
+                for c in certs
+            ],
+            tokens=[
+                admin_pb2.TokenState(
+                    token_id=t.id,
+                    branch_ban=t.branch_ban,
+                    expires_at=messages.timestamp(t.expires_at),
+                    used_at=messages.optional_timestamp(t.used_at),
+                    created_by=t.created_by,
+                )
+                for t in tokens
+            ],
+        )
+
     async def SetQuota(self, request: admin_pb2.SetQuotaRequest, context: Ctx):
+        who = actor()
         ban = convert.ban(request.ban)
         quota = convert.quota(request.quota)
         effective = messages.from_timestamp(
@@ -96,24 +152,23 @@ class AdminServicer(ReportsMixin, admin_pb2_grpc.AdminServiceServicer):
             refill = None
             if request.HasField("refill"):
                 refill = convert.refill(request.refill, refill_of(branch_row(conn, ban)))
-            return admin_ops.set_quota(conn, now, request.actor, ban, quota, refill, effective)
+            return admin_ops.set_quota(conn, now, who, ban, quota, refill, effective)
 
         row = await self.hq.write(work)
         await self.hq.config_changed([ban.value])
         return convert.branch_pb(row, queries.emails_of(row))
 
-    @grpc_errors
     async def SetRangeStatus(self, request: admin_pb2.SetRangeStatusRequest, context: Ctx):
+        who = actor()
         status = convert.range_status(request.status)
         row = await self.hq.write(
             lambda conn, now, _t: admin_ops.set_range_status(
-                conn, now, request.actor, request.assignment_id, status
+                conn, now, who, request.assignment_id, status
             )
         )
         await self.hq.config_changed()
         return convert.assignment_pb(row)
 
-    @grpc_errors
     async def GetUsage(self, request: admin_pb2.GetUsageRequest, context: Ctx):
         year_month = request.year_month or Period.containing(self.hq.now()).to_year_month()
         Period.from_year_month(year_month)
@@ -138,11 +193,11 @@ class AdminServicer(ReportsMixin, admin_pb2_grpc.AdminServiceServicer):
             ],
         )
 
-    @grpc_errors
     async def ClosePeriod(self, request: admin_pb2.ClosePeriodRequest, context: Ctx):
+        who = actor()
         pool = convert.pool_key(request.year_month, request.invoice_type)
         result = await self.hq.write(
-            lambda conn, now, _t: admin_ops.close_period(conn, now, request.actor, pool)
+            lambda conn, now, _t: admin_ops.close_period(conn, now, who, pool)
         )
         return admin_pb2.ClosePeriodReply(
             assigned=result.assigned,
@@ -151,7 +206,6 @@ class AdminServicer(ReportsMixin, admin_pb2_grpc.AdminServiceServicer):
             branches_not_final=result.not_final,
         )
 
-    @grpc_errors
     async def Reconcile(self, request: admin_pb2.ReconcileRequest, context: Ctx):
         if request.year_month:
             Period.from_year_month(request.year_month)
@@ -171,7 +225,6 @@ class AdminServicer(ReportsMixin, admin_pb2_grpc.AdminServiceServicer):
         ]
         return admin_pb2.ReconcileReply(tracks=tracks, ok=all(not t.violations for t in rows))
 
-    @grpc_errors
     async def ListAudit(self, request: admin_pb2.ListAuditRequest, context: Ctx):
         limit = min(request.limit or 100, MAX_AUDIT_PAGE)
 

@@ -1,24 +1,45 @@
-"""BranchService: the thin gRPC shell over the branch use cases."""
+"""BranchService: the thin gRPC shell over the branch use cases.
+
+The guard (runtime.guard, with hq_server.authz) has already checked that the caller is the
+branch the request names; `caller_branch` takes the BAN from the certificate.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import grpc
 
-from allocator import InvalidInput, NumberRange
-from hq_server import branch_ops, convert
-from hq_server.app import Hq, grpc_errors, grpc_stream_errors
+from allocator import Ban, InvalidInput, NumberRange, branch_disabled
+from hq_server import branch_ops, convert, enrolment
+from hq_server.app import Hq
 from hq_server.grant_batch import GrantQueue, RangeRequest
-from hq_server.queries import branch_config
+from hq_server.queries import ConfigView, branch_config
 from hq_server.records import quota_of, refill_of
 from protos.einvoice.v1 import branch_pb2, branch_pb2_grpc
-from runtime import messages
+from runtime import messages, pki
+from runtime.guard import current_principal
+from runtime.principal import Kind
 
 MAX_REQUEST_ID = 100
 CONFIG_POLL_SECONDS = 5.0
+
+
+def caller_branch(named: str) -> Ban:
+    """The branch a call acts for: the certificate's BAN (or, with --insecure, the request's)."""
+    caller = current_principal()
+    if caller.kind is Kind.BRANCH and caller.ban is not None:
+        return Ban(caller.ban)
+    return convert.ban(named)
+
+
+def branch_actor(branch: Ban) -> str:
+    """The audit log's name for the caller: `branch:<BAN>`, or what --insecure makes of it."""
+    caller = current_principal()
+    return caller.actor if caller.kind is Kind.BRANCH else f"{caller.actor} for {branch}"
 
 
 class BranchServicer(branch_pb2_grpc.BranchServiceServicer):
@@ -26,26 +47,28 @@ class BranchServicer(branch_pb2_grpc.BranchServiceServicer):
         self.hq = hq
         self.grants = GrantQueue(hq.write)
 
-    @grpc_errors
     async def RequestRange(
         self, request: branch_pb2.RequestRangeRequest, context: grpc.aio.ServicerContext
     ) -> branch_pb2.Grant:
         if not request.request_id or len(request.request_id) > MAX_REQUEST_ID:
-            raise InvalidInput(f"request id {request.request_id!r} must be 1..100 characters")
+            raise InvalidInput(
+                f"request id {request.request_id[:40]!r} must be 1..{MAX_REQUEST_ID} characters"
+            )
+        branch = caller_branch(request.branch_ban)
         req = RangeRequest(
             request_id=request.request_id,
-            branch=convert.ban(request.branch_ban),
+            branch=branch,
             pool=convert.pool_key(request.year_month, request.invoice_type),
             booklets=request.booklets or 1,
+            actor=branch_actor(branch),
         )
         row = await self.grants.request(req)
         return convert.grant_pb(row)
 
-    @grpc_errors
     async def ReportUsage(
         self, request: branch_pb2.UsageReport, context: grpc.aio.ServicerContext
     ) -> branch_pb2.UsageAck:
-        branch = convert.ban(request.branch_ban)
+        branch = caller_branch(request.branch_ban)
         agent_time = messages.from_timestamp(request.agent_time, request.HasField("agent_time"))
         progress = [
             branch_ops.GrantProgress(
@@ -58,28 +81,65 @@ class BranchServicer(branch_pb2_grpc.BranchServiceServicer):
         )
         return branch_pb2.UsageAck(grants_updated=moved)
 
-    @grpc_stream_errors
     async def WatchConfig(
         self, request: branch_pb2.WatchConfigRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[branch_pb2.BranchConfig]:
-        branch = convert.ban(request.branch_ban)
+        branch = caller_branch(request.branch_ban)
+        secure = current_principal().kind is Kind.BRANCH
         last_version = -1
         with self.hq.hub.subscribe(branch.value) as changed, self.hq.presence.hold(branch.value):
             while True:
                 view = await self.hq.read(lambda conn: branch_config(conn, branch))
+                if secure and not view.branch.enabled and last_version < 0:
+                    raise branch_disabled(branch)
                 if view.branch.config_version != last_version:
                     last_version = view.branch.config_version
-                    yield branch_pb2.BranchConfig(
-                        branch_ban=branch.value,
-                        enabled=view.branch.enabled,
-                        quota=convert.quota_pb(quota_of(view.branch)),
-                        refill=convert.refill_pb(refill_of(view.branch)),
-                        disabled_ranges=[
-                            messages.track_range_message(r) for r in view.disabled_ranges
-                        ],
-                        version=view.branch.config_version,
-                    )
+                    yield config_message(branch, view)
+                if secure and not view.branch.enabled:  # told; from now on it is refused
+                    raise branch_disabled(branch)
                 # The timeout also catches changes made where no notify reaches (another replica).
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(changed.wait(), CONFIG_POLL_SECONDS)
                 changed.clear()
+
+    async def Enroll(
+        self, request: branch_pb2.EnrollRequest, context: grpc.aio.ServicerContext
+    ) -> branch_pb2.BranchCertificate:
+        return await self._sign(Kind.ENROLLEE, enrolment.enroll, request.csr_pem)
+
+    async def RenewCertificate(
+        self, request: branch_pb2.RenewCertificateRequest, context: grpc.aio.ServicerContext
+    ) -> branch_pb2.BranchCertificate:
+        return await self._sign(Kind.BRANCH, enrolment.renew, request.csr_pem)
+
+    async def _sign(
+        self, kind: Kind, use_case: Any, csr_pem: bytes
+    ) -> branch_pb2.BranchCertificate:
+        caller = current_principal()
+        if caller.kind is not kind:
+            raise InvalidInput(f"this call needs a {kind.value} certificate, not --insecure")
+        signer = self.hq.signer
+        cert = await self.hq.write(
+            lambda conn, now, _t: use_case(conn, now, caller, csr_pem, signer)
+        )
+        return self._certificate(cert)
+
+    def _certificate(self, cert: pki.x509.Certificate) -> branch_pb2.BranchCertificate:
+        ca = self.hq.signer.authority().cert
+        return branch_pb2.BranchCertificate(
+            certificate_pem=pki.cert_pem(cert),
+            ca_pem=pki.cert_pem(ca),
+            branch_ban=current_principal().ban or "",
+            not_after=messages.timestamp(cert.not_valid_after_utc),
+        )
+
+
+def config_message(branch: Ban, view: ConfigView) -> branch_pb2.BranchConfig:
+    return branch_pb2.BranchConfig(
+        branch_ban=branch.value,
+        enabled=view.branch.enabled,
+        quota=convert.quota_pb(quota_of(view.branch)),
+        refill=convert.refill_pb(refill_of(view.branch)),
+        disabled_ranges=[messages.track_range_message(r) for r in view.disabled_ranges],
+        version=view.branch.config_version,
+    )

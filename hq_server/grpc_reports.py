@@ -9,13 +9,14 @@ import grpc
 
 from allocator import Ban, InvalidInput
 from hq_server import convert, reports
-from hq_server.app import Hq, grpc_errors
+from hq_server.app import Hq
 from hq_server.audit import append
 from hq_server.queries import list_branches, pool_keys
 from mof_sync import DEFAULT_VERSION, MigVersion
 from notifier import raise_held_back, resolve_held_back
 from protos.einvoice.v1 import admin_pb2
 from runtime import messages
+from runtime.guard import current_principal
 
 Ctx = grpc.aio.ServicerContext
 MAX_IMPORT_FILES = 1000
@@ -43,15 +44,15 @@ class ReportsMixin:
 
     hq: Hq
 
-    @grpc_errors
     async def ImportE0501(self, request: admin_pb2.ImportE0501Request, context: Ctx) -> Any:
         if not request.files or len(request.files) > MAX_IMPORT_FILES:
             raise InvalidInput(f"an import takes 1..{MAX_IMPORT_FILES} files")
         files = [(f.name or f"file {i + 1}", f.content) for i, f in enumerate(request.files)]
         head = Ban(self.hq.head_ban)
+        who = current_principal().actor
         added, unchanged = await self.hq.write(
             lambda conn, now, _t: reports.import_e0501(
-                conn, now, request.actor, head, files, request.test_data
+                conn, now, who, head, files, request.test_data
             )
         )
         return admin_pb2.ImportE0501Reply(
@@ -59,7 +60,6 @@ class ReportsMixin:
             unchanged=unchanged,
         )
 
-    @grpc_errors
     async def BuildReports(self, request: admin_pb2.BuildReportsRequest, context: Ctx) -> Any:
         kind = KINDS.get(request.kind)
         if kind is None:
@@ -69,9 +69,10 @@ class ReportsMixin:
         settings = self.hq.reports
         outbox = settings.outbox(self.hq.store.write_engine)
         head = Ban(self.hq.head_ban)
+        who = current_principal().actor
         if kind == "E0402":
             inputs = await self.hq.write(
-                lambda conn, now, _t: reports.close_for_blanks(conn, now, request.actor, head, pool)
+                lambda conn, now, _t: reports.close_for_blanks(conn, now, who, head, pool)
             )
             held = inputs.held
             await self.hq.write(lambda conn, now, _t: hold_back(conn, now, pool, held))
@@ -93,7 +94,7 @@ class ReportsMixin:
             lambda conn, now, _t: append(
                 conn,
                 now,
-                request.actor,
+                who,
                 f"handoff_{kind.lower()}",
                 year_month=pool.year_month,
                 invoice_type=pool.type_code,
@@ -106,7 +107,6 @@ class ReportsMixin:
             written=submitted.written, unchanged=submitted.skipped, held_branches=held
         )
 
-    @grpc_errors
     async def ListDeadlines(self, request: admin_pb2.ListDeadlinesRequest, context: Ctx) -> Any:
         outbox = self.hq.reports.outbox(self.hq.store.write_engine)
         head = Ban(self.hq.head_ban)

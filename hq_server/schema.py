@@ -185,3 +185,37 @@ audit = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
 )
+
+# Facts about this HQ fixed at its first start (its HeadBan): a server started later with
+# another --head-ban on the same database is refused instead of serving another HQ's pools.
+hq_settings = Table(
+    "hq_settings",
+    metadata,
+    Column("key", String(50), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+# One-time enrolment tokens (the secret itself is never stored: it is a key only the token holds).
+enroll_tokens = Table(
+    "enroll_tokens",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("branch_ban", String(8), ForeignKey("branches.ban"), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("used_at", UtcDateTime()),
+)
+
+# Branch certificates the HQ's CA signed (enrolment and renewals), for the admins' record.
+certificates = Table(
+    "certificates",
+    metadata,
+    Column("serial", String(40), primary_key=True),
+    Column("branch_ban", String(8), ForeignKey("branches.ban"), nullable=False),
+    Column("issued_at", UtcDateTime(), nullable=False),
+    Column("not_after", UtcDateTime(), nullable=False),
+    Column("how", String(10), nullable=False),
+    Column("token_id", String(16)),
+    Index("ix_certificates_branch", "branch_ban", "issued_at"),
+)

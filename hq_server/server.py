@@ -6,32 +6,78 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from allocator import DomainError
 from hq_server.app import Hq
+from hq_server.authz import RULES
 from hq_server.grpc_admin import AdminServicer
 from hq_server.grpc_branch import BranchServicer
 from notifier import NotifierService
 from protos.einvoice.v1 import admin_pb2, admin_pb2_grpc, branch_pb2, branch_pb2_grpc
+from runtime import principal
+from runtime.errors import Unauthenticated
+from runtime.guard import Guard
+from runtime.principal import Kind, Principal
+from runtime.ratelimit import BucketSize, RateLimiter
+from runtime.tls import add_port, server_options
 
 log = logging.getLogger("einv.hq")
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 # At a period start every branch (10,000 planned) asks at once. gRPC core sheds calls that wait
 # for the event loop beyond 1,000 (hard limit 3,000) as CANCELLED; let them queue instead.
 MAX_PENDING_CALLS = 20_000
+RATE_LIMIT_KEYS = 100_000  # buckets kept; 10,000 branches and their admins fit many times
+
+
+def identify(hq: Hq) -> Callable[[grpc.aio.ServicerContext], Principal]:
+    """The caller, from the SPIFFE ID of the client certificate TLS verified."""
+
+    def from_context(context: grpc.aio.ServicerContext) -> Principal:
+        if hq.tls is None:
+            return principal.INSECURE
+        ids = context.auth_context().get("peer_spiffe_id")
+        if not ids:
+            raise Unauthenticated(
+                "the client certificate carries no einv identity: use one made by the HQ's CA "
+                "(einv-admin certs admin, or einv-agent enroll)"
+            )
+        try:
+            return principal.from_spiffe_id(ids[0].decode())
+        except DomainError as error:
+            raise Unauthenticated(str(error)) from None
+
+    return from_context
+
+
+def rate_limiter(hq: Hq) -> RateLimiter:
+    sizes = {
+        Kind.BRANCH: hq.limits.branch,
+        Kind.ADMIN: hq.limits.admin,
+        Kind.ENROLLEE: hq.limits.enrollee,
+    }
+
+    def size_of(who: object) -> BucketSize | None:
+        return sizes.get(who.kind) if isinstance(who, Principal) else None
+
+    return RateLimiter(size_of, RATE_LIMIT_KEYS)
 
 
 async def build_server(hq: Hq, address: str) -> tuple[grpc.aio.Server, int]:
     server = grpc.aio.server(
-        options=[
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.server.max_pending_requests", MAX_PENDING_CALLS),
-            ("grpc.server.max_pending_requests_hard_limit", MAX_PENDING_CALLS),
-        ]
+        interceptors=[Guard(RULES, identify(hq), rate_limiter(hq))],
+        options=server_options(
+            [
+                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.server.max_pending_requests", MAX_PENDING_CALLS),
+                ("grpc.server.max_pending_requests_hard_limit", MAX_PENDING_CALLS),
+            ]
+        ),
     )
     branch_pb2_grpc.add_BranchServiceServicer_to_server(BranchServicer(hq), server)
     admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(hq), server)
@@ -44,7 +90,7 @@ async def build_server(hq: Hq, address: str) -> tuple[grpc.aio.Server, int]:
         reflection.SERVICE_NAME,
     )
     reflection.enable_server_reflection(names, server)
-    port = server.add_insecure_port(address)
+    port = add_port(server, address, hq.tls)
     for name in ("", *names[:2]):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     return server, port
@@ -58,7 +104,8 @@ async def serve(hq: Hq, address: str, ready: asyncio.Event | None = None) -> Non
     server, port = await build_server(hq, address)
     await server.start()
     host = address.rsplit(":", 1)[0]
-    print(f"HQ {hq.head_ban} serving on {host}:{port} (db {hq.store.url})", flush=True)
+    mode = "mutual TLS" if hq.tls is not None else "INSECURE: no TLS, nobody authenticated"
+    print(f"HQ {hq.head_ban} serving on {host}:{port} ({mode}; db {hq.store.safe_url})", flush=True)
     scheduler = asyncio.create_task(hq.run_quota_scheduler())
     stop = asyncio.Event()
     alerts = None

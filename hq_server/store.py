@@ -26,16 +26,24 @@ from sqlalchemy import Connection, Engine, create_engine, event, insert, select,
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, PendingRollbackError
 
-from allocator import NotLeader, OverlappingRange, Unavailable
+from allocator import OverlappingRange, Refused
 from hq_server import migrate
-from hq_server.schema import GRANTS_NO_OVERLAP, leadership
+from hq_server.schema import GRANTS_NO_OVERLAP, hq_settings, leadership
+from runtime.errors import NotLeader, Unavailable
 
 T = TypeVar("T")
 LEADERSHIP_ROW = 1
+HEAD_BAN_KEY = "head_ban"
 EXCLUSION_VIOLATION = "23P01"  # PostgreSQL's SQLSTATE for an exclusion constraint
 # A write transaction left open by a paused (SIGSTOP, VM freeze) ex-leader holds the fence row
 # lock; PostgreSQL ends it after this idle time so the new leader can take office and write.
 PG_WRITE_OPTIONS = "-c idle_in_transaction_session_timeout=5000 -c lock_timeout=10000"
+
+
+class ForeignDatabase(Refused):
+    """The database belongs to another HQ (another HeadBan)."""
+
+    reason = "FOREIGN_DATABASE"
 
 
 class StoreUnavailable(Unavailable):
@@ -74,6 +82,8 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        # For logs and messages: the password never appears in a log line.
+        self.safe_url = make_url(url).render_as_string(hide_password=True)
         self.write_engine, self.read_engine = make_engines(url)
         migrate.upgrade(self.write_engine)
         self._write_lock = threading.Lock()
@@ -116,6 +126,26 @@ class Store:
 
     async def read(self, work: Callable[[Connection], T]) -> T:
         return await asyncio.to_thread(self.read_sync, work)
+
+    def claim_head_ban(self, head_ban: str) -> None:
+        """The first start stores the HQ's BAN; a later start with another one is refused."""
+        for _ in range(2):  # two replicas' first starts may race: the loser reads the winner's
+            try:
+                with self._write_lock, self.write_engine.begin() as conn:
+                    row = conn.execute(
+                        select(hq_settings.c.value).where(hq_settings.c.key == HEAD_BAN_KEY)
+                    ).first()
+                    if row is None:
+                        conn.execute(insert(hq_settings).values(key=HEAD_BAN_KEY, value=head_ban))
+                        return
+            except IntegrityError:
+                continue
+            if row.value != head_ban:
+                raise ForeignDatabase(
+                    f"database {self.safe_url} belongs to HQ {row.value}, not {head_ban}: "
+                    f"start with --head-ban {row.value}, or give this HQ a database of its own"
+                )
+            return
 
     def take_office(self, holder: str, now: datetime, token: int | None = None) -> int:
         """Store a new fencing token (the next one, or the coordinator's) and return it."""

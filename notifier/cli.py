@@ -188,7 +188,8 @@ def cmd_alerts_list(_admin: Any, args: argparse.Namespace, clock: Clock | None =
 
 def cmd_alerts_ack(_admin: Any, args: argparse.Namespace, clock: Clock | None = None) -> None:
     now = (clock or SystemClock()).now()
-    view = _with_store(args, lambda store: ack_alert(store, args.key, args.actor, now))
+    actor = getattr(args, "actor", None) or os.environ.get("USER", "admin")
+    view = _with_store(args, lambda store: ack_alert(store, args.key, actor, now))
     print(format_alerts([view]))
 
 

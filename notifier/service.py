@@ -13,7 +13,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from allocator import NotLeader
 from hq_server.coordinator import Coordinator
 from hq_server.store import Store
 from notifier import smtp
@@ -23,6 +22,7 @@ from notifier.evaluator import Evaluation, evaluate
 from notifier.outbox import create_tables
 from notifier.reports import ClosedPeriodTracker, ReportTracker
 from runtime.clock import Clock
+from runtime.errors import NotLeader
 
 T = TypeVar("T")
 log = logging.getLogger("einv.notifier")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from allocator import InvalidInvoiceType, InvoiceType, NumberRange, Track, TrackRange
+from allocator import InvalidInvoiceType, InvoiceType, NumberRange, RangeStatus, Track, TrackRange
 from protos.einvoice.v1 import common_pb2
 
 TYPE_TO_PB = {
@@ -14,6 +14,11 @@ TYPE_TO_PB = {
     InvoiceType.SPECIAL: common_pb2.INVOICE_TYPE_SPECIAL,
 }
 _TYPE_FROM_PB = {code: value for value, code in TYPE_TO_PB.items()}
+STATUS_TO_PB = {
+    RangeStatus.ENABLED: common_pb2.RANGE_STATUS_ENABLED,
+    RangeStatus.PAUSED: common_pb2.RANGE_STATUS_PAUSED,
+    RangeStatus.DISABLED: common_pb2.RANGE_STATUS_DISABLED,
+}
 
 
 def invoice_type(code: int, default: InvoiceType | None = InvoiceType.GENERAL) -> InvoiceType:

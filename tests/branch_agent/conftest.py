@@ -59,6 +59,7 @@ async def start_agent(tmp_path: Path, hq: HqDouble, clock: Clock) -> AsyncIterat
             hq_timeout=1.0,
             refill_tick=0.05,
             clock=clock,
+            insecure=True,  # the HQ double speaks plaintext on loopback
         )
         agent = Agent(replace(settings, **overrides))
         await agent.start()

@@ -27,11 +27,11 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_agent_refuses_a_bad_ban_and_a_public_address(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    base = ["serve", "--hq", "127.0.0.1:1", "--data", str(tmp_path)]
+    base = ["serve", "--insecure", "--hq", "127.0.0.1:1", "--data", str(tmp_path)]
     assert cli.main([*base, "--branch-ban", "12345678"]) == 2
     assert "check digit" in capsys.readouterr().err
     assert cli.main([*base, "--branch-ban", BAN, "--listen", "0.0.0.0:0"]) == 2
-    assert "--insecure-listen-any" in capsys.readouterr().err
+    assert "loopback" in capsys.readouterr().err
     assert not (tmp_path / "ledger.sqlite3").exists()
 
 
@@ -85,7 +85,7 @@ class AgentProcess:
 
     def __init__(self, hq: HqDouble, data: Path, epoch: float) -> None:
         argv = [
-            sys.executable, "-m", "branch_agent", "serve", "--hq", hq.address,
+            sys.executable, "-m", "branch_agent", "serve", "--insecure", "--hq", hq.address,
             "--branch-ban", BAN, "--data", str(data), "--listen", "127.0.0.1:0",
             "--report-interval", "0.5", "--sim-start", MID_PERIOD.isoformat(),
             "--sim-epoch", str(epoch),

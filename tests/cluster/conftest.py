@@ -85,7 +85,7 @@ class HqCluster:
 @pytest.fixture
 def hq_cluster(tmp_path: Path, etcd: EtcdCluster, pg_url: str) -> Iterator[HqCluster]:
     sim = ["--sim-start", SIM_START, "--sim-epoch", str(time.time())]
-    args = replica_args(HEAD_BAN, pg_url, etcd.endpoints, LEASE_TTL, sim)
+    args = replica_args(HEAD_BAN, pg_url, etcd.endpoints, LEASE_TTL, ["--insecure", *sim])
     replicas = [
         Replica(name, f"127.0.0.1:{free_port()}", args, tmp_path / "hq") for name in ("a", "b")
     ]

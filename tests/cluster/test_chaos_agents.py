@@ -47,6 +47,7 @@ def agent_proc(cluster: HqCluster, root: Path, ban: str, address: str) -> Proc:
             "-m",
             "branch_agent",
             "serve",
+            "--insecure",
             "--hq",
             ",".join(cluster.addresses),
             "--branch-ban",

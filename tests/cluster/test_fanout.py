@@ -9,8 +9,8 @@ from collections.abc import Callable
 import grpc
 import pytest
 
+from admin_cli.client import Admin
 from demo.cluster import valid_bans
-from hq_server.admin_cli import Admin
 from hq_server.etcd_presence import query_online
 from protos.einvoice.v1 import admin_pb2, branch_pb2, common_pb2
 from tests.cluster.clients import HqClients, setup_pool

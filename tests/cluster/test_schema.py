@@ -93,7 +93,8 @@ def test_migrations_build_the_same_tables_on_sqlite_and_postgresql(
 def test_a_database_made_before_migrations_is_adopted(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = create_engine(url)
-    metadata.create_all(engine)
+    later = {"hq_settings", "enroll_tokens", "certificates"}  # added by revisions after 0001
+    metadata.create_all(engine, tables=[t for t in metadata.sorted_tables if t.name not in later])
     Store(url).close()
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == (

@@ -9,11 +9,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import grpc
 import pytest
 
+from admin_cli.client import Admin
+from branch_agent.identity import enrolled, load
 from demo.procs import Proc, free_port
 from demo.run import wait_for_stock
-from hq_server.admin_cli import Admin
+from demo.trust import Certs
 from protos.einvoice.v1 import admin_pb2, common_pb2
 from tests.conftest import HEAD_BAN
 
@@ -25,6 +28,7 @@ class Cluster:
     """One HQ process and any number of agent processes sharing one (optionally fast) clock."""
 
     root: Path
+    certs: Certs
     sim: list[str] = field(default_factory=list)
     hq_address: str = ""
     hq: Proc | None = None
@@ -58,15 +62,26 @@ class Cluster:
                 f"sqlite:///{self.root / 'hq.db'}",
                 "--listen",
                 self.hq_address,
+                "--certs-dir",
+                str(self.certs.folder),
                 *self.sim,
             ],
             self.root / "hq.log",
             "serving on",
         ).start()
-        return Admin([self.hq_address])
+        return self.admin()
+
+    def admin(self) -> Admin:
+        return self.certs.admin([self.hq_address])
+
+    def branch_channel(self, ban: str) -> grpc.aio.Channel:
+        """A BranchService channel with the branch's own certificate, as its agent has."""
+        return grpc.aio.secure_channel(self.hq_address, load(self.root / ban).tls.credentials())
 
     def start_agent(self, ban: str, *extra: str, wait: bool = True) -> str:
         address = self.agent_addresses.setdefault(ban, f"127.0.0.1:{free_port()}")
+        if not enrolled(self.root / ban):
+            self.certs.enroll(self.admin(), self.hq_address, ban, self.root / ban)
         self.agents[ban] = Proc(
             f"agent {ban}",
             [
@@ -101,7 +116,7 @@ class Cluster:
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    c = Cluster(tmp_path)
+    c = Cluster(tmp_path, Certs.create(tmp_path))
     try:
         yield c
     finally:
@@ -114,7 +129,6 @@ def add_pool(admin: Admin, year_month: str, track: str, begin: int, end: int) ->
         admin_pb2.AddAssignmentRequest(
             year_month=year_month,
             invoice_type=GENERAL,
-            actor="test",
             range=common_pb2.TrackRange(track=track, begin=begin, end=end),
         ),
     )
@@ -133,7 +147,6 @@ def add_branch(
         admin_pb2.AddBranchRequest(
             ban=ban,
             name=f"store {ban}",
-            actor="test",
             quota=common_pb2.Quota(
                 booklets_per_request=per_request, booklets_per_period=per_period
             ),

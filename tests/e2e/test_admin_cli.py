@@ -7,15 +7,15 @@ import json
 
 import pytest
 
-from hq_server.admin_cli import main
+from admin_cli.main import main
 from tests.conftest import BRANCH_BANS
 from tests.e2e.conftest import Cluster
 
 pytestmark = pytest.mark.slow
 
 
-def run(capsys: pytest.CaptureFixture[str], hq: str, *argv: str) -> tuple[int, str, str]:
-    code = main(["--hq", hq, *argv])
+def run(capsys: pytest.CaptureFixture[str], hq: Cluster, *argv: str) -> tuple[int, str, str]:
+    code = main(["--hq", hq.hq_address, *hq.certs.admin_args(), *argv])
     out = capsys.readouterr()
     return code, out.out, out.err
 
@@ -117,7 +117,7 @@ def test_bad_input_names_the_problem_and_changes_nothing(
     cluster: Cluster, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cluster.start_hq()
-    hq = cluster.hq_address
+    hq = cluster
     assert (
         run(
             capsys,

@@ -72,7 +72,7 @@ def test_hq_down_agents_keep_serving_and_grants_survive_restart(cluster: Cluster
     request_id = json.loads(grant.details_json)["request_id"]
 
     async def retry() -> branch_pb2.Grant:
-        async with grpc.aio.insecure_channel(cluster.hq_address) as channel:
+        async with cluster.branch_channel(BRANCH_BANS[0]) as channel:
             stub = branch_pb2_grpc.BranchServiceStub(channel)
             return await stub.RequestRange(
                 branch_pb2.RequestRangeRequest(

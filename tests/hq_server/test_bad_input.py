@@ -186,7 +186,8 @@ async def test_disabled_branch_and_paused_range_get_nothing(hq: HqHandle) -> Non
     await hq.admin.DisableBranch(admin_pb2.DisableBranchRequest(ban=BRANCH_BANS[0]))
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await hq.branch.RequestRange(request(BRANCH_BANS[0], "d2"))
-    assert info.value.code() == PRECONDITION and "disabled" in info.value.details()
+    assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "disabled" in info.value.details()
 
 
 async def test_scheduled_quota_applies_at_its_time(hq: HqHandle) -> None:
@@ -205,7 +206,7 @@ async def test_scheduled_quota_applies_at_its_time(hq: HqHandle) -> None:
     hq.clock.advance(hours=3)
     from hq_server.admin_ops import apply_due_quotas
 
-    changed = await hq.app.write(lambda conn, now, _t: apply_due_quotas(conn, now))
+    changed = await hq.app.write(lambda conn, now, _t: apply_due_quotas(conn, now, "scheduler"))
     assert changed == [BRANCH_BANS[0]]
     after = await hq.admin.ListBranches(admin_pb2.ListBranchesRequest())
     assert after.branches[0].quota.booklets_per_period == 9

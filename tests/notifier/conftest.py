@@ -24,7 +24,7 @@ from allocator import TrackRange as TR
 from hq_server.admin_ops import BranchSettings, add_assignment, add_branch
 from hq_server.branch_ops import GrantProgress, report_usage
 from hq_server.coordinator import LocalCoordinator
-from hq_server.grant_batch import RangeRequest, request_range
+from hq_server.grant_batch import RangeRequest, request_ranges
 from hq_server.records import PoolKey
 from hq_server.store import Store
 from notifier.config import NotifierConfig, parse_config
@@ -171,9 +171,12 @@ class World:
 
     def grant(self, ban: str, rid: str, booklets: int = 4, year_month: str = "11512") -> Any:
         pool = PoolKey(Period.from_year_month(year_month), InvoiceType.GENERAL)
-        request = RangeRequest(rid, Ban(ban), pool, booklets)
+        request = RangeRequest(rid, Ban(ban), pool, booklets, f"branch:{ban}")
         token = self.coordinator.token()
-        return self.write(lambda c, now: request_range(c, now, token, request))
+        (outcome,) = self.write(lambda c, now: request_ranges(c, now, token, [request]))
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
 
     def report(self, ban: str, grant: Any, issued: int, agent_skew: float = 0.0) -> None:
         """The agent reports `issued` numbers of the grant used, its clock `agent_skew` off."""

@@ -198,6 +198,74 @@ class Branch(_message.Message):
     emails: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, ban: _Optional[str] = ..., name: _Optional[str] = ..., enabled: _Optional[bool] = ..., quota: _Optional[_Union[_common_pb2.Quota, _Mapping]] = ..., refill: _Optional[_Union[_common_pb2.RefillSettings, _Mapping]] = ..., last_report: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pending_quota: _Optional[_Union[_common_pb2.Quota, _Mapping]] = ..., pending_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., emails: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class EnableBranchRequest(_message.Message):
+    __slots__ = ("ban",)
+    BAN_FIELD_NUMBER: _ClassVar[int]
+    ban: str
+    def __init__(self, ban: _Optional[str] = ...) -> None: ...
+
+class CreateEnrollTokenRequest(_message.Message):
+    __slots__ = ("ban", "ttl_seconds")
+    BAN_FIELD_NUMBER: _ClassVar[int]
+    TTL_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    ban: str
+    ttl_seconds: int
+    def __init__(self, ban: _Optional[str] = ..., ttl_seconds: _Optional[int] = ...) -> None: ...
+
+class EnrollToken(_message.Message):
+    __slots__ = ("token", "token_id", "branch_ban", "expires_at")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_ID_FIELD_NUMBER: _ClassVar[int]
+    BRANCH_BAN_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    token_id: str
+    branch_ban: str
+    expires_at: _timestamp_pb2.Timestamp
+    def __init__(self, token: _Optional[str] = ..., token_id: _Optional[str] = ..., branch_ban: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListCertificatesRequest(_message.Message):
+    __slots__ = ("branch_ban",)
+    BRANCH_BAN_FIELD_NUMBER: _ClassVar[int]
+    branch_ban: str
+    def __init__(self, branch_ban: _Optional[str] = ...) -> None: ...
+
+class IssuedCertificate(_message.Message):
+    __slots__ = ("serial", "branch_ban", "issued_at", "not_after", "how")
+    SERIAL_FIELD_NUMBER: _ClassVar[int]
+    BRANCH_BAN_FIELD_NUMBER: _ClassVar[int]
+    ISSUED_AT_FIELD_NUMBER: _ClassVar[int]
+    NOT_AFTER_FIELD_NUMBER: _ClassVar[int]
+    HOW_FIELD_NUMBER: _ClassVar[int]
+    serial: str
+    branch_ban: str
+    issued_at: _timestamp_pb2.Timestamp
+    not_after: _timestamp_pb2.Timestamp
+    how: str
+    def __init__(self, serial: _Optional[str] = ..., branch_ban: _Optional[str] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., not_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., how: _Optional[str] = ...) -> None: ...
+
+class TokenState(_message.Message):
+    __slots__ = ("token_id", "branch_ban", "expires_at", "used_at", "created_by")
+    TOKEN_ID_FIELD_NUMBER: _ClassVar[int]
+    BRANCH_BAN_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    USED_AT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    token_id: str
+    branch_ban: str
+    expires_at: _timestamp_pb2.Timestamp
+    used_at: _timestamp_pb2.Timestamp
+    created_by: str
+    def __init__(self, token_id: _Optional[str] = ..., branch_ban: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., used_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_by: _Optional[str] = ...) -> None: ...
+
+class ListCertificatesReply(_message.Message):
+    __slots__ = ("certificates", "tokens")
+    CERTIFICATES_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
+    certificates: _containers.RepeatedCompositeFieldContainer[IssuedCertificate]
+    tokens: _containers.RepeatedCompositeFieldContainer[TokenState]
+    def __init__(self, certificates: _Optional[_Iterable[_Union[IssuedCertificate, _Mapping]]] = ..., tokens: _Optional[_Iterable[_Union[TokenState, _Mapping]]] = ...) -> None: ...
+
 class ListBranchesRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

@@ -26,9 +26,15 @@ if _version_not_supported:
 
 
 class AdminServiceStub:
-    """Every call that changes state is written to the append-only audit log in the same
-    transaction. Errors: INVALID_ARGUMENT (malformed value), NOT_FOUND (unknown branch or
-    range), FAILED_PRECONDITION (overlap, state forbids it), ALREADY_EXISTS (duplicate branch).
+    """Called by HQ admins over mutual TLS; the caller is the name and role in the client certificate
+    (spiffe://einv/admin/<role>/<name>, made by `einv-admin certs admin`). Roles: viewer reads,
+    operator also changes assignments, branches, quotas, range status, imports and reports, admin
+    also manages certificates and enrolment (PERMISSION_DENIED otherwise, changing nothing).
+    Every call that changes state is written to the append-only audit log in the same transaction,
+    under the authenticated caller; the requests' `actor` fields are ignored.
+    Errors: INVALID_ARGUMENT (malformed value), NOT_FOUND (unknown branch or range),
+    FAILED_PRECONDITION (overlap, state forbids it), ALREADY_EXISTS (duplicate branch), each with
+    a google.rpc.ErrorInfo reason.
     """
 
     def __init__(self, channel):
@@ -61,6 +67,21 @@ class AdminServiceStub:
                 '/einvoice.v1.AdminService/DisableBranch',
                 request_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.DisableBranchRequest.SerializeToString,
                 response_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.Branch.FromString,
+                _registered_method=True)
+        self.EnableBranch = channel.unary_unary(
+                '/einvoice.v1.AdminService/EnableBranch',
+                request_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.EnableBranchRequest.SerializeToString,
+                response_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.Branch.FromString,
+                _registered_method=True)
+        self.CreateEnrollToken = channel.unary_unary(
+                '/einvoice.v1.AdminService/CreateEnrollToken',
+                request_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.CreateEnrollTokenRequest.SerializeToString,
+                response_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.EnrollToken.FromString,
+                _registered_method=True)
+        self.ListCertificates = channel.unary_unary(
+                '/einvoice.v1.AdminService/ListCertificates',
+                request_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListCertificatesRequest.SerializeToString,
+                response_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListCertificatesReply.FromString,
                 _registered_method=True)
         self.SetQuota = channel.unary_unary(
                 '/einvoice.v1.AdminService/SetQuota',
@@ -110,9 +131,15 @@ class AdminServiceStub:
 
 
 class AdminServiceServicer:
-    """Every call that changes state is written to the append-only audit log in the same
-    transaction. Errors: INVALID_ARGUMENT (malformed value), NOT_FOUND (unknown branch or
-    range), FAILED_PRECONDITION (overlap, state forbids it), ALREADY_EXISTS (duplicate branch).
+    """Called by HQ admins over mutual TLS; the caller is the name and role in the client certificate
+    (spiffe://einv/admin/<role>/<name>, made by `einv-admin certs admin`). Roles: viewer reads,
+    operator also changes assignments, branches, quotas, range status, imports and reports, admin
+    also manages certificates and enrolment (PERMISSION_DENIED otherwise, changing nothing).
+    Every call that changes state is written to the append-only audit log in the same transaction,
+    under the authenticated caller; the requests' `actor` fields are ignored.
+    Errors: INVALID_ARGUMENT (malformed value), NOT_FOUND (unknown branch or range),
+    FAILED_PRECONDITION (overlap, state forbids it), ALREADY_EXISTS (duplicate branch), each with
+    a google.rpc.ErrorInfo reason.
     """
 
     def AddAssignment(self, request, context):
@@ -143,7 +170,28 @@ class AdminServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DisableBranch(self, request, context):
-        """Stops granting to a branch; what it holds is still reported.
+        """Stops granting to a branch and refuses its certificate (but for its usage reports).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EnableBranch(self, request, context):
+        """Undoes DisableBranch: the branch's agent is served again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateEnrollToken(self, request, context):
+        """(admin role) A one-time, expiring enrolment token for a registered, enabled branch.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCertificates(self, request, context):
+        """(admin role) The branch certificates HQ signed and the enrolment tokens, newest first.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -244,6 +292,21 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     request_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.DisableBranchRequest.FromString,
                     response_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.Branch.SerializeToString,
             ),
+            'EnableBranch': grpc.unary_unary_rpc_method_handler(
+                    servicer.EnableBranch,
+                    request_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.EnableBranchRequest.FromString,
+                    response_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.Branch.SerializeToString,
+            ),
+            'CreateEnrollToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateEnrollToken,
+                    request_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.CreateEnrollTokenRequest.FromString,
+                    response_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.EnrollToken.SerializeToString,
+            ),
+            'ListCertificates': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCertificates,
+                    request_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListCertificatesRequest.FromString,
+                    response_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListCertificatesReply.SerializeToString,
+            ),
             'SetQuota': grpc.unary_unary_rpc_method_handler(
                     servicer.SetQuota,
                     request_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.SetQuotaRequest.FromString,
@@ -298,9 +361,15 @@ def add_AdminServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class AdminService:
-    """Every call that changes state is written to the append-only audit log in the same
-    transaction. Errors: INVALID_ARGUMENT (malformed value), NOT_FOUND (unknown branch or
-    range), FAILED_PRECONDITION (overlap, state forbids it), ALREADY_EXISTS (duplicate branch).
+    """Called by HQ admins over mutual TLS; the caller is the name and role in the client certificate
+    (spiffe://einv/admin/<role>/<name>, made by `einv-admin certs admin`). Roles: viewer reads,
+    operator also changes assignments, branches, quotas, range status, imports and reports, admin
+    also manages certificates and enrolment (PERMISSION_DENIED otherwise, changing nothing).
+    Every call that changes state is written to the append-only audit log in the same transaction,
+    under the authenticated caller; the requests' `actor` fields are ignored.
+    Errors: INVALID_ARGUMENT (malformed value), NOT_FOUND (unknown branch or range),
+    FAILED_PRECONDITION (overlap, state forbids it), ALREADY_EXISTS (duplicate branch), each with
+    a google.rpc.ErrorInfo reason.
     """
 
     @staticmethod
@@ -428,6 +497,87 @@ class AdminService:
             '/einvoice.v1.AdminService/DisableBranch',
             protos_dot_einvoice_dot_v1_dot_admin__pb2.DisableBranchRequest.SerializeToString,
             protos_dot_einvoice_dot_v1_dot_admin__pb2.Branch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EnableBranch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/einvoice.v1.AdminService/EnableBranch',
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.EnableBranchRequest.SerializeToString,
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.Branch.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateEnrollToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/einvoice.v1.AdminService/CreateEnrollToken',
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.CreateEnrollTokenRequest.SerializeToString,
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.EnrollToken.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCertificates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/einvoice.v1.AdminService/ListCertificates',
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.ListCertificatesRequest.SerializeToString,
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.ListCertificatesReply.FromString,
             options,
             channel_credentials,
             insecure,

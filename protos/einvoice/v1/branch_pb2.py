@@ -26,27 +26,33 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from protos.einvoice.v1 import common_pb2 as protos_dot_einvoice_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fprotos/einvoice/v1/branch.proto\x12\x0b\x65invoice.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fprotos/einvoice/v1/common.proto\"\x93\x01\n\x13RequestRangeRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nbranch_ban\x18\x02 \x01(\t\x12\x12\n\nyear_month\x18\x03 \x01(\t\x12.\n\x0cinvoice_type\x18\x04 \x01(\x0e\x32\x18.einvoice.v1.InvoiceType\x12\x10\n\x08\x62ooklets\x18\x05 \x01(\r\"\xef\x01\n\x05Grant\x12\x10\n\x08grant_id\x18\x01 \x01(\t\x12\x12\n\nbranch_ban\x18\x02 \x01(\t\x12\x12\n\nyear_month\x18\x03 \x01(\t\x12.\n\x0cinvoice_type\x18\x04 \x01(\x0e\x32\x18.einvoice.v1.InvoiceType\x12&\n\x05range\x18\x05 \x01(\x0b\x32\x17.einvoice.v1.TrackRange\x12\x10\n\x08\x62ooklets\x18\x06 \x01(\r\x12.\n\ngranted_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nrequest_id\x18\x08 \x01(\t\"f\n\nGrantUsage\x12\x10\n\x08grant_id\x18\x01 \x01(\t\x12\x13\n\x0bnext_number\x18\x02 \x01(\r\x12\"\n\x07skipped\x18\x03 \x03(\x0b\x32\x11.einvoice.v1.Span\x12\r\n\x05\x66inal\x18\x04 \x01(\x08\"\x8d\x01\n\x0bUsageReport\x12\x11\n\treport_id\x18\x01 \x01(\t\x12\x12\n\nbranch_ban\x18\x02 \x01(\t\x12\'\n\x06grants\x18\x03 \x03(\x0b\x32\x17.einvoice.v1.GrantUsage\x12.\n\nagent_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\"\n\x08UsageAck\x12\x16\n\x0egrants_updated\x18\x01 \x01(\r\"(\n\x12WatchConfigRequest\x12\x12\n\nbranch_ban\x18\x01 \x01(\t\"\xc6\x01\n\x0c\x42ranchConfig\x12\x12\n\nbranch_ban\x18\x01 \x01(\t\x12\x0f\n\x07\x65nabled\x18\x02 \x01(\x08\x12!\n\x05quota\x18\x03 \x01(\x0b\x32\x12.einvoice.v1.Quota\x12+\n\x06refill\x18\x04 \x01(\x0b\x32\x1b.einvoice.v1.RefillSettings\x12\x30\n\x0f\x64isabled_ranges\x18\x05 \x03(\x0b\x32\x17.einvoice.v1.TrackRange\x12\x0f\n\x07version\x18\x06 \x01(\x04\x32\xe2\x01\n\rBranchService\x12\x44\n\x0cRequestRange\x12 .einvoice.v1.RequestRangeRequest\x1a\x12.einvoice.v1.Grant\x12>\n\x0bReportUsage\x12\x18.einvoice.v1.UsageReport\x1a\x15.einvoice.v1.UsageAck\x12K\n\x0bWatchConfig\x12\x1f.einvoice.v1.WatchConfigRequest\x1a\x19.einvoice.v1.BranchConfig0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fprotos/einvoice/v1/branch.proto\x12\x0b\x65invoice.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fprotos/einvoice/v1/common.proto\" \n\rEnrollRequest\x12\x0f\n\x07\x63sr_pem\x18\x01 \x01(\x0c\"*\n\x17RenewCertificateRequest\x12\x0f\n\x07\x63sr_pem\x18\x01 \x01(\x0c\"\x7f\n\x11\x42ranchCertificate\x12\x17\n\x0f\x63\x65rtificate_pem\x18\x01 \x01(\x0c\x12\x0e\n\x06\x63\x61_pem\x18\x02 \x01(\x0c\x12\x12\n\nbranch_ban\x18\x03 \x01(\t\x12-\n\tnot_after\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x93\x01\n\x13RequestRangeRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\nbranch_ban\x18\x02 \x01(\t\x12\x12\n\nyear_month\x18\x03 \x01(\t\x12.\n\x0cinvoice_type\x18\x04 \x01(\x0e\x32\x18.einvoice.v1.InvoiceType\x12\x10\n\x08\x62ooklets\x18\x05 \x01(\r\"\xef\x01\n\x05Grant\x12\x10\n\x08grant_id\x18\x01 \x01(\t\x12\x12\n\nbranch_ban\x18\x02 \x01(\t\x12\x12\n\nyear_month\x18\x03 \x01(\t\x12.\n\x0cinvoice_type\x18\x04 \x01(\x0e\x32\x18.einvoice.v1.InvoiceType\x12&\n\x05range\x18\x05 \x01(\x0b\x32\x17.einvoice.v1.TrackRange\x12\x10\n\x08\x62ooklets\x18\x06 \x01(\r\x12.\n\ngranted_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nrequest_id\x18\x08 \x01(\t\"f\n\nGrantUsage\x12\x10\n\x08grant_id\x18\x01 \x01(\t\x12\x13\n\x0bnext_number\x18\x02 \x01(\r\x12\"\n\x07skipped\x18\x03 \x03(\x0b\x32\x11.einvoice.v1.Span\x12\r\n\x05\x66inal\x18\x04 \x01(\x08\"\x8d\x01\n\x0bUsageReport\x12\x11\n\treport_id\x18\x01 \x01(\t\x12\x12\n\nbranch_ban\x18\x02 \x01(\t\x12\'\n\x06grants\x18\x03 \x03(\x0b\x32\x17.einvoice.v1.GrantUsage\x12.\n\nagent_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\"\n\x08UsageAck\x12\x16\n\x0egrants_updated\x18\x01 \x01(\r\"(\n\x12WatchConfigRequest\x12\x12\n\nbranch_ban\x18\x01 \x01(\t\"\xc6\x01\n\x0c\x42ranchConfig\x12\x12\n\nbranch_ban\x18\x01 \x01(\t\x12\x0f\n\x07\x65nabled\x18\x02 \x01(\x08\x12!\n\x05quota\x18\x03 \x01(\x0b\x32\x12.einvoice.v1.Quota\x12+\n\x06refill\x18\x04 \x01(\x0b\x32\x1b.einvoice.v1.RefillSettings\x12\x30\n\x0f\x64isabled_ranges\x18\x05 \x03(\x0b\x32\x17.einvoice.v1.TrackRange\x12\x0f\n\x07version\x18\x06 \x01(\x04\x32\x82\x03\n\rBranchService\x12\x44\n\x0cRequestRange\x12 .einvoice.v1.RequestRangeRequest\x1a\x12.einvoice.v1.Grant\x12>\n\x0bReportUsage\x12\x18.einvoice.v1.UsageReport\x1a\x15.einvoice.v1.UsageAck\x12K\n\x0bWatchConfig\x12\x1f.einvoice.v1.WatchConfigRequest\x1a\x19.einvoice.v1.BranchConfig0\x01\x12\x44\n\x06\x45nroll\x12\x1a.einvoice.v1.EnrollRequest\x1a\x1e.einvoice.v1.BranchCertificate\x12X\n\x10RenewCertificate\x12$.einvoice.v1.RenewCertificateRequest\x1a\x1e.einvoice.v1.BranchCertificateb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'protos.einvoice.v1.branch_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_REQUESTRANGEREQUEST']._serialized_start=115
-  _globals['_REQUESTRANGEREQUEST']._serialized_end=262
-  _globals['_GRANT']._serialized_start=265
-  _globals['_GRANT']._serialized_end=504
-  _globals['_GRANTUSAGE']._serialized_start=506
-  _globals['_GRANTUSAGE']._serialized_end=608
-  _globals['_USAGEREPORT']._serialized_start=611
-  _globals['_USAGEREPORT']._serialized_end=752
-  _globals['_USAGEACK']._serialized_start=754
-  _globals['_USAGEACK']._serialized_end=788
-  _globals['_WATCHCONFIGREQUEST']._serialized_start=790
-  _globals['_WATCHCONFIGREQUEST']._serialized_end=830
-  _globals['_BRANCHCONFIG']._serialized_start=833
-  _globals['_BRANCHCONFIG']._serialized_end=1031
-  _globals['_BRANCHSERVICE']._serialized_start=1034
-  _globals['_BRANCHSERVICE']._serialized_end=1260
+  _globals['_ENROLLREQUEST']._serialized_start=114
+  _globals['_ENROLLREQUEST']._serialized_end=146
+  _globals['_RENEWCERTIFICATEREQUEST']._serialized_start=148
+  _globals['_RENEWCERTIFICATEREQUEST']._serialized_end=190
+  _globals['_BRANCHCERTIFICATE']._serialized_start=192
+  _globals['_BRANCHCERTIFICATE']._serialized_end=319
+  _globals['_REQUESTRANGEREQUEST']._serialized_start=322
+  _globals['_REQUESTRANGEREQUEST']._serialized_end=469
+  _globals['_GRANT']._serialized_start=472
+  _globals['_GRANT']._serialized_end=711
+  _globals['_GRANTUSAGE']._serialized_start=713
+  _globals['_GRANTUSAGE']._serialized_end=815
+  _globals['_USAGEREPORT']._serialized_start=818
+  _globals['_USAGEREPORT']._serialized_end=959
+  _globals['_USAGEACK']._serialized_start=961
+  _globals['_USAGEACK']._serialized_end=995
+  _globals['_WATCHCONFIGREQUEST']._serialized_start=997
+  _globals['_WATCHCONFIGREQUEST']._serialized_end=1037
+  _globals['_BRANCHCONFIG']._serialized_start=1040
+  _globals['_BRANCHCONFIG']._serialized_end=1238
+  _globals['_BRANCHSERVICE']._serialized_start=1241
+  _globals['_BRANCHSERVICE']._serialized_end=1627
 # @@protoc_insertion_point(module_scope)

@@ -26,7 +26,13 @@ if _version_not_supported:
 
 
 class BranchServiceStub:
-    """Called by a store's branch agent. A branch may act only for its own BAN.
+    """Called by a store's branch agent over mutual TLS. The caller's identity is the BAN in its
+    client certificate (spiffe://einv/branch/<BAN>), issued by the HQ's CA through Enroll: a branch
+    acts only for that BAN (PERMISSION_DENIED otherwise, changing nothing), and the certificate of a
+    disabled branch is refused on every call but ReportUsage (so its books still close).
+    Calls over the identity's rate limit get RESOURCE_EXHAUSTED with a google.rpc.RetryInfo.
+    Every refusal carries a google.rpc.ErrorInfo whose `reason` (e.g. QUOTA_REACHED,
+    POOL_EXHAUSTED, BRANCH_DISABLED, RATE_LIMITED, NOT_LEADER) is what clients decide on.
     """
 
     def __init__(self, channel):
@@ -50,10 +56,26 @@ class BranchServiceStub:
                 request_serializer=protos_dot_einvoice_dot_v1_dot_branch__pb2.WatchConfigRequest.SerializeToString,
                 response_deserializer=protos_dot_einvoice_dot_v1_dot_branch__pb2.BranchConfig.FromString,
                 _registered_method=True)
+        self.Enroll = channel.unary_unary(
+                '/einvoice.v1.BranchService/Enroll',
+                request_serializer=protos_dot_einvoice_dot_v1_dot_branch__pb2.EnrollRequest.SerializeToString,
+                response_deserializer=protos_dot_einvoice_dot_v1_dot_branch__pb2.BranchCertificate.FromString,
+                _registered_method=True)
+        self.RenewCertificate = channel.unary_unary(
+                '/einvoice.v1.BranchService/RenewCertificate',
+                request_serializer=protos_dot_einvoice_dot_v1_dot_branch__pb2.RenewCertificateRequest.SerializeToString,
+                response_deserializer=protos_dot_einvoice_dot_v1_dot_branch__pb2.BranchCertificate.FromString,
+                _registered_method=True)
 
 
 class BranchServiceServicer:
-    """Called by a store's branch agent. A branch may act only for its own BAN.
+    """Called by a store's branch agent over mutual TLS. The caller's identity is the BAN in its
+    client certificate (spiffe://einv/branch/<BAN>), issued by the HQ's CA through Enroll: a branch
+    acts only for that BAN (PERMISSION_DENIED otherwise, changing nothing), and the certificate of a
+    disabled branch is refused on every call but ReportUsage (so its books still close).
+    Calls over the identity's rate limit get RESOURCE_EXHAUSTED with a google.rpc.RetryInfo.
+    Every refusal carries a google.rpc.ErrorInfo whose `reason` (e.g. QUOTA_REACHED,
+    POOL_EXHAUSTED, BRANCH_DISABLED, RATE_LIMITED, NOT_LEADER) is what clients decide on.
     """
 
     def RequestRange(self, request, context):
@@ -81,6 +103,22 @@ class BranchServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Enroll(self, request, context):
+        """Signs the store's first certificate. Called with the one-time enrolment credential that
+        `einv-admin branch-enroll-token` printed (spiffe://einv/enrol/<BAN>/<token id>); the key
+        is made on the store machine and only its CSR is sent. A token works once, until it expires.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RenewCertificate(self, request, context):
+        """Signs a new certificate for a new key of the calling branch, before the current one expires.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BranchServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -99,6 +137,16 @@ def add_BranchServiceServicer_to_server(servicer, server):
                     request_deserializer=protos_dot_einvoice_dot_v1_dot_branch__pb2.WatchConfigRequest.FromString,
                     response_serializer=protos_dot_einvoice_dot_v1_dot_branch__pb2.BranchConfig.SerializeToString,
             ),
+            'Enroll': grpc.unary_unary_rpc_method_handler(
+                    servicer.Enroll,
+                    request_deserializer=protos_dot_einvoice_dot_v1_dot_branch__pb2.EnrollRequest.FromString,
+                    response_serializer=protos_dot_einvoice_dot_v1_dot_branch__pb2.BranchCertificate.SerializeToString,
+            ),
+            'RenewCertificate': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenewCertificate,
+                    request_deserializer=protos_dot_einvoice_dot_v1_dot_branch__pb2.RenewCertificateRequest.FromString,
+                    response_serializer=protos_dot_einvoice_dot_v1_dot_branch__pb2.BranchCertificate.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'einvoice.v1.BranchService', rpc_method_handlers)
@@ -108,7 +156,13 @@ def add_BranchServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class BranchService:
-    """Called by a store's branch agent. A branch may act only for its own BAN.
+    """Called by a store's branch agent over mutual TLS. The caller's identity is the BAN in its
+    client certificate (spiffe://einv/branch/<BAN>), issued by the HQ's CA through Enroll: a branch
+    acts only for that BAN (PERMISSION_DENIED otherwise, changing nothing), and the certificate of a
+    disabled branch is refused on every call but ReportUsage (so its books still close).
+    Calls over the identity's rate limit get RESOURCE_EXHAUSTED with a google.rpc.RetryInfo.
+    Every refusal carries a google.rpc.ErrorInfo whose `reason` (e.g. QUOTA_REACHED,
+    POOL_EXHAUSTED, BRANCH_DISABLED, RATE_LIMITED, NOT_LEADER) is what clients decide on.
     """
 
     @staticmethod
@@ -182,6 +236,60 @@ class BranchService:
             '/einvoice.v1.BranchService/WatchConfig',
             protos_dot_einvoice_dot_v1_dot_branch__pb2.WatchConfigRequest.SerializeToString,
             protos_dot_einvoice_dot_v1_dot_branch__pb2.BranchConfig.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Enroll(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/einvoice.v1.BranchService/Enroll',
+            protos_dot_einvoice_dot_v1_dot_branch__pb2.EnrollRequest.SerializeToString,
+            protos_dot_einvoice_dot_v1_dot_branch__pb2.BranchCertificate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenewCertificate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/einvoice.v1.BranchService/RenewCertificate',
+            protos_dot_einvoice_dot_v1_dot_branch__pb2.RenewCertificateRequest.SerializeToString,
+            protos_dot_einvoice_dot_v1_dot_branch__pb2.BranchCertificate.FromString,
             options,
             channel_credentials,
             insecure,

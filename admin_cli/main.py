@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import sys
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,35 +16,14 @@ from google.protobuf.message import Message
 from rich.console import Console
 from rich.table import Table
 
-from allocator import DomainError, InvalidInput, InvoiceType, NumberRange, RangeStatus
-from hq_server.convert import STATUS_TO_PB
+from admin_cli import certs
+from admin_cli.client import Admin, Identity, environment
+from allocator import TAIPEI, DomainError, InvalidInput, InvoiceType, NumberRange, RangeStatus
 from notifier.cli import add_alerts_commands
-from protos.einvoice.v1 import admin_pb2, admin_pb2_grpc, common_pb2
-from runtime.messages import TYPE_TO_PB
+from protos.einvoice.v1 import admin_pb2, common_pb2
+from runtime.messages import STATUS_TO_PB, TYPE_TO_PB
 
 DEFAULT_HQ = "127.0.0.1:50051"
-TIMEOUT = 30.0
-
-
-class Admin:
-    """An AdminService client that fails over across the HQ addresses it is given."""
-
-    def __init__(self, addresses: list[str]) -> None:
-        self.addresses = addresses
-
-    def call(self, method: str, request: Message) -> Any:
-        last: grpc.RpcError | None = None
-        for address in self.addresses:
-            with grpc.insecure_channel(address) as channel:
-                stub = admin_pb2_grpc.AdminServiceStub(channel)
-                try:
-                    return getattr(stub, method)(request, timeout=TIMEOUT)
-                except grpc.RpcError as error:
-                    if error.code() != grpc.StatusCode.UNAVAILABLE:
-                        raise
-                    last = error
-        assert last is not None
-        raise last
 
 
 def number(text: str) -> int:
@@ -96,7 +74,6 @@ def cmd_assignment_add(admin: Admin, args: argparse.Namespace) -> None:
         admin_pb2.AddAssignmentRequest(
             year_month=args.period,
             invoice_type=args.type,
-            actor=args.actor,
             range=common_pb2.TrackRange(track=args.track, begin=args.begin, end=args.end),
         ),
     )
@@ -133,7 +110,6 @@ def cmd_branch_add(admin: Admin, args: argparse.Namespace) -> None:
         admin_pb2.AddBranchRequest(
             ban=args.ban,
             name=args.name,
-            actor=args.actor,
             emails=args.email or [],
             quota=common_pb2.Quota(
                 booklets_per_request=args.per_request, booklets_per_period=args.per_period
@@ -165,10 +141,59 @@ def cmd_branch_list(admin: Admin, args: argparse.Namespace) -> None:
 
 
 def cmd_branch_disable(admin: Admin, args: argparse.Namespace) -> None:
-    reply = admin.call(
-        "DisableBranch", admin_pb2.DisableBranchRequest(ban=args.ban, actor=args.actor)
-    )
+    reply = admin.call("DisableBranch", admin_pb2.DisableBranchRequest(ban=args.ban))
     show(args, reply, [branch_row(reply)], "branch disabled")
+
+
+def cmd_branch_enable(admin: Admin, args: argparse.Namespace) -> None:
+    reply = admin.call("EnableBranch", admin_pb2.EnableBranchRequest(ban=args.ban))
+    show(args, reply, [branch_row(reply)], "branch enabled")
+
+
+def cmd_enroll_token(admin: Admin, args: argparse.Namespace) -> None:
+    reply = admin.call(
+        "CreateEnrollToken",
+        admin_pb2.CreateEnrollTokenRequest(ban=args.ban, ttl_seconds=int(args.ttl.total_seconds())),
+    )
+    if args.json:
+        show(args, reply, [], "")
+        return
+    print(reply.token)  # alone on stdout: TOKEN=$(einv-admin ... branch-enroll-token ...)
+    expires = reply.expires_at.ToDatetime(tzinfo=TAIPEI).isoformat(timespec="minutes")
+    print(
+        f"token {reply.token_id} enrols branch {reply.branch_ban} once, until {expires}; on "
+        f"the store: einv-agent enroll --hq HQ --ca-cert ca.crt --token TOKEN --data DIR",
+        file=sys.stderr,
+    )
+
+
+def cmd_certs_list(admin: Admin, args: argparse.Namespace) -> None:
+    reply = admin.call(
+        "ListCertificates", admin_pb2.ListCertificatesRequest(branch_ban=args.branch or "")
+    )
+    rows = [
+        {
+            "branch": c.branch_ban,
+            "serial": c.serial,
+            "how": c.how,
+            "issued": taipei(c.issued_at),
+            "expires": taipei(c.not_after),
+        }
+        for c in reply.certificates
+    ]
+    show(args, reply, rows, "branch certificates")
+
+
+def taipei(stamp: Any) -> str:
+    return stamp.ToDatetime(tzinfo=TAIPEI).isoformat(timespec="seconds")
+
+
+def duration(text: str) -> timedelta:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = text[:-1], text[-1:]
+    if unit not in units or not number.isdigit() or not number.isascii():
+        raise argparse.ArgumentTypeError(f"{text!r} must be a number and s, m, h or d, e.g. 24h")
+    return timedelta(seconds=int(number) * units[unit])
 
 
 def cmd_quota_set(admin: Admin, args: argparse.Namespace) -> None:
@@ -179,7 +204,6 @@ def cmd_quota_set(admin: Admin, args: argparse.Namespace) -> None:
         )
     request = admin_pb2.SetQuotaRequest(
         ban=args.ban,
-        actor=args.actor,
         quota=common_pb2.Quota(
             booklets_per_request=args.per_request, booklets_per_period=args.per_period
         ),
@@ -200,7 +224,7 @@ def cmd_range_status(admin: Admin, args: argparse.Namespace) -> None:
     reply = admin.call(
         "SetRangeStatus",
         admin_pb2.SetRangeStatusRequest(
-            assignment_id=args.id, status=STATUS_TO_PB[RangeStatus(args.status)], actor=args.actor
+            assignment_id=args.id, status=STATUS_TO_PB[RangeStatus(args.status)]
         ),
     )
     show(args, reply, [assignment_row(reply)], "range status")
@@ -230,9 +254,7 @@ def cmd_usage(admin: Admin, args: argparse.Namespace) -> None:
 def cmd_period_close(admin: Admin, args: argparse.Namespace) -> None:
     reply = admin.call(
         "ClosePeriod",
-        admin_pb2.ClosePeriodRequest(
-            year_month=args.period, invoice_type=args.type, actor=args.actor
-        ),
+        admin_pb2.ClosePeriodRequest(year_month=args.period, invoice_type=args.type),
     )
     show(
         args,
@@ -290,7 +312,7 @@ def cmd_import_e0501(admin: Admin, args: argparse.Namespace) -> None:
     files = [admin_pb2.E0501File(name=str(path), content=path.read_bytes()) for path in args.files]
     reply = admin.call(
         "ImportE0501",
-        admin_pb2.ImportE0501Request(files=files, test_data=args.test_data, actor=args.actor),
+        admin_pb2.ImportE0501Request(files=files, test_data=args.test_data),
     )
     show(
         args,
@@ -310,7 +332,6 @@ def cmd_reports(admin: Admin, args: argparse.Namespace) -> None:
             kind=kind[args.kind],
             mig_version=args.mig,
             correction=args.correction,
-            actor=args.actor,
         ),
     )
     rows = [{"file": n, "state": "written"} for n in reply.written]
@@ -341,12 +362,37 @@ def cmd_deadlines(admin: Admin, args: argparse.Namespace) -> None:
 Command = Callable[[Admin, argparse.Namespace], None]
 
 
+def connection_options(p: argparse.ArgumentParser, default: Any) -> None:
+    p.add_argument(
+        "--hq",
+        default=DEFAULT_HQ if default is None else default,
+        help=f"HQ address(es), comma-separated (default: {DEFAULT_HQ})",
+    )
+    p.add_argument(
+        "--certs-dir",
+        type=Path,
+        default=default,
+        help="your certificates: ca.crt, USER.crt, USER.key (default: $EINV_CERTS_DIR)",
+    )
+    p.add_argument(
+        "--user", default=default, help="your user name, USER of USER.crt (default: $EINV_USER)"
+    )
+    p.add_argument(
+        "--insecure",
+        action="store_true",
+        default=False if default is None else default,
+        help="talk to an HQ started with --insecure (no TLS)",
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    common.add_argument("--actor", default=getpass.getuser(), help="who acts (audit log)")
     root = argparse.ArgumentParser(prog="einv-admin", description="HQ administration")
-    root.add_argument("--hq", default=DEFAULT_HQ, help="HQ address(es), comma-separated")
+    # The connection options work before the command and after it (default SUPPRESS below the
+    # root, so a value given first is not reset by the subcommand's parser).
+    for parser_, default in ((root, None), (common, argparse.SUPPRESS)):
+        connection_options(parser_, default)
     sub = root.add_subparsers(dest="command", required=True)
 
     def add(name: str, func: Command, help_text: str) -> argparse.ArgumentParser:
@@ -373,6 +419,13 @@ def parser() -> argparse.ArgumentParser:
     add("branch-list", cmd_branch_list, "list branches")
     p = add("branch-disable", cmd_branch_disable, "stop granting to a branch")
     p.add_argument("ban")
+    p = add("branch-enable", cmd_branch_enable, "serve a disabled branch again")
+    p.add_argument("ban")
+    p = add("branch-enroll-token", cmd_enroll_token, "a one-time enrolment token (stdout)")
+    p.add_argument("--ban", required=True, help="the branch that will enrol with it")
+    p.add_argument("--ttl", type=duration, default=timedelta(hours=24), help="e.g. 30m, 24h, 7d")
+    p = add("certs-list", cmd_certs_list, "branch certificates HQ signed, and tokens")
+    p.add_argument("--branch")
     p = add("quota-set", cmd_quota_set, "set a branch's quota")
     p.add_argument("ban")
     p.add_argument("--per-request", type=int, required=True)
@@ -405,19 +458,24 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--correction", action="store_true", help="send the next revision")
     add("deadlines", cmd_deadlines, "what is still due to the MOF, days left")
     add_alerts_commands(sub, common)
+    certs.add_commands(sub)
     return root
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    admin = Admin([a.strip() for a in args.hq.split(",") if a.strip()])
     try:
+        if getattr(args, "local", None) is not None:  # certs ...: local files, no HQ
+            args.local(args)
+            return 0
+        identity = Identity.resolve(args.certs_dir, args.user, args.insecure, environment())
+        admin = Admin([a.strip() for a in args.hq.split(",") if a.strip()], identity.tls)
         args.func(admin, args)
     except DomainError as error:
         print(f"einv-admin: {error}", file=sys.stderr)
         return 2
     except grpc.RpcError as error:
-        print(f"einv-admin: {error.code().name}: {error.details()}", file=sys.stderr)
+        print(f"einv-admin: {admin.explain(error)}", file=sys.stderr)
         return 1
     except OSError as error:
         print(f"einv-admin: {error}", file=sys.stderr)

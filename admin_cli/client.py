@@ -1,0 +1,94 @@
+"""The admin's connection to HQ: mutual TLS with the admin's own certificate, failover across
+the HQ replicas given, and the refusals turned into one readable line."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+from google.protobuf.message import Message
+
+from allocator import InvalidInput
+from protos.einvoice.v1 import admin_pb2_grpc
+from runtime.grpc_status import refusal
+from runtime.tls import Tls, client_tls
+
+TIMEOUT = 30.0
+TLS_HINT = (
+    "the HQ closed the TLS connection: check that your certificate is current and was made "
+    "by this HQ's CA (the HQ's log names the reason), or that the HQ runs with TLS at all"
+)
+
+PLAIN_HINT = "the HQ expects mutual TLS: give --certs-dir DIR --user NAME instead of --insecure"
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who einv-admin acts as: a certificates directory and a user name, or --insecure."""
+
+    tls: Tls | None
+    user: str
+
+    @classmethod
+    def resolve(
+        cls, certs_dir: Path | None, user: str | None, insecure: bool, environ: dict[str, str]
+    ) -> Identity:
+        certs_dir = certs_dir or (
+            Path(environ["EINV_CERTS_DIR"]) if environ.get("EINV_CERTS_DIR") else None
+        )
+        user = user or environ.get("EINV_USER") or None
+        if insecure:
+            return cls(None, "insecure")
+        if certs_dir is None or user is None:
+            raise InvalidInput(
+                "einv-admin needs your identity: --certs-dir DIR --user NAME (files DIR/ca.crt, "
+                "DIR/NAME.crt, DIR/NAME.key; or EINV_CERTS_DIR and EINV_USER), or --insecure "
+                "for an HQ started with --insecure"
+            )
+        return cls(client_tls(certs_dir, user), user)
+
+
+class Admin:
+    """An AdminService client that fails over across the HQ addresses it is given."""
+
+    def __init__(self, addresses: Sequence[str], tls: Tls | None = None) -> None:
+        if not addresses:
+            raise InvalidInput("--hq needs at least one HQ address, e.g. 127.0.0.1:50051")
+        self.addresses = list(addresses)
+        self.tls = tls
+
+    def channel(self, address: str) -> grpc.Channel:
+        if self.tls is None:
+            return grpc.insecure_channel(address)
+        return grpc.secure_channel(address, self.tls.credentials())
+
+    def call(self, method: str, request: Message, timeout: float = TIMEOUT) -> Any:
+        last: grpc.RpcError | None = None
+        for address in self.addresses:
+            with self.channel(address) as channel:
+                stub = admin_pb2_grpc.AdminServiceStub(channel)
+                try:
+                    return getattr(stub, method)(request, timeout=timeout)
+                except grpc.RpcError as error:
+                    if error.code() != grpc.StatusCode.UNAVAILABLE:
+                        raise
+                    last = error
+        assert last is not None
+        raise last
+
+    def explain(self, error: grpc.RpcError) -> str:
+        """One line for a refused call: the code, HQ's message, and a hint where it helps."""
+        seen = refusal(error)
+        text = f"{seen.code.name}: {seen.message}"
+        closed = "Socket closed" in seen.message or "handshake" in seen.message.lower()
+        if seen.code is grpc.StatusCode.UNAVAILABLE and closed:
+            text += f" ({TLS_HINT if self.tls is not None else PLAIN_HINT})"
+        return text
+
+
+def environment() -> dict[str, str]:
+    return dict(os.environ)

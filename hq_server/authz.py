@@ -1,0 +1,51 @@
+"""Who may call what at HQ: the one authorization table, method -> rule, read by the guard.
+
+The web back office decides by the same table (its actions name the method they stand for).
+A method that is not listed is refused; tests/hq_server/test_authz.py checks that every method
+of every service HQ serves is listed here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from runtime.guard import Anyone, AnyRole, AtLeast, Enrollee, OwnBranch, Rule
+from runtime.principal import Role
+
+BRANCH = "/einvoice.v1.BranchService/"
+ADMIN = "/einvoice.v1.AdminService/"
+VIEWER, OPERATOR, ADMIN_ROLE = AtLeast(Role.VIEWER), AtLeast(Role.OPERATOR), AtLeast(Role.ADMIN)
+
+RULES: Mapping[str, Rule] = {
+    # A store's agent, for its own BAN only.
+    BRANCH + "RequestRange": OwnBranch("branch_ban"),
+    BRANCH + "ReportUsage": OwnBranch("branch_ban"),
+    BRANCH + "WatchConfig": OwnBranch("branch_ban"),
+    BRANCH + "RenewCertificate": OwnBranch(),
+    BRANCH + "Enroll": Enrollee(),
+    # Viewers read.
+    ADMIN + "ListPools": VIEWER,
+    ADMIN + "ListBranches": VIEWER,
+    ADMIN + "GetUsage": VIEWER,
+    ADMIN + "Reconcile": VIEWER,
+    ADMIN + "ListAudit": VIEWER,
+    ADMIN + "ListDeadlines": VIEWER,
+    # Operators change the pools, the branches and what goes to the MOF.
+    ADMIN + "AddAssignment": OPERATOR,
+    ADMIN + "AddBranch": OPERATOR,
+    ADMIN + "DisableBranch": OPERATOR,
+    ADMIN + "EnableBranch": OPERATOR,
+    ADMIN + "SetQuota": OPERATOR,
+    ADMIN + "SetRangeStatus": OPERATOR,
+    ADMIN + "ClosePeriod": OPERATOR,
+    ADMIN + "ImportE0501": OPERATOR,
+    ADMIN + "BuildReports": OPERATOR,
+    # Admins also manage certificates and enrolment.
+    ADMIN + "CreateEnrollToken": ADMIN_ROLE,
+    ADMIN + "ListCertificates": ADMIN_ROLE,
+    # Plumbing.
+    "/grpc.health.v1.Health/Check": Anyone(),
+    "/grpc.health.v1.Health/Watch": Anyone(),
+    "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": AnyRole(),
+    "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo": AnyRole(),
+}

@@ -1,0 +1,218 @@
+"""The one interceptor of every server: who calls, may they, not too often, errors as statuses.
+
+For each call it reads the caller's identity from what TLS verified (`identify`), looks the
+method up in the server's authorization table (method -> rule, one dict a reviewer reads on one
+screen), charges the caller's rate-limit bucket, makes the identity available to the servicer
+(`current_principal`) and turns every domain error the servicer raises into its status, with the
+reason as ErrorInfo (`runtime.grpc_status`). A method missing from the table is refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import grpc
+
+from allocator import DomainError
+from runtime.errors import Forbidden, RateLimited, Unauthenticated
+from runtime.grpc_status import abort
+from runtime.principal import Kind, Principal, Role
+from runtime.ratelimit import RateLimiter
+
+log = logging.getLogger("einv.guard")
+_CURRENT: contextvars.ContextVar[Principal] = contextvars.ContextVar("einv_principal")
+
+
+def current_principal() -> Principal:
+    """The caller of the RPC being served (set by the guard for the servicer's task)."""
+    try:
+        return _CURRENT.get()
+    except LookupError:
+        raise Unauthenticated("no authenticated caller for this call") from None
+
+
+class Rule(Protocol):
+    def check(self, principal: Principal, request: Any) -> None:
+        """Raise Forbidden unless `principal` may make this call (request may be None)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Anyone:
+    """Health checks: any caller the transport let in."""
+
+    def check(self, principal: Principal, request: Any) -> None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class AnyRole:
+    """Any admin or branch identity (reflection: what the API looks like)."""
+
+    def check(self, principal: Principal, request: Any) -> None:
+        if principal.kind not in (Kind.ADMIN, Kind.BRANCH, Kind.INSECURE, Kind.WEB):
+            raise Forbidden(f"{principal.actor} may not call this method")
+
+
+@dataclass(frozen=True, slots=True)
+class AtLeast:
+    """Admins holding `role` or a higher one."""
+
+    role: Role
+
+    def check(self, principal: Principal, request: Any) -> None:
+        if not principal.may(self.role):
+            raise Forbidden(
+                f"{principal.actor} may not do this: it needs the {self.role.label} role "
+                "or a higher one"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class OwnBranch:
+    """A branch acting for the BAN of its own certificate (the request names it in `field`)."""
+
+    field: str | None = None
+
+    def check(self, principal: Principal, request: Any) -> None:
+        if principal.kind is Kind.INSECURE:
+            return
+        if principal.kind is not Kind.BRANCH:
+            raise Forbidden(f"{principal.actor} is not a branch: only branch agents call this")
+        named = getattr(request, self.field) if self.field and request is not None else None
+        if named and named != principal.ban:
+            raise Forbidden(
+                f"branch {principal.ban} may act only for itself, not for branch {named[:20]!r}"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class OwnTerminal:
+    """A POS terminal: by its certificate on the store LAN (the request may only repeat its
+    id), or any local caller on loopback or the Unix socket (the id is the request's)."""
+
+    field: str | None = None
+
+    def check(self, principal: Principal, request: Any) -> None:
+        if principal.kind is Kind.INSECURE:
+            return
+        if principal.kind is not Kind.TERMINAL:
+            raise Forbidden(f"{principal.actor} is not a POS terminal of this store")
+        named = getattr(request, self.field) if self.field and request is not None else None
+        if named and named != principal.name:
+            raise Forbidden(
+                f"terminal {principal.name} may act only as itself, not as {named[:64]!r}"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Enrollee:
+    """The holder of a one-time enrolment credential."""
+
+    def check(self, principal: Principal, request: Any) -> None:
+        if principal.kind not in (Kind.ENROLLEE, Kind.INSECURE):
+            raise Forbidden(f"{principal.actor} holds no enrolment credential")
+
+
+Identify = Callable[[grpc.aio.ServicerContext], Principal]
+
+
+class Guard(grpc.aio.ServerInterceptor):
+    def __init__(
+        self,
+        rules: Mapping[str, Rule],
+        identify: Identify,
+        limiter: RateLimiter | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._rules = rules
+        self._identify = identify
+        self._limiter = limiter
+        self._clock = clock
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        if handler is None:
+            return None  # type: ignore[return-value]  # unknown method: gRPC says UNIMPLEMENTED
+        return self._wrap(handler, details.method, self._rules.get(details.method))
+
+    def admit(
+        self, method: str, rule: Rule | None, context: grpc.aio.ServicerContext, request: Any
+    ) -> Principal:
+        principal = self._identify(context)
+        if rule is None:
+            raise Forbidden(f"{method} has no authorization rule, so nobody may call it")
+        rule.check(principal, request)
+        if self._limiter is not None:
+            wait = self._limiter.take(principal, self._clock())
+            if wait > 0:
+                raise RateLimited(
+                    f"too many calls from {principal.actor}: retry in {wait:.2f} s", wait
+                )
+        return principal
+
+    def _wrap(
+        self, handler: grpc.RpcMethodHandler, method: str, rule: Rule | None
+    ) -> grpc.RpcMethodHandler:
+        kwargs = {
+            "request_deserializer": handler.request_deserializer,
+            "response_serializer": handler.response_serializer,
+        }
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                self._unary(handler.unary_unary, method, rule), **kwargs
+            )
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                self._unary_stream(handler.unary_stream, method, rule), **kwargs
+            )
+        if handler.stream_unary is not None:
+            return grpc.stream_unary_rpc_method_handler(
+                self._unary(handler.stream_unary, method, rule, streaming=True), **kwargs
+            )
+        return grpc.stream_stream_rpc_method_handler(
+            self._unary_stream(handler.stream_stream, method, rule, streaming=True), **kwargs
+        )
+
+    @contextlib.asynccontextmanager
+    async def _guarded(
+        self, method: str, rule: Rule | None, context: grpc.aio.ServicerContext, request: Any
+    ) -> AsyncIterator[None]:
+        """Admit the caller for the call's task, and end the call with the status of an error."""
+        try:
+            # Each call runs in a task of its own, with its own copy of the context.
+            _CURRENT.set(self.admit(method, rule, context, request))
+            yield
+        except DomainError as error:
+            await abort(context, error)
+        except grpc.aio.AbortError:
+            raise
+        except Exception:
+            log.exception("%s failed", method)
+            await context.abort(grpc.StatusCode.INTERNAL, "internal error; see the server log")
+
+    def _unary(self, inner: Any, method: str, rule: Rule | None, streaming: bool = False) -> Any:
+        async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            async with self._guarded(method, rule, context, None if streaming else request):
+                return await inner(request, context)
+
+        return behavior
+
+    def _unary_stream(
+        self, inner: Any, method: str, rule: Rule | None, streaming: bool = False
+    ) -> Any:
+        async def behavior(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            async with self._guarded(method, rule, context, None if streaming else request):
+                async for item in inner(request, context):
+                    yield item
+
+        return behavior
