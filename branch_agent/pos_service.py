@@ -35,6 +35,7 @@ RULES: Mapping[str, Rule] = {
     POS + "Status": OwnTerminal(),
     "/grpc.health.v1.Health/Check": Anyone(),
     "/grpc.health.v1.Health/Watch": Anyone(),
+    "/grpc.health.v1.Health/List": Anyone(),
     "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": OwnTerminal(),
 }
 LOCAL = Principal(Kind.INSECURE, "local")

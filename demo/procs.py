@@ -24,9 +24,12 @@ def free_port() -> int:
 class Proc:
     """A child process whose output goes to a log file; ready when a line contains `ready`."""
 
-    def __init__(self, name: str, args: Sequence[str], log: Path, ready: str) -> None:
+    def __init__(
+        self, name: str, args: Sequence[str], log: Path, ready: str, prefix: Sequence[str] = ()
+    ) -> None:
         self.name = name
         self.args = list(args)
+        self.prefix = list(prefix)  # e.g. `ip netns exec HOST`: run it on another host
         self.log = log
         self.ready = ready
         self.popen: subprocess.Popen[str] | None = None
@@ -37,7 +40,7 @@ class Proc:
         self._offset = self.log.stat().st_size if self.log.exists() else 0
         out = self.log.open("a")
         self.popen = subprocess.Popen(
-            [sys.executable, *self.args],
+            [*self.prefix, sys.executable, *self.args],
             stdout=out,
             stderr=subprocess.STDOUT,
             text=True,

@@ -29,14 +29,16 @@ class Certs:
     folder: Path
 
     @classmethod
-    def create(cls, root: Path, users: dict[str, Role] | None = None) -> Certs:
+    def create(
+        cls, root: Path, users: dict[str, Role] | None = None, hosts: tuple[str, ...] = HOSTS
+    ) -> Certs:
         folder = root / "certs"
         ca = pki.create_ca()
         pki.write_private(folder / pki.CA_KEY, pki.key_pem(ca.key))
         pki.write_public(folder / pki.CA_CERT, pki.cert_pem(ca.cert))
         key = pki.new_key()
         cert = ca.issue(
-            key.public_key(), HOSTS[0], principal.HQ.spiffe_id, timedelta(days=30), HOSTS, True
+            key.public_key(), hosts[0], principal.HQ.spiffe_id, timedelta(days=30), hosts, True
         )
         pki.write_private(folder / pki.HQ_KEY, pki.key_pem(key))
         pki.write_public(folder / pki.HQ_CERT, pki.cert_pem(cert))

@@ -46,6 +46,7 @@ RULES: Mapping[str, Rule] = {
     # Plumbing.
     "/grpc.health.v1.Health/Check": Anyone(),
     "/grpc.health.v1.Health/Watch": Anyone(),
+    "/grpc.health.v1.Health/List": Anyone(),
     "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": AnyRole(),
     "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo": AnyRole(),
 }
