@@ -7,7 +7,7 @@ The rules come from `allocator.buffer`: `take` for new numbers, `rewind_on_give_
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -181,6 +181,16 @@ class SetConfig:
         tx.save_config(self.config, now)
         state.config = self.config
         return True
+
+
+@dataclass(frozen=True, slots=True)
+class MarkDisabled:
+    """HQ refused the branch as disabled: refill nothing until a new configuration says so."""
+
+    def apply(self, state: BufferState, tx: Tx, now: datetime) -> bool:
+        if not state.config.enabled:
+            return False
+        return SetConfig(replace(state.config, enabled=False)).apply(state, tx, now)
 
 
 def _held(state: BufferState, grant_id: str) -> HeldGrant:

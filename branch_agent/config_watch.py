@@ -7,9 +7,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from allocator import DomainError
-from branch_agent.commands import SetConfig
+from allocator import BranchDisabled, DomainError
+from branch_agent.commands import MarkDisabled, SetConfig
 from branch_agent.hq_client import HqPort
+from branch_agent.model import AgentConfig
 from branch_agent.tasks import raise_if_cancelling
 from branch_agent.writer import Writer
 
@@ -24,6 +25,12 @@ class ConfigWatcher:
     on_change: Callable[[], None]
     backoff_min: float = 0.2
     backoff_max: float = 10.0
+    disabled_retry: float = 30.0
+
+    async def _apply(self, config: AgentConfig) -> None:
+        if await self.writer.submit(SetConfig(config)):
+            log.info("configuration version %s from HQ", config.version)
+            self.on_change()
 
     async def run(self) -> None:
         delay = self.backoff_min
@@ -31,9 +38,16 @@ class ConfigWatcher:
             try:
                 async for config in self.hq.watch_config(self.branch_ban):
                     delay = self.backoff_min
-                    if await self.writer.submit(SetConfig(config)):
-                        log.info("configuration version %s from HQ", config.version)
-                        self.on_change()
+                    await self._apply(config)
+            except BranchDisabled as error:
+                raise_if_cancelling()
+                # HQ refuses this branch until an operator enables it: stop refilling now
+                # (kept in the ledger across restarts), and ask again now and then.
+                if await self.writer.submit(MarkDisabled()):
+                    self.on_change()
+                log.warning("HQ disabled this branch: %s", error)
+                await asyncio.sleep(self.disabled_retry)
+                continue
             except DomainError as error:
                 raise_if_cancelling()
                 log.warning("configuration stream from HQ broke: %s", error)

@@ -46,7 +46,10 @@ class BranchIdentity:
 
     @property
     def renew_at(self) -> datetime:
-        return self.not_before + (self.not_after - self.not_before) * RENEW_SHARE
+        """Two thirds into its life, counted from when it was issued (not-before is set back
+        by the CA's skew allowance)."""
+        issued = min(self.not_before + pki.SKEW, self.not_after)
+        return issued + (self.not_after - issued) * RENEW_SHARE
 
 
 def tls_dir(data_dir: Path) -> Path:

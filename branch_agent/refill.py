@@ -28,6 +28,7 @@ from branch_agent.state import BufferState
 from branch_agent.tasks import nap, raise_if_cancelling
 from branch_agent.writer import Writer
 from runtime.clock import Clock
+from runtime.errors import RateLimited
 
 log = logging.getLogger(__name__)
 Key = tuple[Period, InvoiceType]
@@ -163,7 +164,7 @@ class Refiller:
                 pending.request_id, self.branch_ban, period, invoice_type, pending.booklets
             )
             await self.writer.submit(AddGrant(grant))
-        except (HqUnreachable, LedgerUnavailable) as error:
+        except (HqUnreachable, LedgerUnavailable, RateLimited) as error:
             raise_if_cancelling()
             self._failed(key, error)  # HQ may have granted: the retry must reuse the id
             return False
@@ -188,7 +189,9 @@ class Refiller:
     def _failed(self, key: Key, error: DomainError) -> None:
         self.errors[key] = error
         retry = self._retries.setdefault(key, _Retry())
-        if isinstance(error, HqUnreachable | LedgerUnavailable):
+        if isinstance(error, RateLimited):
+            retry.delay = error.retry_after  # HQ said when
+        elif isinstance(error, HqUnreachable | LedgerUnavailable):
             retry.delay = min(
                 self.timing.backoff_max, max(self.timing.backoff_min, retry.delay * 2)
             )

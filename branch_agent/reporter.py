@@ -19,6 +19,7 @@ from branch_agent.hq_client import HqPort
 from branch_agent.ledger import Ledger
 from branch_agent.tasks import nap, raise_if_cancelling
 from runtime.clock import Clock
+from runtime.errors import RateLimited
 
 log = logging.getLogger(__name__)
 GRANTS_PER_REPORT = 500
@@ -42,15 +43,20 @@ class Reporter:
 
     async def run(self) -> None:
         while True:
+            pause = self.interval
             try:
                 await self.flush()
+            except RateLimited as error:
+                raise_if_cancelling()
+                pause = max(pause, error.retry_after)  # HQ said when: not before
+                log.warning("usage report held back by HQ's rate limit: %s", error)
             except DomainError as error:
                 raise_if_cancelling()
                 log.warning("usage report not delivered, will retry: %s", error)
             except Exception:
                 raise_if_cancelling()
                 log.exception("usage report failed")
-            await nap(self._wake, self.interval)
+            await nap(self._wake, pause)
 
     async def flush(self) -> int:
         """Send every changed grant; returns how many grant states HQ acknowledged."""

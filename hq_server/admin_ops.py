@@ -36,9 +36,19 @@ from hq_server.schema import assignments, branches, closed_periods, quota_schedu
 
 
 def add_assignment(
-    conn: Connection, now: datetime, actor: str, pool: PoolKey, new: TrackRange, source: str
+    conn: Connection,
+    now: datetime,
+    actor: str,
+    pool: PoolKey,
+    new: TrackRange,
+    source: str,
+    tell_agents: bool = True,
 ) -> tuple[Row[Any], bool]:
-    """Record a MOF range. Re-adding the identical range from the same source changes nothing."""
+    """Record a MOF range. Re-adding the identical range from the same source changes nothing.
+
+    Every branch's configuration version moves on, so agents waiting after a refusal (period
+    not assigned, pool exhausted) ask again at once.
+    """
     same_period = conn.execute(
         select(assignments).where(assignments.c.year_month == pool.year_month)
     ).all()
@@ -75,6 +85,8 @@ def add_assignment(
         range=str(new),
         source=source,
     )
+    if tell_agents:
+        bump_all_config_versions(conn)
     return assignment_row(conn, assignment_id), True
 
 

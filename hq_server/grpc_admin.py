@@ -39,6 +39,7 @@ class AdminServicer(ReportsMixin, admin_pb2_grpc.AdminServiceServicer):
                 conn, now, who, pool, new, source="manual"
             )
         )
+        await self.hq.config_changed()
         return convert.assignment_pb(row, 0, new.range.count)
 
     async def ListPools(self, request: admin_pb2.ListPoolsRequest, context: Ctx):

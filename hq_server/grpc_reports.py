@@ -55,6 +55,8 @@ class ReportsMixin:
                 conn, now, who, head, files, request.test_data
             )
         )
+        if added:
+            await self.hq.config_changed()
         return admin_pb2.ImportE0501Reply(
             imported=[convert.assignment_pb(r, 0, r.end - r.begin + 1) for r in added],
             unchanged=unchanged,

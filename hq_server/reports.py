@@ -72,12 +72,14 @@ def import_e0501(
     for name, item in records:
         pool = PoolKey(item.period, item.invoice_type)
         row, new = admin_ops.add_assignment(
-            conn, now, actor, pool, item.track_range, source=f"e0501:{name}"
+            conn, now, actor, pool, item.track_range, f"e0501:{name}", tell_agents=False
         )
         if new:
             added.append(row)
         else:
             unchanged += 1
+    if added:
+        admin_ops.bump_all_config_versions(conn)
     return added, unchanged
 
 

@@ -11,16 +11,11 @@ import grpc
 import pytest
 
 from allocator import TAIPEI
-from demo.trust import Certs
 from hq_server.app import Hq
 from hq_server.coordinator import LocalCoordinator
-from hq_server.enrolment import Signer
 from hq_server.server import build_server
 from hq_server.store import Store
 from protos.einvoice.v1 import admin_pb2_grpc, branch_pb2_grpc
-from runtime import pki
-from runtime.principal import Role
-from runtime.tls import Tls, server_tls
 from tests.conftest import HEAD_BAN, ManualClock
 
 
@@ -52,53 +47,3 @@ async def hq(tmp_path: Path) -> AsyncIterator[HqHandle]:
         )
     await server.stop(0)
     store.close()
-
-
-@dataclass
-class SecureHq:
-    """An in-process HQ on mutual TLS, with certificates for every kind of caller."""
-
-    app: Hq
-    clock: ManualClock
-    address: str
-    certs: Certs
-    channels: list[grpc.aio.Channel]
-
-    def channel(self, tls: Tls | None) -> grpc.aio.Channel:
-        opened = (
-            grpc.aio.insecure_channel(self.address)
-            if tls is None
-            else grpc.aio.secure_channel(self.address, tls.credentials())
-        )
-        self.channels.append(opened)
-        return opened
-
-    def admin_as(self, user: str) -> admin_pb2_grpc.AdminServiceStub:
-        return admin_pb2_grpc.AdminServiceStub(self.channel(self.certs.admin_tls(user)))
-
-    def branch_as(self, ban: str) -> branch_pb2_grpc.BranchServiceStub:
-        return branch_pb2_grpc.BranchServiceStub(self.channel(self.certs.branch_tls(ban)))
-
-
-USERS = {"root": Role.ADMIN, "olga": Role.OPERATOR, "vera": Role.VIEWER}
-
-
-@pytest.fixture
-async def secure_hq(tmp_path: Path) -> AsyncIterator[SecureHq]:
-    clock = ManualClock(datetime(2026, 11, 23, 10, 0, tzinfo=TAIPEI))
-    certs = Certs.create(tmp_path, USERS)
-    store = Store(f"sqlite:///{tmp_path / 'hq.db'}")
-    app = Hq(store, LocalCoordinator(store, "test-hq", clock), clock, HEAD_BAN)
-    app.tls = server_tls(certs.folder)
-    app.signer = Signer(pki.load_ca(certs.folder))
-    await app.coordinator.start()
-    server, port = await build_server(app, "127.0.0.1:0")
-    await server.start()
-    handle = SecureHq(app, clock, f"127.0.0.1:{port}", certs, [])
-    try:
-        yield handle
-    finally:
-        for channel in handle.channels:
-            await channel.close()
-        await server.stop(0)
-        store.close()
