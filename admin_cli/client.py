@@ -3,6 +3,7 @@ the HQ replicas given, and the refusals turned into one readable line."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +19,9 @@ from runtime.grpc_status import refusal
 from runtime.tls import Tls, client_tls
 
 TIMEOUT = 30.0
+# An HQ just started (a script's next line) may take a moment to listen: wait for it this long,
+# then make the call anyway, so a refusal (TLS, address) is reported as it is.
+CONNECT_WAIT = 5.0
 TLS_HINT = (
     "the HQ closed the TLS connection: check that your certificate is current and was made "
     "by this HQ's CA (the HQ's log names the reason), or that the HQ runs with TLS at all"
@@ -70,6 +74,8 @@ class Admin:
         last: grpc.RpcError | None = None
         for address in self.addresses:
             with self.channel(address) as channel:
+                with contextlib.suppress(grpc.FutureTimeoutError):
+                    grpc.channel_ready_future(channel).result(timeout=CONNECT_WAIT)
                 stub = admin_pb2_grpc.AdminServiceStub(channel)
                 try:
                     return getattr(stub, method)(request, timeout=timeout)

@@ -18,7 +18,15 @@ from rich.table import Table
 
 from admin_cli import certs
 from admin_cli.client import Admin, Identity, environment
-from allocator import TAIPEI, DomainError, InvalidInput, InvoiceType, NumberRange, RangeStatus
+from allocator import (
+    TAIPEI,
+    DomainError,
+    InvalidInput,
+    InvoiceType,
+    NumberRange,
+    Period,
+    RangeStatus,
+)
 from notifier.cli import add_alerts_commands
 from protos.einvoice.v1 import admin_pb2, common_pb2
 from runtime.messages import STATUS_TO_PB, TYPE_TO_PB
@@ -34,6 +42,18 @@ def number(text: str) -> int:
 
 def invoice_type(text: str) -> int:
     return TYPE_TO_PB[InvoiceType.parse(text)]
+
+
+def period(text: str) -> str:
+    """A MIG YearMonth, or `current`, `next`, `previous` (by this machine's clock, Taipei)."""
+    here = Period.containing(datetime.now(TAIPEI))
+    named = {"current": here, "next": here.next(), "previous": here.previous()}
+    if text in named:
+        return named[text].to_year_month()
+    try:
+        return Period.from_year_month(text).to_year_month()
+    except DomainError as error:
+        raise argparse.ArgumentTypeError(f"{error} (or current, next, previous)") from None
 
 
 def instant(text: str) -> datetime:
@@ -401,13 +421,15 @@ def parser() -> argparse.ArgumentParser:
         return p
 
     p = add("assignment-add", cmd_assignment_add, "add a MOF-assigned range by hand")
-    p.add_argument("--period", required=True, help="YearMonth, e.g. 11412")
+    p.add_argument(
+        "--period", type=period, required=True, help="YearMonth, e.g. 11412, or current/next"
+    )
     p.add_argument("--type", type=invoice_type, default=invoice_type("07"), help="07 or 08")
     p.add_argument("--track", required=True, help="two capital letters")
     p.add_argument("--begin", type=number, required=True, help="first number, 8 digits")
     p.add_argument("--end", type=number, required=True, help="last number, 8 digits")
     p = add("pools", cmd_pools, "list pools with used/free counts")
-    p.add_argument("--period")
+    p.add_argument("--period", type=period)
     p = add("branch-add", cmd_branch_add, "register a branch")
     p.add_argument("--ban", required=True)
     p.add_argument("--name", required=True)
@@ -437,13 +459,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("id", type=int)
     p.add_argument("status", choices=[s.value for s in RangeStatus])
     p = add("usage", cmd_usage, "per-branch usage and burn rate")
-    p.add_argument("--period")
+    p.add_argument("--period", type=period)
     p.add_argument("--branch")
     p = add("period-close", cmd_period_close, "close a period (blank = not issued)")
-    p.add_argument("--period", required=True)
+    p.add_argument("--period", type=period, required=True)
     p.add_argument("--type", type=invoice_type, default=invoice_type("07"))
     p = add("reconcile", cmd_reconcile, "prove assigned = issued + blank + held")
-    p.add_argument("--period")
+    p.add_argument("--period", type=period)
     p = add("audit", cmd_audit, "read the audit log")
     p.add_argument("--after", type=int, default=0)
     p.add_argument("--limit", type=int, default=100)
@@ -452,7 +474,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--test-data", action="store_true", help="accept placeholder BANs")
     p = add("reports", cmd_reports, "build E0401/E0402 and hand them to Turnkey")
     p.add_argument("kind", choices=["E0401", "E0402"])
-    p.add_argument("--period", required=True)
+    p.add_argument("--period", type=period, required=True)
     p.add_argument("--type", type=invoice_type, default=invoice_type("07"))
     p.add_argument("--mig", default="4.1", choices=["4.1", "4.0"])
     p.add_argument("--correction", action="store_true", help="send the next revision")

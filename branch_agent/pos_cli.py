@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import uuid
@@ -120,6 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"einv-pos: {error}", file=sys.stderr)
         return 2
     with opened as channel_:
+        # An agent just started may take a moment to listen: wait for it (bounded), then call.
+        with contextlib.suppress(grpc.FutureTimeoutError):
+            grpc.channel_ready_future(channel_).result(timeout=min(args.timeout, 5.0))
         stub = pos_pb2_grpc.PosServiceStub(channel_)
         try:
             COMMANDS[args.command](stub, args, console)

@@ -61,7 +61,16 @@ save_etcd_cmd() {
 save_hq_cmd() {
   local name=$1
   printf '%q ' "$BIN/einv-hq" serve --head-ban "$HEAD_BAN" --db "$(db_url)" \
-    --listen "$(hq_address "$name")" --etcd "$(endpoints)" --lease-ttl "$TTL" >"$DIR/$name.cmd"
+    --listen "$(hq_address "$name")" --etcd "$(endpoints)" --lease-ttl "$TTL" \
+    --certs-dir "$DIR/certs" >"$DIR/$name.cmd"
+}
+
+# The HQ's CA, the replicas' certificate and an admin's, as an operator makes them once.
+make_certs() {
+  [ -f "$DIR/certs/ca.crt" ] && return 0
+  "$BIN/einv-admin" certs init-ca --certs-dir "$DIR/certs" >/dev/null
+  "$BIN/einv-admin" certs hq --certs-dir "$DIR/certs" --host 127.0.0.1 --host localhost >/dev/null
+  "$BIN/einv-admin" certs admin --certs-dir "$DIR/certs" --name admin --role admin >/dev/null
 }
 
 wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
@@ -84,6 +93,7 @@ start() {
   [ -x "$BIN/einv-hq" ] || { echo "local-cluster: $BIN/einv-hq is missing: run scripts/setup" >&2; exit 1; }
   if [ -s "$PIDS" ]; then echo "local-cluster: already started ($PIDS); stop it first" >&2; exit 1; fi
   mkdir -p "$DIR"
+  make_certs
   : >"$PIDS"
   for i in 1 2 3; do save_etcd_cmd "$i"; launch "etcd$i"; done
   wait_for 30 "etcd quorum" etcd_healthy
@@ -97,8 +107,9 @@ start() {
   status
   cat <<EOF
 
-Try failover:
-  $BIN/einv-admin --hq $(hq_address hq-a),$(hq_address hq-b) assignment-add --period 11602 --track AB --begin 00000000 --end 00049999
+Try failover (every call is mutual TLS; your admin certificate is in $DIR/certs):
+  export EINV_CERTS_DIR=$DIR/certs EINV_USER=admin
+  $BIN/einv-admin --hq $(hq_address hq-a),$(hq_address hq-b) assignment-add --period current --track AB --begin 00000000 --end 00049999
   kill -9 <PID of the leader above>     # the other replica leads within $TTL s (the lease TTL)
   $0 status
   $0 restart hq-a                        # bring it back: it follows
@@ -140,7 +151,7 @@ stop() {
     fi
   done
   psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $(db_name) WITH (FORCE)" || true
-  rm -rf "$DIR/etcd1" "$DIR/etcd2" "$DIR/etcd3" "$PIDS" "$DIR/db"
+  rm -rf "$DIR/etcd1" "$DIR/etcd2" "$DIR/etcd3" "$PIDS" "$DIR/db" "$DIR/certs"
   echo "local-cluster: stopped; logs kept in $DIR"
 }
 

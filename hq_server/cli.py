@@ -18,7 +18,7 @@ from hq_server.app import Hq
 from hq_server.cluster import MIN_LEASE_TTL, ClusterSettings, cluster_hq
 from hq_server.coordinator import LocalCoordinator
 from hq_server.enrolment import Signer
-from hq_server.etcd_client import parse_endpoints
+from hq_server.etcd_client import EtcdTls, parse_endpoints
 from hq_server.reports import ReportSettings
 from hq_server.server import serve
 from hq_server.store import Store
@@ -73,6 +73,13 @@ def parser() -> argparse.ArgumentParser:
         "--lease-ttl", type=int, default=5, help="cluster mode: leader lease seconds (default 5)"
     )
     run.add_argument(
+        "--etcd-cacert",
+        type=Path,
+        help="cluster mode: TLS to etcd, the members' CA (etcdctl --cacert)",
+    )
+    run.add_argument("--etcd-cert", type=Path, help="cluster mode: client certificate for etcd")
+    run.add_argument("--etcd-key", type=Path, help="cluster mode: its key (0600)")
+    run.add_argument(
         "--notifier-config",
         type=Path,
         help="notifier TOML (SMTP, recipients, thresholds); without it no e-mail",
@@ -106,6 +113,7 @@ class Checked:
     notifier: NotifierConfig | None
     tls: Tls | None
     signer: Signer
+    etcd_tls: EtcdTls | None
 
 
 async def run(args: argparse.Namespace, checked: Checked) -> None:
@@ -119,7 +127,7 @@ async def run(args: argparse.Namespace, checked: Checked) -> None:
         )
         return
     settings = ClusterSettings(
-        parse_endpoints(args.etcd), args.advertise or args.listen, args.lease_ttl
+        parse_endpoints(args.etcd), args.advertise or args.listen, args.lease_ttl, checked.etcd_tls
     )
     async with cluster_hq(store, checked.clock, checked.head_ban, settings) as hq:
         await serve(configure(hq, args, checked), args.listen)
@@ -189,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
             else None,
             tls=tls,
             signer=signer,
+            etcd_tls=EtcdTls.from_files(args.etcd_cacert, args.etcd_cert, args.etcd_key)
+            if args.etcd_cacert
+            else None,
         )
         check_cluster_args(args)
     except (DomainError, ValueError, ConfigError, OSError) as error:

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from hq_server.app import Hq
-from hq_server.etcd_client import Keys, connect
+from hq_server.etcd_client import EtcdTls, Keys, connect
 from hq_server.etcd_config_bus import EtcdConfigBus
 from hq_server.etcd_coordinator import EtcdCoordinator
 from hq_server.etcd_presence import EtcdPresence
@@ -22,6 +22,7 @@ class ClusterSettings:
     endpoints: list[tuple[str, int]]
     advertise: str  # the gRPC address other replicas' errors name when this one leads
     lease_ttl: int = 5
+    tls: EtcdTls | None = None  # None: plaintext to etcd
 
 
 @asynccontextmanager
@@ -31,7 +32,7 @@ async def cluster_hq(
     """An Hq on one etcd client (closed on the way out)."""
     # An etcd call must fail well inside a lease's life so the keep-alive can retry in time.
     timeout = max(1.0, settings.lease_ttl / 3)
-    async with connect(settings.endpoints, timeout) as client:
+    async with connect(settings.endpoints, timeout, settings.tls) as client:
         keys = Keys(head_ban)
         yield Hq(
             store,

@@ -13,9 +13,15 @@ import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import aetcd
+import grpc
+from aetcd import rpc, watcher
 from aetcd.exceptions import ClientError
+
+from runtime import pki
 
 log = logging.getLogger("einv.hq.etcd")
 # A lease is trusted locally until this share of its TTL after the keep-alive that renewed it
@@ -58,12 +64,13 @@ class Keys:
 
 
 def parse_endpoints(text: str) -> list[tuple[str, int]]:
-    """`host:port[,host:port...]` (an http:// prefix is allowed, as etcdctl writes them)."""
+    """`host:port[,host:port...]` (http:// or https:// prefixes allowed, as etcdctl writes them;
+    TLS is chosen by --etcd-cacert, not by the prefix)."""
     endpoints = []
     for item in (part.strip() for part in text.split(",")):
         if not item:
             continue
-        host, sep, port = item.removeprefix("http://").rpartition(":")
+        host, sep, port = item.removeprefix("http://").removeprefix("https://").rpartition(":")
         if not sep or not port.isdigit() or not host:
             raise ValueError(f"etcd endpoint {item!r} is not HOST:PORT")
         endpoints.append((host.strip("[]"), int(port)))
@@ -90,18 +97,82 @@ def resolve(host: str) -> str:
         return str(socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)[0][4][0])
 
 
-def connect(endpoints: Sequence[tuple[str, int]], timeout: float) -> aetcd.Client:
+@dataclass(frozen=True, slots=True)
+class EtcdTls:
+    """etcdctl's --cacert, --cert, --key: the members' CA and this client's certificate."""
+
+    ca_pem: bytes
+    cert_pem: bytes | None = None
+    key_pem: bytes | None = None
+
+    @classmethod
+    def from_files(cls, cacert: Path, cert: Path | None, key: Path | None) -> EtcdTls:
+        if (cert is None) != (key is None):
+            raise ValueError("--etcd-cert and --etcd-key go together")
+        return cls(
+            pki.read_public(cacert),
+            pki.read_public(cert) if cert else None,
+            pki.read_private(key) if key else None,
+        )
+
+    def credentials(self) -> grpc.ChannelCredentials:
+        return grpc.ssl_channel_credentials(self.ca_pem, self.key_pem, self.cert_pem)
+
+
+class TlsClient(aetcd.Client):
+    """aetcd 1.0 opens a plaintext channel only; this is its client over TLS.
+
+    Only the channel differs: connect() below is aetcd's own (1.0.0), with secure_channel.
+    """
+
+    def __init__(self, tls: EtcdTls, server_name: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._tls = tls
+        self._options = {**self._options, "grpc.ssl_target_name_override": server_name}
+
+    async def connect(self) -> None:
+        if self._connected.is_set():
+            return
+        if self._is_connecting:
+            await asyncio.wait_for(self._connected.wait(), self._connect_wait_timeout)
+            return
+        try:
+            self._is_connecting = True
+            target = f"{self._host}:{self._port}"
+            self.channel = grpc.aio.secure_channel(
+                target, self._tls.credentials(), options=list(self._options.items())
+            )
+            self.kvstub = rpc.KVStub(self.channel)
+            self.clusterstub = rpc.ClusterStub(self.channel)
+            self.leasestub = rpc.LeaseStub(self.channel)
+            self.maintenancestub = rpc.MaintenanceStub(self.channel)
+            self._watcher = watcher.Watcher(
+                rpc.WatchStub(self.channel), timeout=self._timeout, metadata=self.metadata
+            )
+            self._connected.set()
+        finally:
+            self._is_connecting = False
+
+
+def connect(
+    endpoints: Sequence[tuple[str, int]], timeout: float, tls: EtcdTls | None = None
+) -> aetcd.Client:
     """A client that spreads calls over the members that answer (gRPC round robin).
 
     aetcd dials f"{host}:{port}", so the multi-address target is split at its last colon.
+    With TLS, every member's certificate must name the first endpoint's host (or be issued for
+    all of them under it), as etcdctl checks them too.
     """
     host, _, port = grpc_target(endpoints).rpartition(":")
-    return aetcd.Client(
-        host=host,
-        port=int(port),
-        timeout=timeout,  # type: ignore[arg-type]  # gRPC takes float seconds
-        options={"grpc.lb_policy_name": "round_robin"},
-    )
+    settings: dict[str, Any] = {
+        "host": host,
+        "port": int(port),
+        "timeout": timeout,  # gRPC takes float seconds
+        "options": {"grpc.lb_policy_name": "round_robin"},
+    }
+    if tls is None:
+        return aetcd.Client(**settings)
+    return TlsClient(tls, endpoints[0][0], **settings)
 
 
 class KeptLease:

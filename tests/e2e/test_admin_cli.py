@@ -15,7 +15,10 @@ pytestmark = pytest.mark.slow
 
 
 def run(capsys: pytest.CaptureFixture[str], hq: Cluster, *argv: str) -> tuple[int, str, str]:
-    code = main(["--hq", hq.hq_address, *hq.certs.admin_args(), *argv])
+    try:
+        code = main(["--hq", hq.hq_address, *hq.certs.admin_args(), *argv])
+    except SystemExit as exit_:  # argparse refused an argument: exit 2 with a usage line
+        code = int(exit_.code or 0)
     out = capsys.readouterr()
     return code, out.out, out.err
 
