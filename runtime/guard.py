@@ -13,7 +13,7 @@ import contextlib
 import contextvars
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -35,6 +35,24 @@ def current_principal() -> Principal:
         return _CURRENT.get()
     except LookupError:
         raise Unauthenticated("no authenticated caller for this call") from None
+
+
+def authorize(rules: Mapping[str, Rule], method: str, principal: Principal, request: Any) -> None:
+    """The guard's decision for one call, for shells that are not gRPC (the web back office)."""
+    rule = rules.get(method)
+    if rule is None:
+        raise Forbidden(f"{method} has no authorization rule, so nobody may call it")
+    rule.check(principal, request)
+
+
+@contextlib.contextmanager
+def acting_as(principal: Principal) -> Iterator[None]:
+    """Run servicer code in-process as `principal` (what the guard sets for a gRPC call)."""
+    token = _CURRENT.set(principal)
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)
 
 
 class Rule(Protocol):
@@ -149,9 +167,7 @@ class Guard(grpc.aio.ServerInterceptor):
         self, method: str, rule: Rule | None, context: grpc.aio.ServicerContext, request: Any
     ) -> Principal:
         principal = self._identify(context)
-        if rule is None:
-            raise Forbidden(f"{method} has no authorization rule, so nobody may call it")
-        rule.check(principal, request)
+        authorize(self._rules, method, principal, request)
         if self._limiter is not None:
             wait = self._limiter.take(principal, self._clock())
             if wait > 0:
