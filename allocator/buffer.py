@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from allocator.errors import BufferEmpty, PermissionDenied
+from allocator.errors import BufferEmpty, InvalidQuota, PermissionDenied
 from allocator.identity import InvoiceNumber, InvoiceType
 from allocator.period import Period
 from allocator.pool import TrackRange
@@ -112,6 +112,11 @@ def require_handed_to(number: InvoiceNumber, handed_to: str, terminal: str) -> N
         )
 
 
+MAX_LOW_WATER_COUNT = 1_000_000
+MAX_LOW_WATER_MINUTES = 7 * 24 * 60
+MAX_REFILL_BOOKLETS = 10_000
+
+
 @dataclass(frozen=True, slots=True)
 class RefillPolicy:
     """When a branch asks HQ for more: by count, and by minutes of its current burn rate."""
@@ -120,6 +125,23 @@ class RefillPolicy:
     low_water_minutes: float = 30.0
     min_booklets: int = 1
     max_booklets: int = 20
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.low_water_count <= MAX_LOW_WATER_COUNT:
+            raise InvalidQuota(
+                f"low water count {self.low_water_count} must be 0..{MAX_LOW_WATER_COUNT:,}"
+            )
+        minutes = self.low_water_minutes
+        if not (math.isfinite(minutes) and 0 < minutes <= MAX_LOW_WATER_MINUTES):
+            raise InvalidQuota(
+                f"low water minutes {minutes} must be more than 0 and at most "
+                f"{MAX_LOW_WATER_MINUTES:,} (a week)"
+            )
+        if not 1 <= self.min_booklets <= self.max_booklets <= MAX_REFILL_BOOKLETS:
+            raise InvalidQuota(
+                f"refill booklets min {self.min_booklets} / max {self.max_booklets}: need "
+                f"1 <= min <= max <= {MAX_REFILL_BOOKLETS:,}"
+            )
 
     def needs_refill(self, remaining: int, burn_per_minute: float) -> bool:
         if remaining < self.low_water_count:

@@ -10,8 +10,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from allocator.errors import (
+    InvalidInput,
     InvalidQuota,
     OverlappingRange,
     PoolExhausted,
@@ -57,6 +59,11 @@ class AssignedRange:
         return self.track_range.range
 
 
+# A track holds 100,000,000 numbers: 2,000,000 booklets. No quota is larger than that.
+MAX_BOOKLETS_PER_PERIOD = 2_000_000
+MAX_BOOKLETS_PER_REQUEST = 10_000
+
+
 @dataclass(frozen=True, slots=True)
 class Quota:
     """How many booklets a branch may get in one request and in one period."""
@@ -65,14 +72,34 @@ class Quota:
     booklets_per_period: int
 
     def __post_init__(self) -> None:
-        if self.booklets_per_request < 1:
+        if not 1 <= self.booklets_per_request <= MAX_BOOKLETS_PER_REQUEST:
             raise InvalidQuota(
-                f"booklets per request {self.booklets_per_request} must be at least 1"
+                f"booklets per request {self.booklets_per_request} must be "
+                f"1..{MAX_BOOKLETS_PER_REQUEST:,}"
             )
-        if self.booklets_per_period < 0:
+        if not 0 <= self.booklets_per_period <= MAX_BOOKLETS_PER_PERIOD:
             raise InvalidQuota(
-                f"booklets per period {self.booklets_per_period} must not be negative"
+                f"booklets per period {self.booklets_per_period} must be "
+                f"0..{MAX_BOOKLETS_PER_PERIOD:,} (a whole track)"
             )
+
+
+# A quota change takes effect at once or later; a time far in the past is a typing mistake.
+SCHEDULE_PAST = timedelta(hours=1)
+SCHEDULE_FUTURE = timedelta(days=400)
+
+
+def check_schedule(effective_from: datetime, now: datetime) -> datetime:
+    """When a scheduled quota starts: from an hour ago (meaning at once) to 400 days ahead."""
+    if effective_from.tzinfo is None:
+        raise InvalidInput(f"effective from {effective_from.isoformat()} needs a time zone")
+    if not now - SCHEDULE_PAST <= effective_from <= now + SCHEDULE_FUTURE:
+        raise InvalidInput(
+            f"effective from {effective_from.isoformat(timespec='seconds')} must be between an "
+            f"hour ago and {SCHEDULE_FUTURE.days} days from now "
+            f"({now.isoformat(timespec='seconds')})"
+        )
+    return effective_from
 
 
 def by_track(track_ranges: Iterable[TrackRange]) -> dict[Track, RangeSet]:

@@ -80,6 +80,9 @@ class Writer:
         stopping = False
         while not stopping:
             first = await self._queue.get()
+            # Let the calls that are ready to run queue up behind this one first: a burst is
+            # then one batch and one fsync, not one commit each while the loop is blocked.
+            await asyncio.sleep(0)
             batch: list[_Queued] = []
             item: _Queued | None = first
             while item is not None:

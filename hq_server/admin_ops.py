@@ -18,6 +18,7 @@ from allocator import (
     Quota,
     RangeStatus,
     RefillPolicy,
+    Refused,
     TrackRange,
     account,
     by_track,
@@ -280,6 +281,11 @@ class CloseResult:
 
 def close_period(conn: Connection, now: datetime, actor: str, pool: PoolKey) -> CloseResult:
     """Close a period: from now on everything not issued is blank (E0402)."""
+    if not assigned_ranges(conn, pool):
+        raise Refused(
+            f"period {pool.year_month} type {pool.type_code} has nothing assigned: "
+            "there is nothing to close"
+        )
     if now < pool.period.end():
         raise InvalidInput(
             f"period {pool.year_month} ends at {pool.period.end().isoformat()}: "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -61,7 +62,7 @@ def append_many(
 
 def chain_ok(rows: Sequence[Row[Any]]) -> bool:
     """Each entry's hash is right and links to the one before it."""
-    for before, row in zip((None, *rows[:-1]), rows, strict=True):
+    for before, row in itertools.pairwise([None, *rows]):
         if before is not None and row.prev_hash != before.hash:
             return False
         expected = entry_hash(

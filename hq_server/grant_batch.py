@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Row, func, insert, select, update
 from allocator import (
     Ban,
     DomainError,
+    InvalidInput,
     NotFound,
     OverlappingRange,
     PeriodClosed,
@@ -141,8 +142,14 @@ def rows_by(conn: Connection, table: Any, column: Any, values: list[str]) -> dic
 
 
 def original(row: Any, req: RangeRequest) -> Any:
+    """The grant a retried request id stands for; a retry must ask for the same pool."""
     if row.branch_ban != req.branch.value:
         raise PermissionDenied(f"request id {req.request_id!r} belongs to branch {row.branch_ban}")
+    if (row.year_month, row.invoice_type) != (req.pool.year_month, req.pool.type_code):
+        raise InvalidInput(
+            f"request id {req.request_id!r} was already used for period {row.year_month} type "
+            f"{row.invoice_type}; a retry must ask for the same (a new request needs a new id)"
+        )
     return row
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import grpc
 
-from allocator import InvalidInput, Period
+from allocator import InvalidInput, Period, check_schedule
 from hq_server import admin_ops, convert, enrolment, queries
 from hq_server.app import Hq
 from hq_server.audit import chain_ok
@@ -19,6 +19,7 @@ from runtime.guard import current_principal
 
 Ctx = grpc.aio.ServicerContext
 MAX_AUDIT_PAGE = 1000
+MAX_AUDIT_SEQ = 2**62  # the database stores 64-bit integers
 
 
 def actor() -> str:
@@ -43,6 +44,8 @@ class AdminServicer(ReportsMixin, admin_pb2_grpc.AdminServiceServicer):
         return convert.assignment_pb(row, 0, new.range.count)
 
     async def ListPools(self, request: admin_pb2.ListPoolsRequest, context: Ctx):
+        if request.year_month:
+            Period.from_year_month(request.year_month)
         views = await self.hq.read(lambda conn: queries.list_pools(conn, request.year_month))
         return admin_pb2.ListPoolsReply(
             pools=[
@@ -146,8 +149,12 @@ class AdminServicer(ReportsMixin, admin_pb2_grpc.AdminServiceServicer):
         ban = convert.ban(request.ban)
         quota = convert.quota(request.quota)
         effective = messages.from_timestamp(
-            request.effective_from, request.HasField("effective_from")
+            request.effective_from,
+            request.HasField("effective_from"),
+            "SetQuotaRequest.effective_from",
         )
+        if effective is not None:
+            check_schedule(effective, self.hq.now())
 
         def work(conn, now, _t):  # type: ignore[no-untyped-def]
             refill = None
@@ -173,9 +180,8 @@ class AdminServicer(ReportsMixin, admin_pb2_grpc.AdminServiceServicer):
     async def GetUsage(self, request: admin_pb2.GetUsageRequest, context: Ctx):
         year_month = request.year_month or Period.containing(self.hq.now()).to_year_month()
         Period.from_year_month(year_month)
-        views = await self.hq.read(
-            lambda conn: queries.usage(conn, year_month, request.branch_ban or None)
-        )
+        branch = convert.ban(request.branch_ban).value if request.branch_ban else None
+        views = await self.hq.read(lambda conn: queries.usage(conn, year_month, branch))
         return admin_pb2.GetUsageReply(
             year_month=year_month,
             branches=[
@@ -228,6 +234,8 @@ class AdminServicer(ReportsMixin, admin_pb2_grpc.AdminServiceServicer):
 
     async def ListAudit(self, request: admin_pb2.ListAuditRequest, context: Ctx):
         limit = min(request.limit or 100, MAX_AUDIT_PAGE)
+        if request.after_seq > MAX_AUDIT_SEQ:
+            raise InvalidInput(f"after_seq {request.after_seq} is beyond any entry (at most 2^62)")
 
         def work(conn):  # type: ignore[no-untyped-def]
             rows = queries.audit_entries(conn, request.after_seq, limit)

@@ -69,7 +69,9 @@ class BranchServicer(branch_pb2_grpc.BranchServiceServicer):
         self, request: branch_pb2.UsageReport, context: grpc.aio.ServicerContext
     ) -> branch_pb2.UsageAck:
         branch = caller_branch(request.branch_ban)
-        agent_time = messages.from_timestamp(request.agent_time, request.HasField("agent_time"))
+        agent_time = messages.from_timestamp(
+            request.agent_time, request.HasField("agent_time"), "UsageReport.agent_time"
+        )
         progress = [
             branch_ops.GrantProgress(
                 g.grant_id, g.next_number, [NumberRange(s.begin, s.end) for s in g.skipped], g.final

@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import grpc
+from google.protobuf.message import Message
 
 from allocator import DomainError
 from runtime.errors import Forbidden, RateLimited, Unauthenticated
+from runtime.fields import check_request
 from runtime.grpc_status import abort
 from runtime.principal import Kind, Principal, Role
 from runtime.ratelimit import RateLimiter
@@ -161,13 +163,13 @@ class Guard(grpc.aio.ServerInterceptor):
         handler = await continuation(details)
         if handler is None:
             return None  # type: ignore[return-value]  # unknown method: gRPC says UNIMPLEMENTED
-        return self._wrap(handler, details.method, self._rules.get(details.method))
+        return self._wrap(handler, details.method)
 
-    def admit(
-        self, method: str, rule: Rule | None, context: grpc.aio.ServicerContext, request: Any
-    ) -> Principal:
+    def admit(self, method: str, context: grpc.aio.ServicerContext, request: Any) -> Principal:
         principal = self._identify(context)
         authorize(self._rules, method, principal, request)
+        if isinstance(request, Message):
+            check_request(request)
         if self._limiter is not None:
             wait = self._limiter.take(principal, self._clock())
             if wait > 0:
@@ -176,37 +178,35 @@ class Guard(grpc.aio.ServerInterceptor):
                 )
         return principal
 
-    def _wrap(
-        self, handler: grpc.RpcMethodHandler, method: str, rule: Rule | None
-    ) -> grpc.RpcMethodHandler:
+    def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         kwargs = {
             "request_deserializer": handler.request_deserializer,
             "response_serializer": handler.response_serializer,
         }
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
-                self._unary(handler.unary_unary, method, rule), **kwargs
+                self._unary(handler.unary_unary, method), **kwargs
             )
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
-                self._unary_stream(handler.unary_stream, method, rule), **kwargs
+                self._unary_stream(handler.unary_stream, method), **kwargs
             )
         if handler.stream_unary is not None:
             return grpc.stream_unary_rpc_method_handler(
-                self._unary(handler.stream_unary, method, rule, streaming=True), **kwargs
+                self._unary(handler.stream_unary, method, streaming=True), **kwargs
             )
         return grpc.stream_stream_rpc_method_handler(
-            self._unary_stream(handler.stream_stream, method, rule, streaming=True), **kwargs
+            self._unary_stream(handler.stream_stream, method, streaming=True), **kwargs
         )
 
     @contextlib.asynccontextmanager
     async def _guarded(
-        self, method: str, rule: Rule | None, context: grpc.aio.ServicerContext, request: Any
+        self, method: str, context: grpc.aio.ServicerContext, request: Any
     ) -> AsyncIterator[None]:
         """Admit the caller for the call's task, and end the call with the status of an error."""
         try:
             # Each call runs in a task of its own, with its own copy of the context.
-            _CURRENT.set(self.admit(method, rule, context, request))
+            _CURRENT.set(self.admit(method, context, request))
             yield
         except DomainError as error:
             await abort(context, error)
@@ -216,18 +216,16 @@ class Guard(grpc.aio.ServerInterceptor):
             log.exception("%s failed", method)
             await context.abort(grpc.StatusCode.INTERNAL, "internal error; see the server log")
 
-    def _unary(self, inner: Any, method: str, rule: Rule | None, streaming: bool = False) -> Any:
+    def _unary(self, inner: Any, method: str, streaming: bool = False) -> Any:
         async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            async with self._guarded(method, rule, context, None if streaming else request):
+            async with self._guarded(method, context, None if streaming else request):
                 return await inner(request, context)
 
         return behavior
 
-    def _unary_stream(
-        self, inner: Any, method: str, rule: Rule | None, streaming: bool = False
-    ) -> Any:
+    def _unary_stream(self, inner: Any, method: str, streaming: bool = False) -> Any:
         async def behavior(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            async with self._guarded(method, rule, context, None if streaming else request):
+            async with self._guarded(method, context, None if streaming else request):
                 async for item in inner(request, context):
                     yield item
 

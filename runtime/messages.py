@@ -6,9 +6,19 @@ from datetime import UTC, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from allocator import InvalidInvoiceType, InvoiceType, NumberRange, RangeStatus, Track, TrackRange
+from allocator import (
+    InvalidInput,
+    InvalidInvoiceType,
+    InvoiceType,
+    NumberRange,
+    RangeStatus,
+    Track,
+    TrackRange,
+)
 from protos.einvoice.v1 import common_pb2
 
+MIN_SECONDS = 0  # 1970-01-01: nothing in this service happened before
+MAX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z, protobuf's own upper bound
 TYPE_TO_PB = {
     InvoiceType.GENERAL: common_pb2.INVOICE_TYPE_GENERAL,
     InvoiceType.SPECIAL: common_pb2.INVOICE_TYPE_SPECIAL,
@@ -54,5 +64,13 @@ def optional_timestamp(instant: datetime | None) -> Timestamp | None:
     return None if instant is None else timestamp(instant)
 
 
-def from_timestamp(stamp: Timestamp, present: bool) -> datetime | None:
-    return stamp.ToDatetime(tzinfo=UTC) if present else None
+def from_timestamp(stamp: Timestamp, present: bool, field: str = "timestamp") -> datetime | None:
+    """An aware UTC instant, or None when unset; out-of-range values are refused by name."""
+    if not present:
+        return None
+    if not (MIN_SECONDS <= stamp.seconds <= MAX_SECONDS and 0 <= stamp.nanos <= 999_999_999):
+        raise InvalidInput(
+            f"{field} (seconds {stamp.seconds}, nanos {stamp.nanos}) is not a time between "
+            "the years 1970 and 9999"
+        )
+    return stamp.ToDatetime(tzinfo=UTC)

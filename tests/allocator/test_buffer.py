@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from allocator import (
     BufferEmpty,
     Holding,
+    InvalidQuota,
     InvoiceNumber,
     InvoiceType,
     NumberRange,
@@ -262,3 +264,21 @@ def test_skipped_at_close_reports_what_was_given_back_and_never_reissued() -> No
     assert skipped_at_close(120, 125) == NumberRange(120, 124)
     assert skipped_at_close(125, 125) is None
     assert skipped_at_close(100, 50) is None
+
+
+@pytest.mark.parametrize(
+    ("values", "needle"),
+    [
+        ({"low_water_minutes": float("nan")}, "low water minutes nan"),
+        ({"low_water_minutes": float("inf")}, "low water minutes inf"),
+        ({"low_water_minutes": -1.0}, "low water minutes -1.0"),
+        ({"low_water_minutes": 0.0}, "more than 0"),
+        ({"low_water_count": -1}, "low water count -1"),
+        ({"min_booklets": 5, "max_booklets": 2}, "min 5 / max 2"),
+        ({"min_booklets": 0}, "min 0"),
+        ({"max_booklets": 10_001}, "max 10001"),
+    ],
+)
+def test_refill_policies_out_of_bounds_are_refused(values, needle):
+    with pytest.raises(InvalidQuota, match=re.escape(needle)):
+        RefillPolicy(**values)

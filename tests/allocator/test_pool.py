@@ -43,19 +43,21 @@ def ar(track: Track, begin: int, end: int, status: RangeStatus = ENABLED) -> Ass
 # --- Quota and booklets_allowed ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("per_request", [0, -1])
-def test_quota_per_request_must_be_positive(per_request):
+@pytest.mark.parametrize("per_request", [0, -1, 10_001, 2**32 - 1])
+def test_quota_per_request_must_be_positive_and_bounded(per_request):
     with pytest.raises(InvalidQuota) as info:
         Quota(per_request, 10)
     assert f"booklets per request {per_request}" in str(info.value)
-    assert "at least 1" in str(info.value)
+    assert "must be 1..10,000" in str(info.value)
 
 
-def test_quota_per_period_must_not_be_negative():
+@pytest.mark.parametrize("per_period", [-3, 2_000_001, 2**32 - 1])
+def test_quota_per_period_must_fit_a_track(per_period):
     with pytest.raises(InvalidQuota) as info:
-        Quota(1, -3)
-    assert "-3" in str(info.value) and "negative" in str(info.value)
+        Quota(1, per_period)
+    assert str(per_period) in str(info.value) and "0..2,000,000" in str(info.value)
     assert Quota(1, 0).booklets_per_period == 0
+    assert Quota(10_000, 2_000_000).booklets_per_period == 2_000_000
 
 
 @pytest.mark.parametrize("requested", [0, -2])

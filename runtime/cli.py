@@ -1,0 +1,82 @@
+"""What every command line shares: argument types that refuse bad values with one line (exit 2).
+
+argparse turns only ValueError, TypeError and ArgumentTypeError from a type into a usage error;
+a domain error would otherwise surface as a traceback. `arg` adapts the domain's own parsers, so
+a command line applies exactly the rule the servers apply.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+from typing import TypeVar
+
+from allocator import DomainError
+
+T = TypeVar("T")
+
+
+def arg(parse: Callable[[str], T]) -> Callable[[str], T]:
+    """A domain parser as an argparse type: its error becomes argparse's one-line usage error."""
+
+    def convert(text: str) -> T:
+        try:
+            return parse(text)
+        except DomainError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    convert.__name__ = getattr(parse, "__name__", "value")
+    return convert
+
+
+def whole(low: int, high: int) -> Callable[[str], int]:
+    """An ASCII whole number in low..high."""
+
+    def convert(text: str) -> int:
+        if not (text.lstrip("-").isdigit() and text.isascii()):
+            raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a whole number")
+        value = int(text)
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} must be {low}..{high}")
+        return value
+
+    convert.__name__ = "number"
+    return convert
+
+
+def seconds(low: float, high: float) -> Callable[[str], float]:
+    """A finite number of seconds (or minutes) in low..high; low itself is excluded when 0."""
+
+    def convert(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number") from None
+        if not math.isfinite(value) or not low <= value <= high or (low == 0 and value == 0):
+            bound = f"more than 0 and at most {high:g}" if low == 0 else f"{low:g}..{high:g}"
+            raise argparse.ArgumentTypeError(f"{text} must be {bound}")
+        return value
+
+    convert.__name__ = "seconds"
+    return convert
+
+
+def address(text: str) -> str:
+    """HOST:PORT with a port 0..65535 ([v6]:PORT too), or unix:PATH."""
+    if text.startswith("unix:") and len(text) > 5:
+        return text
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not (port.isdigit() and port.isascii()) or int(port) > 65535:
+        raise argparse.ArgumentTypeError(
+            f"{text[:60]!r} is not an address: HOST:PORT with a port 0..65535, or unix:PATH"
+        )
+    return text
+
+
+def addresses(text: str) -> tuple[str, ...]:
+    """A comma-separated, non-empty list of HOST:PORT (several HQ replicas)."""
+    items = tuple(item.strip() for item in text.split(",") if item.strip())
+    if not items:
+        raise argparse.ArgumentTypeError("needs at least one HOST:PORT address")
+    return tuple(address(item) for item in items)
