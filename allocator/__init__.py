@@ -42,7 +42,15 @@ from allocator.errors import (
     Refused,
     branch_disabled,
 )
-from allocator.identity import Ban, BanRule, InvoiceNumber, InvoiceType, Track, ban_check_passes
+from allocator.identity import (
+    Ban,
+    BanRule,
+    InvoiceNumber,
+    InvoiceType,
+    Track,
+    ban_check_passes,
+    parse_digits,
+)
 from allocator.period import Period
 from allocator.pool import (
     AssignedRange,
@@ -112,6 +120,7 @@ __all__ = [
     "check_new_assignment",
     "check_schedule",
     "free_runs",
+    "parse_digits",
     "plan_grant",
     "require_enabled",
     "require_handed_to",

@@ -6,12 +6,30 @@ import enum
 import re
 from dataclasses import dataclass
 
-from allocator.errors import InvalidBan, InvalidInvoiceNumber, InvalidInvoiceType, InvalidTrack
+from allocator.errors import (
+    InvalidBan,
+    InvalidInput,
+    InvalidInvoiceNumber,
+    InvalidInvoiceType,
+    InvalidTrack,
+)
 
 BAN_WEIGHTS = (1, 2, 1, 2, 1, 2, 4, 1)
-_BAN_PATTERN = re.compile(r"[0-9]{8}")  # ASCII only: \d would take full-width digits
 _TRACK_PATTERN = re.compile(r"[A-Z]{2}")
 _NUMBER_PATTERN = re.compile(r"([A-Z]{2})([0-9]{8})")
+
+
+def ascii_digits(text: object, count: int) -> bool:
+    """Exactly `count` ASCII digits: `\\d` would take full-width and other scripts' digits."""
+    return isinstance(text, str) and len(text) == count and text.isascii() and text.isdigit()
+
+
+def parse_digits(text: str, count: int, what: str) -> int:
+    """An invoice number's digits, by the same rule as a BAN's."""
+    if not ascii_digits(text, count):
+        shown = text[:40] if isinstance(text, str) else text
+        raise InvalidInput(f"{what} {shown!r} must be exactly {count} ASCII digits")
+    return int(text)
 
 
 class BanRule(enum.Enum):
@@ -45,7 +63,7 @@ class Ban:
     value: str
 
     def __post_init__(self) -> None:
-        if not isinstance(self.value, str) or not _BAN_PATTERN.fullmatch(self.value):
+        if not ascii_digits(self.value, 8):
             raise InvalidBan(f"BAN {self.value!r} must be exactly 8 digits")
 
     @classmethod

@@ -15,25 +15,32 @@ from allocator import Ban, DomainError, InvoiceType
 from branch_agent import identity as ident
 from branch_agent import pos_tls
 from branch_agent.agent import Agent, AgentSettings
+from runtime.cli import Parser, address, addresses, arg, seconds
 from runtime.clock import clock_from_args
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="einv-agent", description="E-invoice branch agent")
+    parser = Parser(prog="einv-agent", description="E-invoice branch agent")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="serve POS terminals from the local buffer")
-    serve.add_argument("--hq", required=True, help="HQ address(es), comma separated, for failover")
     serve.add_argument(
-        "--branch-ban", help="this branch's 統一編號 (default: the enrolled identity's)"
+        "--hq", type=addresses, required=True, help="HQ address(es), comma separated, for failover"
+    )
+    serve.add_argument(
+        "--branch-ban",
+        type=arg(ban),
+        help="this branch's 統一編號 (default: the enrolled identity's)",
     )
     serve.add_argument("--data", required=True, type=Path, help="directory of the ledger")
     serve.add_argument(
         "--listen",
+        type=address,
         default="127.0.0.1:50061",
         help="POS address on this machine: loopback, or unix:PATH (default: %(default)s)",
     )
     serve.add_argument(
         "--lan-listen",
+        type=address,
         help="POS address on the store LAN, mutual TLS with terminal certificates (pos-certs)",
     )
     serve.add_argument(
@@ -41,21 +48,31 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="talk to an HQ started with --insecure, without TLS (loopback HQ only)",
     )
-    serve.add_argument("--types", default="07", help="invoice types served, e.g. 07 or 07,08")
-    serve.add_argument("--report-interval", type=float, default=10.0, help="seconds")
+    serve.add_argument(
+        "--types", type=arg(types), default="07", help="invoice types served, e.g. 07 or 07,08"
+    )
+    serve.add_argument(
+        "--report-interval", type=seconds(0.05, 3600), default=10.0, help="seconds (0.05..3600)"
+    )
     serve.add_argument(
         "--prefetch-before",
-        type=float,
+        type=seconds(0, 62 * 86400),
         default=2 * 86400,
         help="seconds before a period ends to fetch the next period's range",
     )
-    serve.add_argument("--hq-timeout", type=float, default=5.0, help="seconds per HQ call")
+    serve.add_argument(
+        "--hq-timeout", type=seconds(0, 300), default=5.0, help="seconds per HQ call (0..300)"
+    )
     serve.add_argument("--sim-start", help="simulated clock: start instant (ISO, with zone)")
     serve.add_argument("--sim-epoch", type=float, help="simulated clock: real UNIX time of start")
-    serve.add_argument("--sim-speed", type=float, default=1.0, help="simulated clock: speed")
-    serve.add_argument("--log-level", default="WARNING")
+    serve.add_argument(
+        "--sim-speed", type=seconds(0, 10_000), default=1.0, help="simulated clock: speed"
+    )
+    serve.add_argument(
+        "--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
     enroll = commands.add_parser("enroll", help="enrol this store once with a token from HQ")
-    enroll.add_argument("--hq", required=True, help="the HQ address")
+    enroll.add_argument("--hq", type=address, required=True, help="the HQ address")
     enroll.add_argument("--ca-cert", required=True, type=Path, help="the HQ's ca.crt")
     enroll.add_argument("--token", required=True, help="the line branch-enroll-token printed")
     enroll.add_argument("--data", required=True, type=Path, help="the agent's data directory")
@@ -73,20 +90,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def ban(text: str) -> str:
+    return Ban.parse(text).value
+
+
+def types(text: str) -> tuple[InvoiceType, ...]:
+    return tuple(InvoiceType.parse(t.strip()) for t in text.split(","))
+
+
 def settings_from_args(args: argparse.Namespace) -> AgentSettings:
     """Checks what the command line can check before anything starts (the BAN first)."""
-    ban = Ban.parse(args.branch_ban).value if args.branch_ban else None
-    addresses = tuple(a.strip() for a in args.hq.split(",") if a.strip())
-    if not addresses:
-        raise ValueError("--hq needs at least one address")
     return AgentSettings(
-        branch_ban=ban,
-        hq_addresses=addresses,
+        branch_ban=args.branch_ban,
+        hq_addresses=args.hq,
         data_dir=args.data,
         listen=args.listen,
         lan_listen=args.lan_listen,
         insecure=args.insecure,
-        types=tuple(InvoiceType.parse(t.strip()) for t in args.types.split(",")),
+        types=args.types,
         report_interval=args.report_interval,
         prefetch_before=timedelta(seconds=args.prefetch_before),
         hq_timeout=args.hq_timeout,
@@ -132,7 +153,10 @@ def pos_certs(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # --help, or a bad argument (one line, exit 2)
+        return int(exit_.code or 0)
     logging.basicConfig(
         level=getattr(args, "log_level", "WARNING").upper(),
         format="%(asctime)s %(name)s %(message)s",

@@ -4,29 +4,37 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import sys
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
 import grpc
-from google.protobuf.json_format import MessageToDict
 from rich.console import Console
 from rich.table import Table
 
 from allocator import TAIPEI, DomainError
 from protos.einvoice.v1 import common_pb2, pos_pb2, pos_pb2_grpc
+from runtime.cli import EXIT_CODES_HELP, Parser, address, exit_code, seconds, whole
+from runtime.grpc_status import refusal
+from runtime.json_style import as_json, dumps
 from runtime.tls import client_tls
 
 TYPES = {"07": common_pb2.INVOICE_TYPE_GENERAL, "08": common_pb2.INVOICE_TYPE_SPECIAL}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="einv-pos", description="Talk to the branch agent")
-    parser.add_argument("--agent", default="127.0.0.1:50061", help="the agent's POS address")
+    parser = Parser(
+        prog="einv-pos",
+        description="Talk to the branch agent",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--agent", type=address, default="127.0.0.1:50061", help="the agent's POS address"
+    )
     parser.add_argument("--terminal", default="einv-pos", help="terminal id sent to the agent")
-    parser.add_argument("--timeout", type=float, default=5.0, help="seconds")
+    parser.add_argument("--timeout", type=seconds(0, 600), default=5.0, help="seconds")
     parser.add_argument(
         "--certs-dir",
         type=Path,
@@ -34,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     nxt = commands.add_parser("next", help="take the next invoice number(s)")
-    nxt.add_argument("--count", type=int, default=1)
+    nxt.add_argument("--count", type=whole(1, 1000), default=1, help="1..1000 (default 1)")
     nxt.add_argument("--type", default="07", choices=sorted(TYPES))
     nxt.add_argument("--request-id", default="", help="idempotency key (default: a new UUID)")
     nxt.add_argument("--json", action="store_true")
@@ -55,7 +63,7 @@ def _next(stub: pos_pb2_grpc.PosServiceStub, args: argparse.Namespace, console: 
     )
     reply = stub.NextNumbers(request, timeout=args.timeout)
     if args.json:
-        print(json.dumps([n.invoice_number for n in reply.numbers]))
+        print(dumps(as_json(reply)))
         return
     for number in reply.numbers:
         console.print(f"{number.invoice_number}  [dim]{number.year_month}[/dim]")
@@ -68,7 +76,7 @@ def _give_back(
     reply = stub.GiveBack(request, timeout=args.timeout)
     outcome = pos_pb2.GiveBackReply.Outcome.Name(reply.outcome).removeprefix("OUTCOME_").lower()
     if args.json:
-        print(json.dumps({"invoice_number": args.invoice_number, "outcome": outcome}))
+        print(dumps({"invoice_number": args.invoice_number} | as_json(reply)))
     else:
         console.print(f"{args.invoice_number}: {outcome}")
 
@@ -80,7 +88,7 @@ def _range(message: common_pb2.TrackRange) -> str:
 def _status(stub: pos_pb2_grpc.PosServiceStub, args: argparse.Namespace, console: Console) -> None:
     reply = stub.Status(pos_pb2.StatusRequest(), timeout=args.timeout)
     if args.json:
-        print(json.dumps(MessageToDict(reply, always_print_fields_with_no_presence=True)))
+        print(dumps(as_json(reply)))
         return
     table = Table(title=f"Branch agent {reply.branch_ban}", show_header=False)
     since = ""
@@ -113,7 +121,10 @@ def channel(args: argparse.Namespace) -> grpc.Channel:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # --help, or a bad argument (one line, exit 2)
+        return int(exit_.code or 0)
     console = Console()
     try:
         opened = channel(args)
@@ -128,8 +139,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             COMMANDS[args.command](stub, args, console)
         except grpc.RpcError as error:
-            print(f"einv-pos: {error.code().name}: {error.details()}", file=sys.stderr)
-            return 1
+            seen = refusal(error)
+            reason = f" [{seen.reason}]" if seen.reason else ""
+            print(f"einv-pos: {seen.code.name}{reason}: {seen.message}", file=sys.stderr)
+            return exit_code(seen.code.name)
     return 0
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,8 @@ from runtime.clock import Clock
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 1024
+INLINE_COMMIT_SECONDS = 0.001  # commits faster than this may block the loop (see _commit)
+COMMIT_AVERAGE_WEIGHT = 0.2
 
 
 @dataclass(slots=True)
@@ -49,6 +52,7 @@ class Writer:
         self._stale = False  # the buffer may be ahead of the ledger
         self.commits = 0
         self.commands = 0
+        self._commit_seconds = 0.0  # moving average of a commit's time
 
     def on_commit(self, callback: Callable[[], None]) -> None:
         """Call `callback` after each batch (the refill looks at the buffer again)."""
@@ -96,12 +100,16 @@ class Writer:
 
     async def _commit(self, batch: Sequence[_Queued]) -> None:
         commands = [q.command for q in batch]
-        if len(batch) == 1:
-            # A lone call (a quiet store): the thread hop would cost more than the commit's
-            # brief block of the loop, and nothing else is waiting to be batched with it.
+        started = time.perf_counter()
+        if len(batch) == 1 and self._commit_seconds < INLINE_COMMIT_SECONDS:
+            # A lone call on a fast disk: the thread hop would cost more than the commit's
+            # brief block of the loop. On a slow disk the loop must keep taking calls meanwhile,
+            # so they queue up into the next batch: commit in the worker thread.
             outcomes = self._write(commands)
         else:
             outcomes = await asyncio.to_thread(self._write, commands)
+        took = time.perf_counter() - started
+        self._commit_seconds += (took - self._commit_seconds) * COMMIT_AVERAGE_WEIGHT
         for queued, outcome in zip(batch, outcomes, strict=True):
             if queued.future.done():
                 continue

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from allocator import Ban, DomainError
 from hq_server.app import Hq
@@ -24,19 +25,24 @@ from hq_server.server import serve
 from hq_server.store import Store
 from notifier import ConfigError, NotifierConfig, load_config
 from runtime import pki
+from runtime.cli import Parser, address, arg, seconds, whole
 from runtime.clock import Clock, clock_from_args
 from runtime.tls import Tls, require_secure_or_loopback, server_tls
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="einv-hq", description="HQ invoice-number server")
+    root = Parser(prog="einv-hq", description="HQ invoice-number server")
     sub = root.add_subparsers(dest="command", required=True)
     run = sub.add_parser("serve", help="serve the branch and admin gRPC APIs")
-    run.add_argument("--head-ban", required=True, help="this HQ's 統一編號 (HeadBan)")
+    run.add_argument(
+        "--head-ban", type=arg(head_ban), required=True, help="this HQ's 統一編號 (HeadBan)"
+    )
     run.add_argument(
         "--db", default="sqlite:///hq.db", help="SQLAlchemy URL (default: %(default)s)"
     )
-    run.add_argument("--listen", default="127.0.0.1:50051", help="address (default: %(default)s)")
+    run.add_argument(
+        "--listen", type=address, default="127.0.0.1:50051", help="address (default: %(default)s)"
+    )
     run.add_argument(
         "--certs-dir",
         type=Path,
@@ -51,7 +57,7 @@ def parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--branch-cert-hours",
-        type=float,
+        type=seconds(1 / 60, 8784),
         default=168.0,
         help="lifetime of the branch certificates HQ signs; agents renew at two thirds "
         "(default: %(default)s)",
@@ -67,10 +73,14 @@ def parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--advertise",
+        type=address,
         help="cluster mode: this replica's address for the others' redirects (default: --listen)",
     )
     run.add_argument(
-        "--lease-ttl", type=int, default=5, help="cluster mode: leader lease seconds (default 5)"
+        "--lease-ttl",
+        type=whole(MIN_LEASE_TTL, 60),
+        default=5,
+        help="cluster mode: leader lease seconds (default 5)",
     )
     run.add_argument(
         "--etcd-cacert",
@@ -84,13 +94,8 @@ def parser() -> argparse.ArgumentParser:
         type=Path,
         help="notifier TOML (SMTP, recipients, thresholds); without it no e-mail",
     )
-    run.add_argument("--turnkey-root", type=Path, help="MOF Turnkey data root for E0401/E0402")
     run.add_argument(
-        "--hold-margin-hours",
-        type=float,
-        default=48.0,
-        help="stop waiting for a branch's final usage report this long before "
-        "the E0402 deadline (default: %(default)s)",
+        "--turnkey-root", type=directory, help="MOF Turnkey data root for E0401/E0402 (a folder)"
     )
     run.add_argument(
         "--mig-test-data",
@@ -99,7 +104,9 @@ def parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--sim-start", help="simulated clock: start instant (ISO, with zone)")
     run.add_argument("--sim-epoch", type=float, help="simulated clock: real UNIX time of start")
-    run.add_argument("--sim-speed", type=float, default=1.0, help="simulated clock speed")
+    run.add_argument(
+        "--sim-speed", type=seconds(0, 10_000), default=1.0, help="simulated clock speed"
+    )
     return root
 
 
@@ -116,9 +123,19 @@ class Checked:
     etcd_tls: EtcdTls | None
 
 
-async def run(args: argparse.Namespace, checked: Checked) -> None:
-    store = Store(checked.db_url)
-    store.claim_head_ban(checked.head_ban)
+def open_store(url: str, head_ban: str) -> Store:
+    """The database, migrated and claimed for this HQ; any failure is one line, not a trace."""
+    try:
+        store = Store(url)
+    except (SQLAlchemyError, ImportError) as error:
+        shown = make_url(url).render_as_string(hide_password=True)
+        first = str(getattr(error, "orig", None) or error).splitlines()[0]
+        raise ValueError(f"cannot open the database {shown}: {first}") from None
+    store.claim_head_ban(head_ban)
+    return store
+
+
+async def run(args: argparse.Namespace, checked: Checked, store: Store) -> None:
     if not args.etcd:
         coordinator = LocalCoordinator(store, args.listen, checked.clock)
         await serve(
@@ -150,8 +167,6 @@ def tls_material(args: argparse.Namespace) -> tuple[Tls | None, Signer]:
         )
     require_secure_or_loopback(args.listen, secure=not args.insecure)
     lifetime = timedelta(hours=args.branch_cert_hours)
-    if not timedelta(minutes=1) <= lifetime <= timedelta(days=366):
-        raise ValueError(f"--branch-cert-hours {args.branch_cert_hours} must be 1/60 .. 8784")
     if args.insecure:
         return None, Signer(None, lifetime)
     tls = server_tls(args.certs_dir)
@@ -176,20 +191,31 @@ def database_url(args: argparse.Namespace) -> str:
 
 
 def report_settings(args: argparse.Namespace) -> ReportSettings:
-    return ReportSettings(
-        turnkey_root=args.turnkey_root,
-        hold_margin=timedelta(hours=args.hold_margin_hours),
-        test_data=args.mig_test_data,
-    )
+    return ReportSettings(turnkey_root=args.turnkey_root, test_data=args.mig_test_data)
+
+
+def head_ban(text: str) -> str:
+    return Ban.parse(text).value
+
+
+def directory(text: str) -> Path:
+    path = Path(text)
+    if not path.is_dir():
+        what = "is a file" if path.exists() else "does not exist"
+        raise argparse.ArgumentTypeError(f"{text} {what}: give an existing folder")
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as exit_:  # --help, or a bad argument (one line, exit 2)
+        return int(exit_.code or 0)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
         tls, signer = tls_material(args)
         checked = Checked(
-            head_ban=Ban.parse(args.head_ban).value,
+            head_ban=args.head_ban,
             db_url=database_url(args),
             clock=clock_from_args(args.sim_start, args.sim_epoch, args.sim_speed),
             notifier=load_config(args.notifier_config, os.environ)
@@ -201,23 +227,18 @@ def main(argv: list[str] | None = None) -> int:
             if args.etcd_cacert
             else None,
         )
-        check_cluster_args(args)
+        if args.etcd:
+            parse_endpoints(args.etcd)
+        store = open_store(checked.db_url, checked.head_ban)
     except (DomainError, ValueError, ConfigError, OSError) as error:
         print(f"einv-hq: {error}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(run(args, checked))
+        asyncio.run(run(args, checked, store))
     except (DomainError, OSError) as error:  # e.g. another HQ's database, a port in use
         print(f"einv-hq: {error}", file=sys.stderr)
         return 2
     return 0
-
-
-def check_cluster_args(args: argparse.Namespace) -> None:
-    if args.lease_ttl < MIN_LEASE_TTL:
-        raise ValueError(f"--lease-ttl {args.lease_ttl} is below etcd's minimum of {MIN_LEASE_TTL}")
-    if args.etcd:
-        parse_endpoints(args.etcd)
 
 
 if __name__ == "__main__":

@@ -126,6 +126,7 @@ class ReportsMixin:
         items = [
             admin_pb2.Deadline(
                 year_month=d.period.to_year_month(),
+                invoice_type=messages.invoice_type_code(d.invoice_type),
                 branch_ban=d.branch_ban.value,
                 status=d.status.value,
                 deadline=messages.optional_timestamp(d.deadline),
@@ -139,6 +140,7 @@ class ReportsMixin:
             items.extend(
                 admin_pb2.Deadline(
                     year_month=pool.year_month,
+                    invoice_type=messages.invoice_type_code(pool.invoice_type),
                     branch_ban=ban,
                     status="held",
                     deadline=messages.optional_timestamp(deadline),
@@ -146,5 +148,5 @@ class ReportsMixin:
                 )
                 for ban in blank.held
             )
-        items.sort(key=lambda d: (d.deadline.seconds, d.branch_ban))
+        items.sort(key=lambda d: (d.deadline.seconds, d.invoice_type, d.branch_ban))
         return admin_pb2.ListDeadlinesReply(deadlines=items)

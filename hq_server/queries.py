@@ -231,5 +231,9 @@ def emails_of(row: Row[Any]) -> list[str]:
     return list(json.loads(row.emails))
 
 
-def list_branches(conn: Connection) -> list[Row[Any]]:
-    return list(conn.execute(select(branches).order_by(branches.c.ban)).all())
+def list_branches(conn: Connection, after: str = "", limit: int | None = None) -> list[Row[Any]]:
+    """Branches in BAN order, after `after`, at most `limit` of them (a page)."""
+    query = select(branches).where(branches.c.ban > after).order_by(branches.c.ban)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(conn.execute(query).all())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,6 @@ class ReportSettings:
     """Where documents go and when a missing final usage report stops being waited for."""
 
     turnkey_root: Path | None = None
-    hold_margin: timedelta = timedelta(days=2)
     test_data: bool = False
     default_version: MigVersion = MigVersion.V4_1
     outboxes: dict[str, TurnkeyOutbox] = field(default_factory=dict, compare=False)

@@ -36,9 +36,10 @@ _SEVERITY = list(ReportStatus)
 
 @dataclass(frozen=True, slots=True)
 class BlankReportDue:
-    """A (period, branch) whose E0402s are not all confirmed yet."""
+    """A (period, invoice type, branch) whose E0402s are not all confirmed yet."""
 
     period: Period
+    invoice_type: InvoiceType
     branch_ban: Ban
     status: ReportStatus
     pending: tuple[DocumentKey, ...]
@@ -87,28 +88,33 @@ def key_status(documents: Sequence[TrackedDocument]) -> ReportStatus:
 def blank_reports_due(
     expected: Iterable[DocumentKey], documents: Iterable[TrackedDocument], now: datetime
 ) -> list[BlankReportDue]:
-    """Every (period, branch) with an expected E0402 not confirmed, soonest deadline first."""
+    """Every (period, type, branch) with an E0402 not confirmed, soonest deadline first.
+
+    The two invoice types are reported apart: a type whose documents are all confirmed is
+    done, whatever the other type's state."""
     by_key: dict[DocumentKey, list[TrackedDocument]] = {}
     for document in documents:
         if document.key.message is MessageType.E0402:
             by_key.setdefault(document.key, []).append(document)
-    branches: dict[tuple[Period, Ban], list[tuple[DocumentKey, ReportStatus]]] = {}
+    groups: dict[tuple[Period, InvoiceType, Ban], list[tuple[DocumentKey, ReportStatus]]] = {}
     for key in set(expected):
         status = key_status(by_key.get(key, []))
-        branches.setdefault((key.period, key.branch_ban), []).append((key, status))
-    due = [
-        _due(period, branch, statuses, by_key, now)
-        for (period, branch), statuses in branches.items()
-    ]
+        where = (key.period, key.invoice_type, key.branch_ban)
+        groups.setdefault(where, []).append((key, status))
+    due = [_due(where, statuses, by_key, now) for where, statuses in groups.items()]
     return sorted(
         (item for item in due if item.status is not ReportStatus.CONFIRMED),
-        key=lambda item: (item.deadline, _SEVERITY.index(item.status), item.branch_ban),
+        key=lambda item: (
+            item.deadline,
+            _SEVERITY.index(item.status),
+            item.invoice_type.value,
+            item.branch_ban,
+        ),
     )
 
 
 def _due(
-    period: Period,
-    branch: Ban,
+    where: tuple[Period, InvoiceType, Ban],
     statuses: list[tuple[DocumentKey, ReportStatus]],
     by_key: Mapping[DocumentKey, list[TrackedDocument]],
     now: datetime,
@@ -128,5 +134,8 @@ def _due(
             if document.state is DocState.FAILED and document.error_code
         }
     )
+    period, invoice_type, branch = where
     deadline = period.blank_report_deadline()
-    return BlankReportDue(period, branch, worst, pending, tuple(codes), deadline, deadline - now)
+    return BlankReportDue(
+        period, invoice_type, branch, worst, pending, tuple(codes), deadline, deadline - now
+    )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 from allocator import DomainError
 
@@ -80,3 +80,42 @@ def addresses(text: str) -> tuple[str, ...]:
     if not items:
         raise argparse.ArgumentTypeError("needs at least one HOST:PORT address")
     return tuple(address(item) for item in items)
+
+
+# Exit codes by what went wrong, the same for every command line (documented in --help).
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
+EXIT_DENIED, EXIT_EXHAUSTED, EXIT_UNAVAILABLE = 4, 5, 6
+_EXIT_BY_STATUS = {
+    "INVALID_ARGUMENT": EXIT_USAGE,
+    "OUT_OF_RANGE": EXIT_USAGE,
+    "FAILED_PRECONDITION": EXIT_REFUSED,
+    "ALREADY_EXISTS": EXIT_REFUSED,
+    "NOT_FOUND": EXIT_REFUSED,
+    "ABORTED": EXIT_REFUSED,
+    "PERMISSION_DENIED": EXIT_DENIED,
+    "UNAUTHENTICATED": EXIT_DENIED,
+    "RESOURCE_EXHAUSTED": EXIT_EXHAUSTED,
+    "UNAVAILABLE": EXIT_UNAVAILABLE,
+    "DEADLINE_EXCEEDED": EXIT_UNAVAILABLE,
+    "CANCELLED": EXIT_UNAVAILABLE,
+}
+EXIT_CODES_HELP = """exit codes:
+  0  done
+  1  a check failed (reconcile found violations, a deadline is overdue), or an internal error
+  2  a bad argument, or a value the server refused as malformed (INVALID_ARGUMENT)
+  3  refused by the rules in force (FAILED_PRECONDITION, NOT_FOUND, ALREADY_EXISTS)
+  4  not allowed for this identity (PERMISSION_DENIED, UNAUTHENTICATED)
+  5  a quota, a pool or a rate limit is exhausted (RESOURCE_EXHAUSTED)
+  6  the server is unreachable or busy (UNAVAILABLE, DEADLINE_EXCEEDED)"""
+
+
+def exit_code(status_name: str) -> int:
+    """The exit code for a gRPC status, by its name (StatusCode.name)."""
+    return _EXIT_BY_STATUS.get(status_name, EXIT_FAILED)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and exit 2), not the whole usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")

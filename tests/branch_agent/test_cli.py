@@ -42,22 +42,29 @@ async def test_pos_cli_next_give_back_status_and_errors(
     await ready(agent)
 
     async def run(*argv: str) -> tuple[int, str, str]:
-        code = await asyncio.to_thread(pos_cli.main, ["--agent", agent.address, *argv])
+        try:
+            code = await asyncio.to_thread(pos_cli.main, ["--agent", agent.address, *argv])
+        except SystemExit as exit_:  # argparse: a bad argument
+            code = int(exit_.code or 0)
         out, err = capsys.readouterr()
         return code, out, err
 
     code, out, _ = await run("next", "--count", "2", "--json")
-    first, second = json.loads(out)
-    assert code == 0
-    assert (await run("give-back", second, "--json"))[1].strip().endswith('"reused"}')
+    first, second = (n["invoice_number"] for n in json.loads(out)["numbers"])
+    assert code == 0 and json.loads(out)["numbers"][0]["year_month"] == "11502"
+    code, out, _ = await run("give-back", second, "--json")
+    assert json.loads(out) == {"invoice_number": second, "outcome": "OUTCOME_REUSED"}
     code, out, _ = await run("status", "--json")
-    assert code == 0 and json.loads(out)["issuedTotal"] == "1"
+    status = json.loads(out)
+    assert code == 0 and status["issued_total"] == 1 and status["hq_unreachable_since"] is None
     code, out, _ = await run("status")
     assert code == 0 and BAN in out and "11502" in out
     code, _, err = await run("next", "--count", "1001")
-    assert code == 1 and "INVALID_ARGUMENT" in err and "1001" in err
+    assert code == 2 and "1001 must be 1..1000" in err and len(err.splitlines()) == 1
+    code, _, err = await run("next", "--count", "-1")
+    assert code == 2 and "-1 must be 1..1000" in err
     code, _, err = await run("give-back", first.lower())
-    assert code == 1 and "INVALID_ARGUMENT" in err
+    assert code == 2 and "INVALID_ARGUMENT" in err and first.lower() in err
 
 
 async def _stream(

@@ -96,7 +96,7 @@ def pos_numbers(lan: Lan, host: str, count: int) -> list[str]:
         got = run_on(lan, host, "-m", "branch_agent.pos_cli", "--agent", "127.0.0.1:50061",
                      "next", "--count", str(count), "--json")  # fmt: skip
         if got.returncode == 0:
-            return list(json.loads(got.stdout))
+            return [n["invoice_number"] for n in json.loads(got.stdout)["numbers"]]
         assert time.monotonic() < deadline, got.stderr
         time.sleep(0.3)  # the first refill may still be under way
 

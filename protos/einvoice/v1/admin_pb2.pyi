@@ -77,20 +77,22 @@ class ListDeadlinesRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Deadline(_message.Message):
-    __slots__ = ("year_month", "branch_ban", "status", "deadline", "days_left", "error_codes")
+    __slots__ = ("year_month", "branch_ban", "status", "deadline", "days_left", "error_codes", "invoice_type")
     YEAR_MONTH_FIELD_NUMBER: _ClassVar[int]
     BRANCH_BAN_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     DEADLINE_FIELD_NUMBER: _ClassVar[int]
     DAYS_LEFT_FIELD_NUMBER: _ClassVar[int]
     ERROR_CODES_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_TYPE_FIELD_NUMBER: _ClassVar[int]
     year_month: str
     branch_ban: str
     status: str
     deadline: _timestamp_pb2.Timestamp
     days_left: int
     error_codes: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, year_month: _Optional[str] = ..., branch_ban: _Optional[str] = ..., status: _Optional[str] = ..., deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., days_left: _Optional[int] = ..., error_codes: _Optional[_Iterable[str]] = ...) -> None: ...
+    invoice_type: _common_pb2.InvoiceType
+    def __init__(self, year_month: _Optional[str] = ..., branch_ban: _Optional[str] = ..., status: _Optional[str] = ..., deadline: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., days_left: _Optional[int] = ..., error_codes: _Optional[_Iterable[str]] = ..., invoice_type: _Optional[_Union[_common_pb2.InvoiceType, str]] = ...) -> None: ...
 
 class ListDeadlinesReply(_message.Message):
     __slots__ = ("deadlines",)
@@ -267,14 +269,20 @@ class ListCertificatesReply(_message.Message):
     def __init__(self, certificates: _Optional[_Iterable[_Union[IssuedCertificate, _Mapping]]] = ..., tokens: _Optional[_Iterable[_Union[TokenState, _Mapping]]] = ...) -> None: ...
 
 class ListBranchesRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListBranchesReply(_message.Message):
-    __slots__ = ("branches",)
+    __slots__ = ("branches", "next_page_token")
     BRANCHES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     branches: _containers.RepeatedCompositeFieldContainer[Branch]
-    def __init__(self, branches: _Optional[_Iterable[_Union[Branch, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, branches: _Optional[_Iterable[_Union[Branch, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class DisableBranchRequest(_message.Message):
     __slots__ = ("ban", "actor")

@@ -57,9 +57,11 @@ class PosServiceServicer:
     """
 
     def NextNumbers(self, request, context):
-        """The next number(s) of the current period, ascending. Errors: UNAVAILABLE with the reason
-        when the buffer is empty (HQ unreachable since T, quota reached, pool exhausted, period
-        not yet assigned); INVALID_ARGUMENT for a bad count or type.
+        """The next number(s) of the current period, ascending. When the buffer is empty the status
+        says why, with a google.rpc.ErrorInfo reason: UNAVAILABLE (HQ_UNREACHABLE, REFILL_PENDING:
+        retry shortly), RESOURCE_EXHAUSTED (QUOTA_REACHED, POOL_EXHAUSTED), FAILED_PRECONDITION
+        (PERIOD_NOT_ASSIGNED), PERMISSION_DENIED (BRANCH_DISABLED); INVALID_ARGUMENT for a bad count
+        or type.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -67,7 +69,8 @@ class PosServiceServicer:
 
     def GiveBack(self, request, context):
         """A number the POS received but did not use: re-used if nothing after it was issued,
-        otherwise recorded as skipped (reported blank). FAILED_PRECONDITION if it was never issued.
+        otherwise recorded as skipped (reported blank). FAILED_PRECONDITION if it was never issued;
+        PERMISSION_DENIED (NOT_YOUR_NUMBER) if another terminal was handed it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
