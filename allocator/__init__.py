@@ -54,6 +54,7 @@ from allocator.identity import (
 from allocator.period import Period
 from allocator.pool import (
     AssignedRange,
+    PoolKey,
     Quota,
     RangeStatus,
     TrackRange,
@@ -61,6 +62,7 @@ from allocator.pool import (
     by_track,
     check_new_assignment,
     check_schedule,
+    first_overlap,
     free_runs,
     plan_grant,
     require_enabled,
@@ -102,6 +104,7 @@ __all__ = [
     "PeriodNotAssigned",
     "PermissionDenied",
     "PoolExhausted",
+    "PoolKey",
     "Quota",
     "QuotaReached",
     "RangeNotEnabled",
@@ -119,6 +122,7 @@ __all__ = [
     "by_track",
     "check_new_assignment",
     "check_schedule",
+    "first_overlap",
     "free_runs",
     "parse_digits",
     "plan_grant",

@@ -8,9 +8,11 @@ assigned range, so that each grant maps onto exactly one E0401 `Main` range.
 from __future__ import annotations
 
 import enum
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from allocator.errors import (
     InvalidInput,
@@ -20,7 +22,8 @@ from allocator.errors import (
     QuotaReached,
     RangeNotEnabled,
 )
-from allocator.identity import Track
+from allocator.identity import InvoiceType, Track
+from allocator.period import Period
 from allocator.ranges import BOOKLET_SIZE, NumberRange, RangeSet
 
 
@@ -41,6 +44,22 @@ class TrackRange:
 
     def __str__(self) -> str:
         return f"{self.track}{self.range.begin:08d}-{self.track}{self.range.end:08d}"
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class PoolKey:
+    """One pool: what the MOF assigned to the HQ for one period and invoice type."""
+
+    period: Period
+    invoice_type: InvoiceType
+
+    @property
+    def year_month(self) -> str:
+        return self.period.to_year_month()
+
+    @property
+    def type_code(self) -> str:
+        return self.invoice_type.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,10 +132,31 @@ def by_track(track_ranges: Iterable[TrackRange]) -> dict[Track, RangeSet]:
 def check_new_assignment(new: TrackRange, existing: Iterable[TrackRange]) -> TrackRange:
     """A new MOF range must be whole booklets and overlap no range already assigned."""
     new.range.require_booklets()
-    for other in existing:
-        if other.track == new.track and other.range.overlaps(new.range):
-            raise OverlappingRange(f"range {new} overlaps the assigned range {other}")
+    clash = first_overlap([(new, "new"), *((other, "old") for other in existing)])
+    if clash is not None:
+        other = clash[0][0] if clash[1][1] == "new" else clash[1][0]
+        raise OverlappingRange(f"range {new} overlaps the assigned range {other}")
     return new
+
+
+L = TypeVar("L")
+
+
+def first_overlap(
+    items: Iterable[tuple[TrackRange, L]],
+) -> tuple[tuple[TrackRange, L], tuple[TrackRange, L]] | None:
+    """Two items whose ranges share a number of a track, or None; n log n for n items.
+
+    In range order, if any two overlap then some neighbours do: a range that reaches past a
+    later one's start also reaches past the start of every range between them.
+    """
+    ordered = sorted(
+        items, key=lambda item: (item[0].track, item[0].range.begin, item[0].range.end)
+    )
+    for a, b in itertools.pairwise(ordered):
+        if a[0].track == b[0].track and b[0].range.begin <= a[0].range.end:
+            return a, b
+    return None
 
 
 def booklets_allowed(requested: int, quota: Quota, booklets_granted: int) -> int:

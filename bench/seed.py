@@ -1,7 +1,7 @@
 """An HQ database ready for a benchmark: the MOF ranges and the branches, before HQ starts.
 
 Seeding runs in this process before the HQ starts (setup is not what is measured): the MOF
-range through `admin_ops.add_assignment`, the branches in bulk with the rows
+range through `admin_ops.add_assignments`, the branches in bulk with the rows
 `admin_ops.add_branch` writes (one by one it takes about a millisecond each: 11 s for 10,000)
 and one audit entry for them all.
 """
@@ -20,14 +20,20 @@ from allocator import (
     InvoiceType,
     NumberRange,
     Period,
+    PoolKey,
     Quota,
     RefillPolicy,
     Track,
     TrackRange,
 )
 from hq_server import audit
-from hq_server.admin_ops import BranchSettings, add_assignment, quota_values, refill_values
-from hq_server.records import PoolKey
+from hq_server.admin_ops import (
+    BranchSettings,
+    NewAssignment,
+    add_assignments,
+    quota_values,
+    refill_values,
+)
 from hq_server.schema import branches
 from hq_server.store import Store
 
@@ -66,7 +72,10 @@ def seed_hq(db_url: str, bans: Sequence[str], plan: BranchPlan) -> Period:
         for when in (period, period.next()):
             pool = PoolKey(when, InvoiceType.GENERAL)
             store.write_sync(
-                token, lambda c, p=pool: add_assignment(c, now, "bench", p, whole, "bench")
+                token,
+                lambda c, p=pool: add_assignments(
+                    c, now, "bench", [NewAssignment(p, whole, "bench")]
+                ),
             )
         for start in range(0, len(bans), BRANCHES_PER_TRANSACTION):
             chunk = bans[start : start + BRANCHES_PER_TRANSACTION]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,8 @@ from allocator import (
     BranchUsage,
     InvalidInput,
     NotFound,
+    OverlappingRange,
+    PoolKey,
     Quota,
     RangeStatus,
     RefillPolicy,
@@ -22,11 +25,10 @@ from allocator import (
     TrackRange,
     account,
     by_track,
-    check_new_assignment,
+    first_overlap,
 )
 from hq_server import audit
 from hq_server.records import (
-    PoolKey,
     assigned_ranges,
     branch_row,
     pool_grants,
@@ -36,59 +38,109 @@ from hq_server.records import (
 from hq_server.schema import assignments, branches, closed_periods, quota_schedule
 
 
-def add_assignment(
-    conn: Connection,
-    now: datetime,
-    actor: str,
-    pool: PoolKey,
-    new: TrackRange,
-    source: str,
-    tell_agents: bool = True,
-) -> tuple[Row[Any], bool]:
-    """Record a MOF range. Re-adding the identical range from the same source changes nothing.
+@dataclass(frozen=True, slots=True)
+class NewAssignment:
+    """A MOF range to record: where it came from (an E0501 file and element, or by hand)."""
 
-    Every branch's configuration version moves on, so agents waiting after a refusal (period
-    not assigned, pool exhausted) ask again at once.
+    pool: PoolKey
+    track_range: TrackRange
+    source: str  # "manual" or "e0501:<file name>"
+    where: str = ""  # the element of the file, for error messages
+
+    @property
+    def from_e0501(self) -> bool:
+        return self.source.startswith("e0501:")
+
+
+def add_assignments(
+    conn: Connection, now: datetime, actor: str, items: Sequence[NewAssignment]
+) -> tuple[list[Row[Any]], int]:
+    """Record MOF ranges in one statement: (added rows, how many were already there).
+
+    All or nothing: a range overlapping another (stored or in the same call) refuses them all,
+    naming both. Re-importing the identical range from an E0501 changes nothing. Every branch's
+    configuration version moves on once, so agents waiting after a refusal (period not
+    assigned, pool exhausted) ask again at once.
     """
-    same_period = conn.execute(
-        select(assignments).where(assignments.c.year_month == pool.year_month)
-    ).all()
-    for row in same_period:
-        if (
-            track_range(row) == new
-            and row.invoice_type == pool.type_code
-            and row.source.startswith("e0501:")
-            and source.startswith("e0501:")
-        ):
-            return row, False
-    check_new_assignment(new, [track_range(r) for r in same_period])
-    result = conn.execute(
-        insert(assignments).values(
-            year_month=pool.year_month,
-            invoice_type=pool.type_code,
-            track=new.track.code,
-            begin=new.range.begin,
-            end=new.range.end,
-            status=RangeStatus.ENABLED.value,
-            source=source,
-            created_at=now,
-        )
+    periods = sorted({item.pool.year_month for item in items})
+    stored = conn.execute(select(assignments).where(assignments.c.year_month.in_(periods))).all()
+    known = {(r.year_month, r.invoice_type, track_range(r)): r for r in stored}
+    new = []
+    for item in items:
+        item.track_range.range.require_booklets()
+        twin = known.get((item.pool.year_month, item.pool.type_code, item.track_range))
+        if not (twin is not None and item.from_e0501 and twin.source.startswith("e0501:")):
+            new.append(item)
+    check_overlaps(new, stored)
+    if not new:
+        return [], len(items)
+    conn.execute(
+        insert(assignments),
+        [
+            {
+                "year_month": i.pool.year_month,
+                "invoice_type": i.pool.type_code,
+                "track": i.track_range.track.code,
+                "begin": i.track_range.range.begin,
+                "end": i.track_range.range.end,
+                "status": RangeStatus.ENABLED.value,
+                "source": i.source,
+                "created_at": now,
+                "granted_numbers": 0,
+            }
+            for i in new
+        ],
     )
-    assignment_id = result.inserted_primary_key[0]
-    audit.append(
+    rows = added_rows(conn, new)
+    audit.append_many(
         conn,
         now,
-        actor,
-        "add_assignment",
-        assignment_id=assignment_id,
-        year_month=pool.year_month,
-        invoice_type=pool.type_code,
-        range=str(new),
-        source=source,
+        [
+            (
+                actor,
+                "add_assignment",
+                {
+                    "assignment_id": r.id,
+                    "year_month": r.year_month,
+                    "invoice_type": r.invoice_type,
+                    "range": str(track_range(r)),
+                    "source": r.source,
+                },
+            )
+            for r in rows
+        ],
     )
-    if tell_agents:
-        bump_all_config_versions(conn)
-    return assignment_row(conn, assignment_id), True
+    bump_all_config_versions(conn)
+    return rows, len(items) - len(new)
+
+
+def check_overlaps(new: Sequence[NewAssignment], stored: Sequence[Row[Any]]) -> None:
+    """One rule (allocator.first_overlap) for ranges of a file, of a call and of the database."""
+    for year_month in sorted({item.pool.year_month for item in new}):
+        candidates = [
+            (i.track_range, i.where or "the new range")
+            for i in new
+            if i.pool.year_month == year_month
+        ]
+        candidates += [
+            (track_range(r), f"the assigned range {r.id}, {r.source}")
+            for r in stored
+            if r.year_month == year_month
+        ]
+        clash = first_overlap(candidates)
+        if clash is not None:
+            (a, where_a), (b, where_b) = clash
+            raise OverlappingRange(
+                f"period {year_month}: range {b} ({where_b}) overlaps range {a} ({where_a})"
+            )
+
+
+def added_rows(conn: Connection, new: Sequence[NewAssignment]) -> list[Row[Any]]:
+    """The rows just inserted, by their unique key, in the order given."""
+    periods = sorted({i.pool.year_month for i in new})
+    rows = conn.execute(select(assignments).where(assignments.c.year_month.in_(periods))).all()
+    by_key = {(r.year_month, r.invoice_type, track_range(r)): r for r in rows}
+    return [by_key[(i.pool.year_month, i.pool.type_code, i.track_range)] for i in new]
 
 
 def assignment_row(conn: Connection, assignment_id: int) -> Row[Any]:

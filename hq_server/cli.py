@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from allocator import Ban, DomainError
+from hq_server import migrate
 from hq_server.app import Hq
 from hq_server.cluster import MIN_LEASE_TTL, ClusterSettings, cluster_hq
 from hq_server.coordinator import LocalCoordinator
@@ -22,7 +23,7 @@ from hq_server.enrolment import Signer
 from hq_server.etcd_client import EtcdTls, parse_endpoints
 from hq_server.reports import ReportSettings
 from hq_server.server import serve
-from hq_server.store import Store
+from hq_server.store import Store, make_engines
 from notifier import ConfigError, NotifierConfig, load_config
 from runtime import pki
 from runtime.cli import Parser, address, arg, seconds, whole
@@ -107,6 +108,22 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--sim-speed", type=seconds(0, 10_000), default=1.0, help="simulated clock speed"
     )
+    run.add_argument(
+        "--no-migrate",
+        action="store_true",
+        help="do not migrate the schema at start; refuse a database that is not current "
+        "(for operators who run einv-hq db upgrade themselves)",
+    )
+    db = sub.add_parser("db", help="the schema: upgrade, current revision, history")
+    inner = db.add_subparsers(dest="db_command", required=True)
+    for name, text in (
+        ("upgrade", "bring the database to this version's schema (Alembic)"),
+        ("current", "the revision the database is at, and this version's"),
+        ("history", "every revision, oldest first"),
+    ):
+        p = inner.add_parser(name, help=text)
+        p.add_argument("--db", default="sqlite:///hq.db", help="SQLAlchemy URL")
+        p.add_argument("--db-password-file", type=Path, help="file holding the password")
     return root
 
 
@@ -123,10 +140,10 @@ class Checked:
     etcd_tls: EtcdTls | None
 
 
-def open_store(url: str, head_ban: str) -> Store:
+def open_store(url: str, head_ban: str, migrate_schema: bool = True) -> Store:
     """The database, migrated and claimed for this HQ; any failure is one line, not a trace."""
     try:
-        store = Store(url)
+        store = Store(url, migrate_schema)
     except (SQLAlchemyError, ImportError) as error:
         shown = make_url(url).render_as_string(hide_password=True)
         first = str(getattr(error, "orig", None) or error).splitlines()[0]
@@ -206,12 +223,38 @@ def directory(text: str) -> Path:
     return path
 
 
+def db_command(args: argparse.Namespace) -> int:
+    """`einv-hq db upgrade|current|history`: migrations by hand, as operators like it."""
+    if args.db_command == "history":
+        for revision, text in migrate.history():
+            print(f"{revision}  {text}")
+        return 0
+    url = database_url(args)
+    try:
+        engine = make_engines(url)[0]
+        if args.db_command == "upgrade":
+            migrate.upgrade(engine)
+        found = migrate.current(engine)
+    except SQLAlchemyError as error:
+        first = str(getattr(error, "orig", None) or error).splitlines()[0]
+        print(f"einv-hq: cannot open the database: {first}", file=sys.stderr)
+        return 2
+    print(f"database at {found or 'none (empty)'}; this version needs {migrate.head()}")
+    return 0 if found == migrate.head() or args.db_command == "current" else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = parser().parse_args(argv)
     except SystemExit as exit_:  # --help, or a bad argument (one line, exit 2)
         return int(exit_.code or 0)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if args.command == "db":
+        try:
+            return db_command(args)
+        except (ValueError, OSError) as error:
+            print(f"einv-hq: {error}", file=sys.stderr)
+            return 2
     try:
         tls, signer = tls_material(args)
         checked = Checked(
@@ -229,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         if args.etcd:
             parse_endpoints(args.etcd)
-        store = open_store(checked.db_url, checked.head_ban)
+        store = open_store(checked.db_url, checked.head_ban, not args.no_migrate)
     except (DomainError, ValueError, ConfigError, OSError) as error:
         print(f"einv-hq: {error}", file=sys.stderr)
         return 2

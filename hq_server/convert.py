@@ -12,11 +12,12 @@ from allocator import (
     InvoiceType,
     NumberRange,
     Period,
+    PoolKey,
     Quota,
     RangeStatus,
     RefillPolicy,
 )
-from hq_server.records import PoolKey, quota_of, refill_of
+from hq_server.records import quota_of, refill_of
 from protos.einvoice.v1 import admin_pb2, branch_pb2, common_pb2
 from runtime.messages import (
     STATUS_TO_PB,

@@ -26,6 +26,7 @@ from allocator import (
     PeriodClosed,
     PeriodNotAssigned,
     PermissionDenied,
+    PoolKey,
     RangeSet,
     TrackRange,
     booklets_allowed,
@@ -33,7 +34,7 @@ from allocator import (
     plan_grant,
 )
 from hq_server import audit
-from hq_server.records import PoolKey, pool_free_runs, quota_of, track_range
+from hq_server.records import pool_free_runs, quota_of, track_range
 from hq_server.schema import assignments, branches, closed_periods, grants
 
 CHUNK = 500  # bound on the size of an IN (...) list

@@ -36,10 +36,9 @@ class AdminServicer(ReportsMixin, admin_pb2_grpc.AdminServiceServicer):
         who = actor()
         pool = convert.pool_key(request.year_month, request.invoice_type)
         new = messages.track_range(request.range)
-        row, _ = await self.hq.write(
-            lambda conn, now, _t: admin_ops.add_assignment(
-                conn, now, who, pool, new, source="manual"
-            )
+        item = admin_ops.NewAssignment(pool, new, "manual")
+        (row,), _ = await self.hq.write(
+            lambda conn, now, _t: admin_ops.add_assignments(conn, now, who, [item])
         )
         await self.hq.config_changed()
         return convert.assignment_pb(row, 0, new.range.count)

@@ -1,4 +1,5 @@
-"""Schema migrations (Alembic), run by Store on start-up: the same revisions on both backends.
+"""Schema migrations (Alembic), run by Store on start-up (unless --no-migrate) or by `einv-hq db
+upgrade`: the same revisions on both backends, and the one owner of every table.
 
 Replicas of one HQ may start together: on PostgreSQL an advisory lock makes them migrate one at
 a time (the second finds the schema current). A database made before migrations existed (by
@@ -11,7 +12,11 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
+
+from allocator import Refused
 
 BASELINE = "0001"
 # Any constant will do: it only has to be the same for every replica of every HQ.
@@ -46,13 +51,34 @@ def upgrade(engine: Engine) -> None:
                 conn.commit()
 
 
-def make_revision(url: str, message: str) -> None:
-    """For developers: write a new revision file from the difference between `url` and schema.py.
+def current(engine: Engine) -> str | None:
+    """The revision the database is at (None: not migrated at all)."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
 
-    Point `url` at a scratch database at the current head, e.g. a fresh SQLite file after
-    `Store(url)`; review the generated file (autogenerate misses the exclusion constraint).
-    """
-    from sqlalchemy import create_engine
 
-    with create_engine(url).connect() as conn:
-        command.revision(alembic_config(conn), message=message, autogenerate=True)
+def head() -> str:
+    revision = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert revision is not None
+    return revision
+
+
+def history() -> list[tuple[str, str]]:
+    """(revision, what it does), oldest first."""
+    script = ScriptDirectory.from_config(alembic_config())
+    revisions = list(script.walk_revisions())[::-1]
+    return [(r.revision, (r.doc or "").strip().splitlines()[0]) for r in revisions]
+
+
+class NotMigrated(Refused):
+    reason = "NOT_MIGRATED"
+
+
+def require_current(engine: Engine) -> None:
+    """For --no-migrate: refuse to serve a database another revision than this code's."""
+    found, wanted = current(engine), head()
+    if found != wanted:
+        raise NotMigrated(
+            f"the database is at revision {found or 'none'}, this HQ needs {wanted}: run "
+            "einv-hq db upgrade --db URL (or start without --no-migrate)"
+        )

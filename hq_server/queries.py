@@ -13,6 +13,7 @@ from allocator import (
     Ban,
     InvoiceType,
     Period,
+    PoolKey,
     RangeSet,
     RangeStatus,
     Track,
@@ -22,7 +23,6 @@ from allocator import (
 )
 from hq_server.branch_ops import burn_per_hour
 from hq_server.records import (
-    PoolKey,
     assigned_ranges,
     branch_row,
     grant_usage,

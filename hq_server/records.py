@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Row, select
@@ -11,10 +10,9 @@ from allocator import (
     AssignedRange,
     Ban,
     BranchUsage,
-    InvoiceType,
     NotFound,
     NumberRange,
-    Period,
+    PoolKey,
     Quota,
     RangeSet,
     RangeStatus,
@@ -25,22 +23,6 @@ from allocator import (
     free_runs,
 )
 from hq_server.schema import assignments, branches, grants, skipped
-
-
-@dataclass(frozen=True, slots=True)
-class PoolKey:
-    """One pool: the ranges of one period and invoice type."""
-
-    period: Period
-    invoice_type: InvoiceType
-
-    @property
-    def year_month(self) -> str:
-        return self.period.to_year_month()
-
-    @property
-    def type_code(self) -> str:
-        return self.invoice_type.value
 
 
 def track_range(row: Row[Any]) -> TrackRange:

@@ -12,11 +12,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, select
+from sqlalchemy import Connection, Engine, select
 
-from allocator import Ban, PeriodClosed, Refused, Track, TrackRange, blank_ranges, by_track
+from allocator import Ban, PeriodClosed, PoolKey, Refused, Track, TrackRange, blank_ranges, by_track
 from hq_server import admin_ops
-from hq_server.records import PoolKey, assigned_ranges, pool_grants, track_range, usage_by_branch
+from hq_server.records import assigned_ranges, pool_grants, track_range, usage_by_branch
 from hq_server.schema import assignments
 from mof_sync import (
     MigDocument,
@@ -49,37 +49,26 @@ class ReportSettings:
             raise TurnkeyNotConfigured("no Turnkey data root is configured (--turnkey-root)")
         key = str(self.turnkey_root)
         if key not in self.outboxes:
-            self.outboxes[key] = TurnkeyOutbox(engine, TurnkeyFolders(self.turnkey_root))
+            folders = TurnkeyFolders(self.turnkey_root)
+            # The tables are the HQ's migrations' (hq_server/migrations/versions/0003).
+            self.outboxes[key] = TurnkeyOutbox(engine, folders, create_tables=False)
         return self.outboxes[key]
 
 
-def import_e0501(
-    conn: Connection,
-    now: datetime,
-    actor: str,
-    head_ban: Ban,
-    files: Sequence[tuple[str, bytes]],
-    test_data: bool,
-) -> tuple[list[Row[Any]], int]:
-    """Read every file first (a bad one imports nothing), then add the ranges in one go."""
-    records = [
-        (name, item)
+def parse_e0501(
+    head_ban: Ban, files: Sequence[tuple[str, bytes]], test_data: bool
+) -> list[admin_ops.NewAssignment]:
+    """Read and check every file first, outside any transaction: a bad one imports nothing."""
+    return [
+        admin_ops.NewAssignment(
+            PoolKey(item.period, item.invoice_type),
+            item.track_range,
+            f"e0501:{name}",
+            f"{name}: {item.path}",
+        )
         for name, data in files
         for item in read_e0501(data, head_ban=head_ban, source=name, test_data=test_data)
     ]
-    added, unchanged = [], 0
-    for name, item in records:
-        pool = PoolKey(item.period, item.invoice_type)
-        row, new = admin_ops.add_assignment(
-            conn, now, actor, pool, item.track_range, f"e0501:{name}", tell_agents=False
-        )
-        if new:
-            added.append(row)
-        else:
-            unchanged += 1
-    if added:
-        admin_ops.bump_all_config_versions(conn)
-    return added, unchanged
 
 
 @dataclass(frozen=True, slots=True)

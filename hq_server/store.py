@@ -80,12 +80,15 @@ def make_engines(url: str) -> tuple[Engine, Engine]:
 class Store:
     """The HQ database: fenced writes, plain reads, both off the event loop."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, migrate_schema: bool = True) -> None:
         self.url = url
         # For logs and messages: the password never appears in a log line.
         self.safe_url = make_url(url).render_as_string(hide_password=True)
         self.write_engine, self.read_engine = make_engines(url)
-        migrate.upgrade(self.write_engine)
+        if migrate_schema:
+            migrate.upgrade(self.write_engine)
+        else:
+            migrate.require_current(self.write_engine)
         self._write_lock = threading.Lock()
         self._batcher: WriteBatcher | None = None
 

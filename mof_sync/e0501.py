@@ -9,15 +9,14 @@ allocator's rules; the first problem stops the read, so a bad file yields no rec
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lxml import etree
 
-from allocator.errors import OverlappingRange
 from allocator.identity import Ban, BanRule, InvoiceType
 from allocator.period import Period
-from allocator.pool import TrackRange, check_new_assignment
+from allocator.pool import TrackRange, first_overlap
 from mof_sync import fields
 from mof_sync.errors import MigError
 from mof_sync.mig import ENVELOPE_NAMESPACE_BASE, ENVELOPE_ROOT, MessageType, namespace_version
@@ -44,6 +43,7 @@ class Assignment:
     period: Period
     track_range: TrackRange
     booklets: int
+    path: str = field(default="", compare=False)  # the element read, for error messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +68,9 @@ def read_e0501(
     """
     reader = _Reader(source, head_ban, test_data, ban_rule)
     root = parse_xml(data, source)
-    read: list[tuple[Assignment, str]] = []
-    for element, path in _assign_elements(root, source):
-        assignment = _assignment(reader, element, path)
-        _check_overlap(reader, path, assignment, read)
-        read.append((assignment, path))
-    return tuple(assignment for assignment, _ in read)
+    read = [_assignment(reader, element, path) for element, path in _assign_elements(root, source)]
+    _check_overlaps(reader, read)
+    return tuple(read)
 
 
 def read_e0501_file(
@@ -175,21 +172,18 @@ def _assignment(reader: _Reader, element: etree._Element, path: str) -> Assignme
     numbers = fields.number_range(src, path, values["InvoiceBeginNo"], values["InvoiceEndNo"])
     numbers = fields.booklet_range(src, path, numbers)
     booklets = fields.booklet_count(src, path, values["InvoiceBooklet"], numbers)
-    return Assignment(ban, invoice_type, period, TrackRange(track, numbers), booklets)
+    return Assignment(ban, invoice_type, period, TrackRange(track, numbers), booklets, path)
 
 
-def _check_overlap(
-    reader: _Reader, path: str, new: Assignment, earlier: Sequence[tuple[Assignment, str]]
-) -> None:
+def _check_overlaps(reader: _Reader, read: Sequence[Assignment]) -> None:
     """No two ranges of one file may share a number of a track in a period."""
-    same_period = [(item, where) for item, where in earlier if item.period == new.period]
-    try:
-        check_new_assignment(new.track_range, [item.track_range for item, _ in same_period])
-    except OverlappingRange as error:
-        other = next(
-            where
-            for item, where in same_period
-            if item.track_range.track == new.track_range.track
-            and item.track_range.range.overlaps(new.track_range.range)
-        )
-        raise MigError(reader.source, path, f"{error} (in {other})") from None
+    for period in {item.period for item in read}:
+        items = ((a.track_range, (i, a)) for i, a in enumerate(read) if a.period == period)
+        clash = first_overlap(items)
+        if clash is not None:
+            (_, (_, first)), (_, (_, second)) = sorted(clash, key=lambda item: item[1][0])
+            raise MigError(
+                reader.source,
+                second.path,
+                f"range {second.track_range} overlaps range {first.track_range} (in {first.path})",
+            )

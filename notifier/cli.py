@@ -33,7 +33,6 @@ from notifier.outbox import (
     SENDING,
     SENT,
     conditions,
-    create_tables,
     messages,
 )
 from runtime.clock import Clock, SystemClock
@@ -58,7 +57,6 @@ class AlertView:
 
 
 def list_alerts(store: Store, include_resolved: bool = False) -> list[AlertView]:
-    create_tables(store.write_engine)
     return store.read_sync(lambda conn: _views(conn, None if include_resolved else OPEN))
 
 
@@ -66,7 +64,6 @@ def ack_alert(
     store: Store, key: str, actor: str, now: datetime, token: int | None = None
 ) -> AlertView:
     """Stop the reminders of an alert; `token` defaults to the one stored now (see module)."""
-    create_tables(store.write_engine)
     fence = token if token is not None else store.read_sync(stored_token)
 
     def work(conn: Connection) -> AlertView:

@@ -13,10 +13,9 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Row, insert, select, update
 
-from allocator import NotFound
-from hq_server.records import PoolKey
+from allocator import NotFound, PoolKey
 from notifier.model import Alert, Fact, Kind
-from notifier.outbox import EXTERNAL, OPEN, RESOLVED, RULE, conditions, create_tables
+from notifier.outbox import EXTERNAL, OPEN, RESOLVED, RULE, conditions
 
 
 def sync_conditions(conn: Connection, now: datetime, alerts: Sequence[Alert]) -> tuple[int, int]:
@@ -56,14 +55,12 @@ def raise_alert(
     It stays open until `resolve_alert`; the evaluator mails it on its next run. Returns True
     when the condition was not open before.
     """
-    create_tables(conn)  # the caller may run before the notifier ever started
     row = rows_by_key(conn, [key]).get(key)
     return _upsert(conn, now, Alert(key, kind, dict(facts), ban), EXTERNAL, row)
 
 
 def resolve_alert(conn: Connection, now: datetime, key: str) -> bool:
     """Resolve an open condition (MOF sync's, or any); False when it was not open."""
-    create_tables(conn)
     row = rows_by_key(conn, [key]).get(key)
     if row is None or row.state != OPEN:
         return False

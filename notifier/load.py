@@ -12,9 +12,8 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, func, select
 from sqlalchemy.orm import aliased
 
-from allocator import InvoiceType, Period, RangeStatus
+from allocator import InvoiceType, Period, PoolKey, RangeStatus
 from hq_server.queries import list_pools
-from hq_server.records import PoolKey
 from hq_server.schema import assignments, branches, grants, usage_samples
 from notifier.model import BranchPool, BranchState, PoolState, Snapshot
 from notifier.reports import ReportTracker

@@ -15,7 +15,6 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Connection,
-    Engine,
     ForeignKey,
     Index,
     Integer,
@@ -30,7 +29,7 @@ from sqlalchemy import (
     update,
 )
 
-from hq_server.schema import UtcDateTime
+from runtime.sqltypes import UtcDateTime
 
 metadata = MetaData()
 OPEN, RESOLVED = "open", "resolved"
@@ -97,9 +96,6 @@ attempts = Table(
     Column("fencing_token", BigInteger, nullable=False),
 )
 
-
-def create_tables(bind: Engine | Connection) -> None:
-    metadata.create_all(bind)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,8 @@ from typing import Protocol
 
 from sqlalchemy import Connection
 
+from allocator import PoolKey
 from hq_server.queries import is_closed
-from hq_server.records import PoolKey
 from notifier.model import ReportState, ReportStatus
 
 

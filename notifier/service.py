@@ -19,7 +19,6 @@ from notifier import smtp
 from notifier.config import NotifierConfig
 from notifier.dispatch import Delivery, claim, record
 from notifier.evaluator import Evaluation, evaluate
-from notifier.outbox import create_tables
 from notifier.reports import ClosedPeriodTracker, ReportTracker
 from runtime.clock import Clock
 from runtime.errors import NotLeader
@@ -71,7 +70,6 @@ class NotifierService:
         An unreachable server does not stop the HQ: mails queue and are retried, and every
         attempt's error is recorded on the mail and its alert.
         """
-        await asyncio.to_thread(create_tables, self.store.write_engine)
         try:
             await self.check_smtp()
         except smtp.SmtpUnavailable as error:

@@ -41,9 +41,11 @@ def _value(field: FieldDescriptor, value: Any) -> Any:
             return value.ToDatetime(tzinfo=TAIPEI).isoformat()
         return as_json(value)
     if field.type == FieldDescriptor.TYPE_ENUM:
-        return field.enum_type.values_by_number[value].name if value in (
-            field.enum_type.values_by_number
-        ) else value
+        return (
+            field.enum_type.values_by_number[value].name
+            if value in (field.enum_type.values_by_number)
+            else value
+        )
     if field.type == FieldDescriptor.TYPE_BYTES:
         return base64.b64encode(value).decode()
     return value

@@ -17,6 +17,8 @@ from allocator import OverlappingRange
 from hq_server.migrate import MIGRATIONS, alembic_config
 from hq_server.schema import GRANTS_NO_OVERLAP, assignments, branches, grants, metadata
 from hq_server.store import Store
+from mof_sync.store import metadata as mof_metadata
+from notifier.outbox import metadata as notifier_metadata
 
 pytestmark = pytest.mark.cluster
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -73,10 +75,12 @@ def test_migrations_build_the_same_tables_on_sqlite_and_postgresql(
     try:
         shapes = {name: shape(engine) for name, engine in engines.items()}
         assert shapes["sqlite"] == shapes["postgresql"]
-        assert set(shapes["sqlite"]) == {*metadata.tables, "alembic_version"}
+        every = [metadata, mof_metadata, notifier_metadata]  # Alembic owns them all
+        tables = {name for m in every for name in m.tables}
+        assert set(shapes["sqlite"]) == {*tables, "alembic_version"}
         for engine in engines.values():
             with engine.connect() as conn:
-                assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+                assert compare_metadata(MigrationContext.configure(conn), every) == []
                 version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
                 assert version == head_revision()
         with engines["postgresql"].connect() as conn:

@@ -19,17 +19,26 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import Connection, select
 
-from allocator import TAIPEI, Ban, InvoiceType, NumberRange, Period, Quota, RefillPolicy, Track
+from allocator import (
+    TAIPEI,
+    Ban,
+    InvoiceType,
+    NumberRange,
+    Period,
+    PoolKey,
+    Quota,
+    RefillPolicy,
+    Track,
+)
 from allocator import TrackRange as TR
-from hq_server.admin_ops import BranchSettings, add_assignment, add_branch
+from hq_server.admin_ops import BranchSettings, NewAssignment, add_assignments, add_branch
 from hq_server.branch_ops import GrantProgress, report_usage
 from hq_server.coordinator import LocalCoordinator
 from hq_server.grant_batch import RangeRequest, request_ranges
-from hq_server.records import PoolKey
 from hq_server.store import Store
 from notifier.config import NotifierConfig, parse_config
 from notifier.evaluator import Evaluation
-from notifier.outbox import create_tables, messages
+from notifier.outbox import messages
 from notifier.service import NotifierService
 from tests.conftest import BRANCH_BANS, ManualClock
 
@@ -160,7 +169,8 @@ class World:
     ) -> int:
         pool = PoolKey(Period.from_year_month(year_month), InvoiceType.parse(kind))
         span = TR(Track(track), NumberRange(begin, end))
-        row, _ = self.write(lambda c, now: add_assignment(c, now, "alice", pool, span, "manual"))
+        item = NewAssignment(pool, span, "manual")
+        (row,), _ = self.write(lambda c, now: add_assignments(c, now, "alice", [item]))
         return int(row.id)
 
     def branch(self, index: int, emails: tuple[str, ...] = (), per_period: int = 10) -> str:
@@ -192,7 +202,6 @@ class World:
 
 async def start_world(path: Path, clock: ManualClock, holder: str = "hq-1") -> World:
     store = Store(f"sqlite:///{path}")
-    create_tables(store.write_engine)  # tests look at the outbox before the service starts
     coordinator = LocalCoordinator(store, holder, clock)
     await coordinator.start()
     return World(store, coordinator, clock)

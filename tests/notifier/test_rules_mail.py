@@ -8,9 +8,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from allocator import TAIPEI, InvoiceType, Period, RangeStatus
+from allocator import TAIPEI, InvoiceType, Period, PoolKey, RangeStatus
 from hq_server.admin_ops import close_period, set_range_status
-from hq_server.records import PoolKey
 from notifier import ReportState, ReportStatus, raise_held_back, resolve_held_back
 from notifier.config import NotifierConfig
 from tests.notifier.conftest import ADMIN, FINANCE, STORE_IT, Inbox, World, cycle
