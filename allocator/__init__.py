@@ -19,6 +19,7 @@ from allocator.buffer import (
 )
 from allocator.errors import (
     AlreadyExists,
+    BlanksReported,
     BranchDisabled,
     BufferEmpty,
     DomainError,
@@ -35,6 +36,7 @@ from allocator.errors import (
     OverlappingRange,
     PeriodClosed,
     PeriodNotAssigned,
+    PeriodNotEnded,
     PermissionDenied,
     PoolExhausted,
     QuotaReached,
@@ -78,6 +80,7 @@ __all__ = [
     "AssignedRange",
     "Ban",
     "BanRule",
+    "BlanksReported",
     "BranchDisabled",
     "BranchUsage",
     "BufferEmpty",
@@ -102,6 +105,7 @@ __all__ = [
     "Period",
     "PeriodClosed",
     "PeriodNotAssigned",
+    "PeriodNotEnded",
     "PermissionDenied",
     "PoolExhausted",
     "PoolKey",

@@ -105,6 +105,12 @@ class PeriodClosed(Refused):
     reason: ClassVar[str] = "PERIOD_CLOSED"
 
 
+class PeriodNotEnded(Refused):
+    """Something that waits for a period's end (closing it, its E0402) was asked for early."""
+
+    reason: ClassVar[str] = "PERIOD_NOT_ENDED"
+
+
 class BufferEmpty(Refused):
     """A branch agent has no number left for the current period and invoice type."""
 
@@ -146,3 +152,14 @@ def branch_disabled(ban: object) -> BranchDisabled:
         f"branch {ban} is disabled: HQ grants it nothing and refuses its certificate until an "
         "operator enables it again"
     )
+
+
+class BlanksReported(Refused):
+    """A usage change to a grant whose period's E0402 was already handed to the MOF: the blank
+    ranges sent cannot change by themselves (a corrected E0402 is an operator's decision)."""
+
+    reason: ClassVar[str] = "E0402_HANDED_OVER"
+
+    def __init__(self, message: str, grant_id: str = "") -> None:
+        super().__init__(message)
+        self.metadata = {"grant_id": grant_id}

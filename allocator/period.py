@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from allocator.errors import InvalidPeriod
+from allocator.errors import InvalidPeriod, PeriodClosed, PeriodNotEnded
 
 ROC_OFFSET = 1911
 BLANK_REPORT_DAYS = 10
@@ -82,6 +82,19 @@ class Period:
 
     def contains(self, instant: datetime) -> bool:
         return self.start() <= instant < self.end()
+
+    def has_ended(self, now: datetime) -> bool:
+        """The period is over at `now`: no number of it may be issued or granted any more."""
+        return now >= self.end()
+
+    def require_open(self, now: datetime) -> None:
+        if self.has_ended(now):
+            raise PeriodClosed(f"period {self} ended at {self.end().isoformat()}")
+
+    def require_ended(self, now: datetime, what: str) -> None:
+        """`what` (closing it, its E0402) waits for the end of the period."""
+        if not self.has_ended(now):
+            raise PeriodNotEnded(f"period {self} ends at {self.end().isoformat()}: {what} waits")
 
     def next(self) -> Period:
         if self.end_month == 12:

@@ -13,10 +13,11 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 
-from allocator import DomainError
+from allocator import BlanksReported, DomainError
 from branch_agent import wire
 from branch_agent.hq_client import HqPort
 from branch_agent.ledger import Ledger
+from branch_agent.model import GrantUsageRow
 from branch_agent.tasks import nap, raise_if_cancelling
 from runtime.clock import Clock
 from runtime.errors import RateLimited
@@ -65,15 +66,29 @@ class Reporter:
             rows = await asyncio.to_thread(self.ledger.unreported, GRANTS_PER_REPORT, after)
             if not rows:
                 break
-            after = rows[-1].seq
             # A retry of an unacknowledged report keeps its id (for tracing at HQ).
             self._report_id = self._report_id or str(uuid.uuid4())
             report = wire.usage_report(self._report_id, self.branch_ban, rows, self.clock.now())
-            await self.hq.report_usage(report)
+            try:
+                await self.hq.report_usage(report)
+            except BlanksReported as error:
+                await self._give_up_late_change(rows, error)
+                continue  # the same page again, without that grant's change
             self._report_id = ""
+            after = rows[-1].seq
             await asyncio.to_thread(
                 self.ledger.mark_reported, [(row.grant_id, row.version) for row in rows]
             )
             acknowledged += len(rows)
             self.sent += 1
         return acknowledged
+
+    async def _give_up_late_change(self, rows: list[GrantUsageRow], error: BlanksReported) -> None:
+        """HQ keeps what its E0402 reported: stop sending this grant's later change (the ledger
+        keeps it, and the error goes to the log for HQ to decide on a correction)."""
+        grant_id = getattr(error, "metadata", {}).get("grant_id")
+        late = next((row for row in rows if row.grant_id == grant_id), None)
+        if late is None:
+            raise error
+        log.error("HQ refused a late usage change: %s", error)
+        await asyncio.to_thread(self.ledger.mark_reported, [(late.grant_id, late.version)])

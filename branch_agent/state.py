@@ -60,7 +60,7 @@ class BufferState:
 
     def ended(self, now: datetime) -> list[HeldGrant]:
         """Open grants of a period that is over by this clock: they must become final."""
-        return [g for g in self.grants if not g.final and g.period.end() <= now]
+        return [g for g in self.grants if not g.final and g.period.has_ended(now)]
 
     def next_seq(self) -> int:
         return max((g.seq for g in self.grants), default=0) + 1

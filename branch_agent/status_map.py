@@ -10,6 +10,7 @@ from __future__ import annotations
 import grpc
 
 from allocator import (
+    BlanksReported,
     BranchDisabled,
     DomainError,
     InvalidInput,
@@ -34,6 +35,7 @@ _BY_REASON: dict[str, type[DomainError]] = {
         QuotaReached,
         PoolExhausted,
         PeriodClosed,
+        BlanksReported,
         PeriodNotAssigned,
         BranchDisabled,
         OverlappingRange,
@@ -59,4 +61,6 @@ def hq_error(seen: Refusal) -> DomainError:
     kind = _BY_REASON.get(seen.reason) or _BY_CODE.get(seen.code)
     if kind is None:
         return HqUnreachable(f"{seen.code.name}: {seen.message}")
-    return kind(seen.message)
+    error = kind(seen.message)
+    error.metadata = seen.metadata  # type: ignore[attr-defined]  # what HQ said it was about
+    return error

@@ -338,11 +338,7 @@ def close_period(conn: Connection, now: datetime, actor: str, pool: PoolKey) -> 
             f"period {pool.year_month} type {pool.type_code} has nothing assigned: "
             "there is nothing to close"
         )
-    if now < pool.period.end():
-        raise InvalidInput(
-            f"period {pool.year_month} ends at {pool.period.end().isoformat()}: "
-            "it cannot be closed before then"
-        )
+    pool.period.require_ended(now, "closing it")
     exists = conn.execute(
         select(closed_periods.c.closed_at)
         .where(closed_periods.c.year_month == pool.year_month)

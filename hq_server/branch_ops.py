@@ -8,13 +8,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
 from allocator import (
     Ban,
+    BlanksReported,
     NotFound,
     NumberRange,
+    Period,
     PermissionDenied,
     RangeSet,
 )
@@ -29,6 +32,7 @@ from hq_server.schema import (
     skipped,
     usage_samples,
 )
+from mof_sync.store import documents
 
 SAMPLE_WINDOW = timedelta(hours=2)
 
@@ -58,12 +62,12 @@ def report_usage(
     )
     if seen.rowcount == 0:
         raise NotFound(f"branch {branch} is not registered at this HQ")
-    moved = sum(apply_progress(conn, branch, item) for item in progress)
+    moved = sum(apply_progress(conn, now, branch, item) for item in progress)
     record_sample(conn, now, branch)
     return moved
 
 
-def apply_progress(conn: Connection, branch: Ban, item: GrantProgress) -> bool:
+def apply_progress(conn: Connection, now: datetime, branch: Ban, item: GrantProgress) -> bool:
     row = conn.execute(select(grants).where(grants.c.id == item.grant_id)).first()
     if row is None or row.branch_ban != branch.value:
         raise PermissionDenied(f"grant {item.grant_id!r} is not held by branch {branch}")
@@ -85,9 +89,11 @@ def apply_progress(conn: Connection, branch: Ban, item: GrantProgress) -> bool:
     # Agents send their whole, merged skip set each time: store only what is new, as pieces
     # disjoint from the stored ones (a span may have grown since the last report).
     new_skips = list(reported - skipped_by_grant(conn, [row.id]).get(row.id, RangeSet()))
+    forward = item.next_number > row.next_number or (item.final and not row.final)
+    if (forward or new_skips) and Period.from_year_month(row.year_month).has_ended(now):
+        require_blanks_not_reported(conn, row)
     for span in new_skips:
         conn.execute(insert(skipped).values(grant_id=row.id, begin=span.begin, end=span.end))
-    forward = item.next_number > row.next_number or (item.final and not row.final)
     if forward:
         conn.execute(
             update(grants)
@@ -97,6 +103,26 @@ def apply_progress(conn: Connection, branch: Ban, item: GrantProgress) -> bool:
             )
         )
     return forward or bool(new_skips)
+
+
+def require_blanks_not_reported(conn: Connection, row: Any) -> None:
+    """Once a branch's E0402 of a period went to the MOF, its usage there no longer moves."""
+    sent = conn.execute(
+        select(documents.c.name)
+        .where(documents.c.message_type == "E0402")
+        .where(documents.c.year_month == row.year_month)
+        .where(documents.c.invoice_type == row.invoice_type)
+        .where(documents.c.branch_ban == row.branch_ban)
+        .limit(1)
+    ).first()
+    if sent is not None:
+        raise BlanksReported(
+            f"grant {row.id} of period {row.year_month}: this change came after the period's "
+            f"E0402 ({sent.name}) was handed to the MOF, so HQ keeps what was reported; if the "
+            f"numbers really changed, an operator sends a correction (einv-admin reports E0402 "
+            f"--period {row.year_month} --correction)",
+            row.id,
+        )
 
 
 def issued_total(conn: Connection, branch: Ban) -> int:

@@ -50,8 +50,7 @@ class RangeRequest:
 
 
 def require_open(conn: Connection, pool: PoolKey, now: datetime) -> None:
-    if now >= pool.period.end():
-        raise PeriodClosed(f"period {pool.year_month} ended at {pool.period.end().isoformat()}")
+    pool.period.require_open(now)
     closed = conn.execute(
         select(closed_periods.c.closed_at)
         .where(closed_periods.c.year_month == pool.year_month)

@@ -118,7 +118,7 @@ class ReportsMixin:
             return [
                 (k, reports.blank_set(conn, head, k))
                 for k in pool_keys(conn, None)
-                if k.period.end() <= now
+                if k.period.has_ended(now)
             ]
 
         sets = await self.hq.read(ended_sets)

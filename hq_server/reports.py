@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from allocator import Ban, PeriodClosed, PoolKey, Refused, Track, TrackRange, blank_ranges, by_track
+from allocator import Ban, PoolKey, Refused, Track, TrackRange, blank_ranges, by_track
 from hq_server import admin_ops
 from hq_server.records import assigned_ranges, pool_grants, track_range, usage_by_branch
 from hq_server.schema import assignments
@@ -83,11 +83,7 @@ def close_for_blanks(
     conn: Connection, now: datetime, actor: str, head_ban: Ban, pool: PoolKey
 ) -> BlankSet:
     """Close an ended period (everything not issued is now blank) and compute its E0402 set."""
-    if now < pool.period.end():
-        raise PeriodClosed(
-            f"period {pool.year_month} ends at {pool.period.end().isoformat()}: "
-            "its E0402 cannot be built before then"
-        )
+    pool.period.require_ended(now, "its E0402")
     admin_ops.close_period(conn, now, actor, pool)
     return blank_set(conn, head_ban, pool)
 

@@ -76,6 +76,7 @@ def details_for(error: DomainError) -> status_pb2.Status:
     """The google.rpc.Status of a refused call: code, message, ErrorInfo, RetryInfo if any."""
     status = status_pb2.Status(code=status_for(error).value[0], message=message_for(error))
     metadata = {"error": type(error).__name__}
+    metadata |= {k: clip(str(v), 200) for k, v in getattr(error, "metadata", {}).items()}
     if isinstance(error, NotLeader) and error.leader:
         metadata["leader"] = clip(error.leader, 200)
     info = error_details_pb2.ErrorInfo(

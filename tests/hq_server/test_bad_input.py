@@ -95,8 +95,8 @@ CASES = [
     (
         "ClosePeriod",
         admin_pb2.ClosePeriodRequest(year_month="11512", invoice_type=GENERAL),
-        INVALID,
-        "cannot be closed before",
+        PRECONDITION,
+        "closing it waits",
     ),
     ("GetUsage", admin_pb2.GetUsageRequest(year_month="2025"), INVALID, "'2025'"),
 ]

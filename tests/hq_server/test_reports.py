@@ -12,6 +12,7 @@ from hq_server.reports import ReportSettings
 from mof_sync import MessageType, MigVersion
 from mof_sync.xsd import schema_for
 from protos.einvoice.v1 import admin_pb2, branch_pb2, common_pb2
+from runtime.grpc_status import refusal
 from tests.conftest import BRANCH_BANS, HEAD_BAN
 from tests.hq_server.conftest import HqHandle
 from tests.hq_server.test_bad_input import snapshot
@@ -90,7 +91,7 @@ async def test_e0402_set_holds_silent_branches_and_is_sent_once(
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await hq.admin.BuildReports(build)
     assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert "cannot be built before" in info.value.details()
+    assert "its E0402 waits" in info.value.details()
     hq.clock.advance(days=40)
     reply = await hq.admin.BuildReports(build)
     assert list(reply.held_branches) == [BRANCH_BANS[1]]
@@ -116,3 +117,45 @@ async def test_e0402_set_holds_silent_branches_and_is_sent_once(
     assert (BRANCH_BANS[1], "held") in statuses and (HEAD_BAN, "in_flight") in statuses
     # now is 2027-01-02 10:00 Taipei; the E0402 of 11512 is due by 2027-01-11 00:00
     assert {d.days_left for d in due.deadlines} == {8}
+
+
+async def test_a_usage_change_after_the_e0402_went_out_is_refused_and_changes_nothing(
+    hq: HqHandle, tmp_path: Path
+) -> None:
+    hq.app.reports = ReportSettings(turnkey_root=tmp_path / "turnkey")
+    await hq.admin.ImportE0501(
+        admin_pb2.ImportE0501Request(files=[e0501_file("a.xml", ("AB", "00000000", "00000999"))])
+    )
+    await hq.admin.AddBranch(
+        admin_pb2.AddBranchRequest(
+            ban=BRANCH_BANS[0],
+            name="s",
+            quota=common_pb2.Quota(booklets_per_request=2, booklets_per_period=10),
+        )
+    )
+    grant = await hq.branch.RequestRange(request(BRANCH_BANS[0], "g1"))
+
+    def usage(skipped: list[tuple[int, int]]) -> branch_pb2.UsageReport:
+        spans = [common_pb2.Span(begin=b, end=e) for b, e in skipped]
+        progress = branch_pb2.GrantUsage(
+            grant_id=grant.grant_id, next_number=40, final=True, skipped=spans
+        )
+        return branch_pb2.UsageReport(branch_ban=BRANCH_BANS[0], grants=[progress])
+
+    await hq.branch.ReportUsage(usage([(10, 12)]))
+    hq.clock.advance(days=40)
+    build = admin_pb2.BuildReportsRequest(
+        year_month="11512", invoice_type=GENERAL, kind=admin_pb2.REPORT_KIND_E0402
+    )
+    assert (await hq.admin.BuildReports(build)).written
+    before = snapshot(hq)
+    # A number given back after the hand-over would turn an issued number into a blank one.
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await hq.branch.ReportUsage(usage([(10, 12), (20, 20)]))
+    assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "after the period's E0402" in info.value.details()
+    assert "--correction" in info.value.details()
+    assert refusal(info.value).metadata["grant_id"] == grant.grant_id
+    assert snapshot(hq) == before
+    # The same state again (a retried report) is no change: accepted, nothing moves.
+    assert (await hq.branch.ReportUsage(usage([(10, 12)]))).grants_updated == 0
