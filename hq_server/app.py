@@ -22,6 +22,7 @@ from hq_server.reports import ReportSettings
 from hq_server.store import Store
 from notifier.config import NotifierConfig
 from runtime.clock import Clock
+from runtime.errors import Fenced
 from runtime.principal import SCHEDULER
 from runtime.ratelimit import BucketSize
 from runtime.tls import Tls
@@ -88,7 +89,11 @@ class Hq:
         """Run a use case in one fenced transaction with this replica's token."""
         token = self.coordinator.token()
         now = self.now()
-        return await self.store.write(token, lambda conn: work(conn, now, token))
+        try:
+            return await self.store.write(token, lambda conn: work(conn, now, token))
+        except Fenced:
+            self.coordinator.fenced()
+            raise
 
     async def read(self, work: Callable[[Connection], T]) -> T:
         return await self.store.read(work)

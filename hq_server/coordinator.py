@@ -7,11 +7,14 @@ is written into the database, and every write transaction checks it (store.check
 
 from __future__ import annotations
 
+import logging
 from typing import Protocol
 
 from hq_server.store import Store
 from runtime.clock import Clock
 from runtime.errors import NotLeader
+
+log = logging.getLogger("einv.hq")
 
 
 class Coordinator(Protocol):
@@ -28,6 +31,10 @@ class Coordinator(Protocol):
 
     def leader_address(self) -> str | None:
         """The address of the replica that leads now, if known."""
+
+    def fenced(self) -> None:
+        """A write of this term found another token stored: stop leading (and campaign again,
+        where there is an election)."""
 
 
 class LocalCoordinator:
@@ -52,3 +59,13 @@ class LocalCoordinator:
 
     def leader_address(self) -> str | None:
         return self._address if self._token is not None else None
+
+    def fenced(self) -> None:
+        # Another process took office on this database; taking it back would make two HQs
+        # fence each other in turn, so this one stops writing and says so.
+        if self._token is not None:
+            log.error(
+                "fenced: another HQ process took office on this database; this one writes "
+                "nothing more (stop one of them)"
+            )
+        self._token = None

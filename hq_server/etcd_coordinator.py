@@ -54,6 +54,7 @@ class EtcdCoordinator:
         self._leader: str | None = None  # the lowest candidate's address, as last seen
         self._stale: list[KeptLease] = []  # given up, but etcd could not be told yet
         self._settled = asyncio.Event()
+        self._fenced = asyncio.Event()  # set when a write of this term found another token
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -87,6 +88,16 @@ class EtcdCoordinator:
         if self._token is not None and self.leading():
             return self._token
         raise NotLeader(self._why_not(), leader=self.leader_address())
+
+    def fenced(self) -> None:
+        """Another HQ took office on the database: step down now and campaign again."""
+        if self._token is not None:
+            log.error(
+                "fenced: another HQ took office on this database; stepping down to campaign "
+                "again (a new term gets a newer token)"
+            )
+        self._token = None
+        self._fenced.set()
 
     def leader_address(self) -> str | None:
         if self.leading():
@@ -136,8 +147,11 @@ class EtcdCoordinator:
     async def _lead(self, lease: KeptLease) -> None:
         key, revision = await self._put_candidate(lease)
         await self._wait_turn(revision)
+        self._fenced.clear()
         await self._take_office(revision, lease)
-        await self._wait_deleted(key, None)
+        await first_of(self._wait_deleted(key, None), self._fenced.wait())
+        if self._fenced.is_set():
+            return  # the term ends: the lease is given up, the next term campaigns afresh
         log.warning("leader key %s is gone: stepping down", key.decode())
 
     async def _put_candidate(self, lease: KeptLease) -> tuple[bytes, int]:

@@ -29,7 +29,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, Pending
 from allocator import OverlappingRange, Refused
 from hq_server import migrate
 from hq_server.schema import GRANTS_NO_OVERLAP, hq_settings, leadership
-from runtime.errors import NotLeader, Unavailable
+from runtime.errors import Fenced, NotLeader, Unavailable
 
 T = TypeVar("T")
 LEADERSHIP_ROW = 1
@@ -256,7 +256,7 @@ def check_fence(conn: Connection, token: int) -> None:
     ).first()
     if row is None or row.fencing_token != token:
         holder = row.holder if row else None
-        raise NotLeader(
+        raise Fenced(
             f"fenced: this replica's token {token} is not the stored one "
             f"({row.fencing_token if row else 'none'}); another HQ leads",
             leader=holder,

@@ -27,6 +27,12 @@ class NotLeader(Unavailable):
         self.leader = leader
 
 
+class Fenced(NotLeader):
+    """A write found another fencing token stored: another HQ took office meanwhile."""
+
+    reason: ClassVar[str] = "FENCED"
+
+
 class Unauthenticated(DomainError):
     """The caller presented no identity this server accepts (UNAUTHENTICATED)."""
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
 import time
 from dataclasses import dataclass, field
 
 import grpc
 import pytest
+from sqlalchemy import text
 
 from demo.cluster import valid_bans
 from protos.einvoice.v1 import branch_pb2
@@ -135,3 +139,43 @@ async def test_a_paused_leader_is_fenced_by_the_database_and_steps_down(
     await clients.close()
     got.granted["new-1"] = fresh
     assert_stored_as_told(hq_cluster, got)
+
+
+def etcd_revision(cluster: HqCluster) -> int:
+    """etcd's current revision, after writing a key (what a stray leader's token would be)."""
+    env = {**os.environ, "ETCDCTL_API": "3"}
+    endpoints = cluster.etcd.endpoints
+    subprocess.run(
+        ["etcdctl", "--endpoints", endpoints, "put", "/stray/leader", "x"],
+        check=True, capture_output=True, env=env, timeout=10,
+    )  # fmt: skip
+    out = subprocess.run(
+        ["etcdctl", "--endpoints", endpoints, "get", "/stray/leader", "-w", "json"],
+        check=True, capture_output=True, env=env, timeout=10,
+    ).stdout  # fmt: skip
+    return int(json.loads(out)["header"]["revision"])
+
+
+async def test_a_fenced_leader_says_so_steps_down_and_leads_again(hq_cluster: HqCluster) -> None:
+    """Someone else took office on the database (a stray HQ): the leader's next write is
+    fenced; it logs it, gives up its lease and campaigns again, and a new term writes again."""
+    bans = valid_bans(1)
+    clients = HqClients(hq_cluster.addresses)
+    try:
+        await setup_pool(clients, bans)
+        await clients.request_range(bans[0], "before")
+        leader = hq_cluster.leader()
+        stray = etcd_revision(hq_cluster)
+        with hq_cluster.engine.begin() as conn:
+            conn.execute(
+                text("UPDATE leadership SET fencing_token = :t, holder = 'stray'"), {"t": stray}
+            )
+        started = time.monotonic()
+        grant = await clients.request_range(bans[0], "after", timeout=30)
+        recovered = time.monotonic() - started
+        holder, token = leadership(hq_cluster.engine) or ("", 0)
+        assert holder in hq_cluster.addresses and token > stray
+        assert grant.request_id == "after" and recovered < 15
+        assert "fenced: another HQ took office" in leader.log_text()
+    finally:
+        await clients.close()
