@@ -49,7 +49,7 @@ class Identity:
             return cls(None, "insecure")
         if certs_dir is None or user is None:
             raise InvalidInput(
-                "einv-admin needs your identity: --certs-dir DIR --user NAME (files DIR/ca.crt, "
+                "who are you? give --certs-dir DIR --user NAME (files DIR/ca.crt, "
                 "DIR/NAME.crt, DIR/NAME.key; or EINV_CERTS_DIR and EINV_USER), or --insecure "
                 "for an HQ started with --insecure"
             )

@@ -135,7 +135,12 @@ class AgentService:
         )
 
     def _refill_error(self, period: Period) -> str:
-        for invoice_type in self.types:
-            if (error := self.refiller.last_error(period, invoice_type)) is not None:
-                return str(error)
-        return next((str(error) for error in self.refiller.errors.values()), "")
+        """Why the last refill of this period (or of the next, being fetched ahead) failed.
+
+        An ended period's refusal (its quota reached, say) says nothing about the one served now.
+        """
+        for when in (period, period.next()):
+            for invoice_type in self.types:
+                if (error := self.refiller.last_error(when, invoice_type)) is not None:
+                    return str(error)
+        return ""

@@ -53,8 +53,8 @@ TEXTS: Mapping[Kind, KindText] = {
             "{threshold_days} days)",
             "Period ends: {period_end}",
         ),
-        "向財政部申請更多字軌號碼並匯入（einv-admin assignment add），或重新啟用暫停的區間。",
-        "Obtain more tracks from the MOF and import them (einv-admin assignment add), or "
+        "向財政部申請更多字軌號碼並匯入（einv-admin import-e0501 E0501.xml），或重新啟用暫停的區間。",
+        "Obtain more tracks from the MOF and import them (einv-admin import-e0501 E0501.xml), or "
         "re-enable a paused range.",
     ),
     Kind.BRANCH_STUCK: KindText(
@@ -125,9 +125,9 @@ TEXTS: Mapping[Kind, KindText] = {
         "{year_month} {invoice_type}",
         (_POOL_ZH, "期別開始：{starts_at}（{days_left} 天後；負數表示已開始）"),
         (_POOL_EN, "Period starts: {starts_at} (in {days_left} days; negative: already started)"),
-        "在財政部電子發票整合服務平台取號，下載 E0501 後匯入（einv-admin assignment add）。",
+        "在財政部電子發票整合服務平台取號，下載 E0501 後匯入（einv-admin import-e0501 E0501.xml）。",
         "Request the period's tracks on the MOF e-invoice platform, download the E0501 and "
-        "import it (einv-admin assignment add).",
+        "import it (einv-admin import-e0501 E0501.xml).",
     ),
     Kind.E0402_DUE: KindText(
         "空白未使用字軌（E0402）尚未確認",
@@ -143,9 +143,9 @@ TEXTS: Mapping[Kind, KindText] = {
             "Deadline: {deadline} ({days_left} days left; negative: overdue)",
             "Status: {state_en} {detail}",
         ),
-        "關帳該期別（einv-admin period close），產生並上傳 E0402，確認 Turnkey 回報成功。"
+        "關帳並產生、上傳 E0402（einv-admin reports E0402 --period {year_month}），確認 Turnkey 回報成功。"
         "逾期未申報可處新臺幣 1,500 至 15,000 元罰鍰。",
-        "Close the period (einv-admin period close), generate and upload the E0402, and check "
+        "Close the period and hand its E0402 to Turnkey (einv-admin reports E0402 --period {year_month}), and check "
         "that Turnkey reports success. A late report can be fined NT$1,500 to 15,000.",
     ),
     Kind.E0402_FAILED: KindText(
@@ -180,20 +180,20 @@ REASONS = {
 }
 ACTIONS = {
     "pool_empty": (
-        "匯入更多財政部配號（einv-admin assignment add）。",
-        "Import more MOF ranges (einv-admin assignment add).",
+        "匯入更多財政部配號（einv-admin import-e0501 E0501.xml）。",
+        "Import more MOF ranges (einv-admin import-e0501 E0501.xml).",
     ),
     "quota_reached": (
-        "提高分店本期配額（einv-admin quota set）。",
-        "Raise the branch's quota for the period (einv-admin quota set).",
+        "提高分店本期配額（einv-admin quota-set BAN）。",
+        "Raise the branch's quota for the period (einv-admin quota-set BAN).",
     ),
     "ranges_paused": (
-        "重新啟用區間（einv-admin range status）或匯入新區間。",
-        "Re-enable a range (einv-admin range status) or import a new one.",
+        "重新啟用區間（einv-admin range-status ID enabled）或匯入新區間。",
+        "Re-enable a range (einv-admin range-status ID enabled) or import a new one.",
     ),
     "not_imported": (
-        "匯入本期配號（einv-admin assignment add）。",
-        "Import this period's ranges (einv-admin assignment add).",
+        "匯入本期配號（einv-admin import-e0501 E0501.xml）。",
+        "Import this period's ranges (einv-admin import-e0501 E0501.xml).",
     ),
 }
 STATES = {

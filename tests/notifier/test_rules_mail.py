@@ -46,7 +46,7 @@ async def test_pool_low_mails_the_admins_with_free_numbers_burn_and_runout(
     assert "Free numbers: 800 (tracks AB)" in text and "可配號碼：800 張" in text
     assert "150.0 numbers an hour" in text
     assert "2026-11-23 15:20 (UTC+8)" in text  # 800 / 150 an hour after 10:00
-    assert "einv-admin assignment add" in text
+    assert "einv-admin import-e0501" in text
     assert inbox.to(STORE_MAIL) == []
 
 
@@ -63,7 +63,7 @@ async def test_branch_at_its_quota_mails_the_store_and_store_it(
     assert "Numbers left at the branch: 50 (track AB; low-water mark 100)" in text
     assert "4 booklets of a quota of 4" in text
     assert "forecast to run out: 2026-11-23 10:20 (UTC+8)" in text
-    assert "einv-admin quota set" in text
+    assert "einv-admin quota-set" in text
 
 
 async def test_empty_pool_then_paused_range_is_one_condition_with_its_reason(
@@ -147,7 +147,7 @@ async def test_blank_report_due_mails_admins_and_finance_until_confirmed(
     assert only(inbox, ADMIN) == text
     assert "空白未使用字軌（E0402）尚未確認" in text and "Period: 11510" in text
     assert "Deadline: 2026-11-11 00:00 (UTC+8) (2.6 days left" in text
-    assert "the period is not closed at HQ" in text and "einv-admin period close" in text
+    assert "the period is not closed at HQ" in text and "einv-admin reports E0402 --period" in text
     pool = PoolKey(Period.from_year_month("11510"), InvoiceType.GENERAL)
     world.write(lambda c, now: close_period(c, now, "alice", pool))
     assert (await cycle(world, config)).queued == 0  # still unconfirmed: same condition
