@@ -36,6 +36,7 @@ from hq_server.records import (
     usage_by_branch,
 )
 from hq_server.schema import assignments, branches, closed_periods, quota_schedule
+from runtime.emails import valid_address
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,8 +186,8 @@ def add_branch(
     if conn.execute(select(branches.c.ban).where(branches.c.ban == ban.value)).first():
         raise AlreadyExists(f"branch {ban} is already registered")
     for email in settings.emails:
-        if "@" not in email or email.startswith("@") or email.endswith("@"):
-            raise InvalidInput(f"e-mail address {email!r} is not valid")
+        if not valid_address(email):
+            raise InvalidInput(f"e-mail address {email[:80]!r} is not a valid address")
     conn.execute(
         insert(branches).values(
             ban=ban.value,

@@ -119,7 +119,8 @@ class BranchServicer(branch_pb2_grpc.BranchServiceServicer):
     ) -> branch_pb2.BranchCertificate:
         caller = current_principal()
         if caller.kind is not kind:
-            raise InvalidInput(f"this call needs a {kind.value} certificate, not --insecure")
+            needed = "an enrolment credential" if kind is Kind.ENROLLEE else "a branch certificate"
+            raise InvalidInput(f"this call needs {needed} (an HQ started with --certs-dir)")
         signer = self.hq.signer
         cert = await self.hq.write(
             lambda conn, now, _t: use_case(conn, now, caller, csr_pem, signer)

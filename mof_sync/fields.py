@@ -13,15 +13,15 @@ from typing import TypeVar
 from lxml import etree
 
 from allocator.errors import InvalidInput
-from allocator.identity import Ban, BanRule, InvoiceType, Track
+from allocator.identity import Ban, BanRule, InvoiceType, Track, parse_digits
 from allocator.period import Period
 from allocator.ranges import BOOKLET_SIZE, NumberRange
 from mof_sync.errors import MigError
 from mof_sync.safe_xml import child_elements, local_name
 
 T = TypeVar("T")
-_NUMBER = re.compile(r"\d{8}")
-_BOOKLETS = re.compile(r"\d{1,10}")
+# ASCII digits only, by the core's rule (`\\d` would take full-width and other scripts' digits).
+_BOOKLETS = re.compile(r"[0-9]{1,10}")
 # Repeated elements always carry their 1-based index in paths, even when there is only one.
 REPEATED = frozenset({"BranchTrackItem", "BranchTrackBlankItem", "InvoiceAssignNo"})
 
@@ -54,9 +54,7 @@ def track(source: str, path: str, text: str) -> Track:
 
 
 def number(source: str, path: str, text: str) -> int:
-    if not _NUMBER.fullmatch(text):
-        raise MigError(source, path, f"invoice number {text!r} must be exactly 8 digits")
-    return int(text)
+    return checked(source, path, lambda value: parse_digits(value, 8, "invoice number"), text)
 
 
 def number_range(source: str, path: str, begin_text: str, end_text: str) -> NumberRange:

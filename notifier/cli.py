@@ -85,7 +85,9 @@ def stored_token(conn: Connection) -> int:
         select(leadership.c.fencing_token).where(leadership.c.id == LEADERSHIP_ROW)
     ).first()
     if row is None:
-        raise Refused("no HQ has taken office on this database yet: start the HQ (einv-hq serve) first")
+        raise Refused(
+            "no HQ has taken office on this database yet: start the HQ (einv-hq serve) first"
+        )
     return int(row.fencing_token)
 
 

@@ -8,7 +8,6 @@ notifier/example.toml shows every key with its meaning.
 from __future__ import annotations
 
 import ipaddress
-import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -16,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from notifier.model import Kind
+from runtime.emails import valid_address
 
 BRANCH_ROLE = "branch"  # a pseudo-role: the addresses stored with the alert's branch
 ADMIN_ROLE = "hq-admin"  # receives the digest, and any alert whose route yields no address
-_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*")
 SECURITY_MODES = ("plain", "starttls", "tls")
 SMTP_KEYS = {
     "host",
@@ -46,11 +45,6 @@ DEFAULT_ROUTES: Mapping[Kind, tuple[str, ...]] = {
 
 class ConfigError(ValueError):
     """The configuration cannot work; the message names the key and what is wrong."""
-
-
-def valid_address(text: str) -> bool:
-    """A bare address (no display name), as the SMTP envelope needs it."""
-    return isinstance(text, str) and len(text) <= 254 and _ADDRESS.fullmatch(text) is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,7 +53,8 @@ TEXTS: Mapping[Kind, KindText] = {
             "{threshold_days} days)",
             "Period ends: {period_end}",
         ),
-        "向財政部申請更多字軌號碼並匯入（einv-admin import-e0501 E0501.xml），或重新啟用暫停的區間。",
+        "向財政部申請更多字軌號碼並匯入（einv-admin import-e0501 E0501.xml），"
+        "或重新啟用暫停的區間。",
         "Obtain more tracks from the MOF and import them (einv-admin import-e0501 E0501.xml), or "
         "re-enable a paused range.",
     ),
@@ -125,7 +126,8 @@ TEXTS: Mapping[Kind, KindText] = {
         "{year_month} {invoice_type}",
         (_POOL_ZH, "期別開始：{starts_at}（{days_left} 天後；負數表示已開始）"),
         (_POOL_EN, "Period starts: {starts_at} (in {days_left} days; negative: already started)"),
-        "在財政部電子發票整合服務平台取號，下載 E0501 後匯入（einv-admin import-e0501 E0501.xml）。",
+        "在財政部電子發票整合服務平台取號，下載 E0501 後匯入"
+        "（einv-admin import-e0501 E0501.xml）。",
         "Request the period's tracks on the MOF e-invoice platform, download the E0501 and "
         "import it (einv-admin import-e0501 E0501.xml).",
     ),
@@ -143,10 +145,11 @@ TEXTS: Mapping[Kind, KindText] = {
             "Deadline: {deadline} ({days_left} days left; negative: overdue)",
             "Status: {state_en} {detail}",
         ),
-        "關帳並產生、上傳 E0402（einv-admin reports E0402 --period {year_month}），確認 Turnkey 回報成功。"
-        "逾期未申報可處新臺幣 1,500 至 15,000 元罰鍰。",
-        "Close the period and hand its E0402 to Turnkey (einv-admin reports E0402 --period {year_month}), and check "
-        "that Turnkey reports success. A late report can be fined NT$1,500 to 15,000.",
+        "關帳並產生、上傳 E0402（einv-admin reports E0402 --period {year_month}），"
+        "確認 Turnkey 回報成功。逾期未申報可處新臺幣 1,500 至 15,000 元罰鍰。",
+        "Close the period and hand its E0402 to Turnkey "
+        "(einv-admin reports E0402 --period {year_month}), and check that Turnkey reports "
+        "success. A late report can be fined NT$1,500 to 15,000.",
     ),
     Kind.E0402_FAILED: KindText(
         "E0402 上傳失敗",

@@ -97,7 +97,6 @@ attempts = Table(
 )
 
 
-
 @dataclass(frozen=True, slots=True)
 class NewMessage:
     dedupe_key: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-pytest_plugins = ["tests.secure_hq"]
+pytest_plugins = ["tests.fixtures"]
 
 HEAD_BAN = "22099131"
 BRANCH_BANS = ("04595257", "12345675", "10458575")

@@ -49,9 +49,9 @@ def strings() -> list[tuple[str, str]]:
             tree = ast.parse(path.read_text())
             docstrings = {id(doc) for doc in docstring_nodes(tree)}
             for node in ast.walk(tree):
-                if isinstance(node, ast.Constant) and isinstance(node.value, str):
-                    if id(node) not in docstrings:
-                        found.append((f"{path.relative_to(ROOT)}:{node.lineno}", node.value))
+                text = isinstance(node, ast.Constant) and isinstance(node.value, str)
+                if text and id(node) not in docstrings:
+                    found.append((f"{path.relative_to(ROOT)}:{node.lineno}", node.value))
     return found
 
 

@@ -17,7 +17,7 @@ from protos.einvoice.v1 import admin_pb2, common_pb2
 from runtime import pki
 from tests.branch_agent.conftest import GENERAL, eventually
 from tests.conftest import BRANCH_BANS
-from tests.secure_hq import SecureHq
+from tests.fixtures import SecureHq
 
 BAN = BRANCH_BANS[0]
 

@@ -75,7 +75,7 @@ def bad(data: bytes) -> MigError:
         (e0501(YearMonth="11411"), "InvoiceAssignNo/YearMonth", "even month"),
         (e0501(YearMonth="1120|"), "InvoiceAssignNo/YearMonth", "5 digits"),
         (e0501(InvoiceTrack="ab"), "InvoiceAssignNo/InvoiceTrack", "two capital letters"),
-        (e0501(InvoiceBeginNo="0000000"), "InvoiceAssignNo/InvoiceBeginNo", "8 digits"),
+        (e0501(InvoiceBeginNo="0000000"), "InvoiceAssignNo/InvoiceBeginNo", "8 ASCII digits"),
         (e0501(InvoiceBeginNo="00000010"), "InvoiceAssignNo/InvoiceBeginNo", "whole booklets"),
         (e0501(InvoiceEndNo="00000998"), "InvoiceAssignNo/InvoiceEndNo", "whole booklets"),
         (

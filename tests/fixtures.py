@@ -1,5 +1,6 @@
-"""An in-process HQ on mutual TLS with certificates for every kind of caller (a pytest plugin
-of the root conftest, so every test package can use the `secure_hq` fixture)."""
+"""In-process HQs for tests (a pytest plugin of the root conftest, so every package has them):
+`hq` on loopback without TLS and a manual clock, `secure_hq` on mutual TLS with certificates
+for every kind of caller."""
 
 from __future__ import annotations
 
@@ -23,6 +24,36 @@ from runtime import pki
 from runtime.principal import Role
 from runtime.tls import Tls, server_tls
 from tests.conftest import HEAD_BAN, ManualClock
+
+
+@dataclass
+class HqHandle:
+    app: Hq
+    clock: ManualClock
+    admin: admin_pb2_grpc.AdminServiceStub
+    branch: branch_pb2_grpc.BranchServiceStub
+    address: str
+
+
+@pytest.fixture
+async def hq(tmp_path: Path) -> AsyncIterator[HqHandle]:
+    clock = ManualClock(datetime(2026, 11, 23, 10, 0, tzinfo=TAIPEI))
+    store = Store(f"sqlite:///{tmp_path / 'hq.db'}")
+    app = Hq(store, LocalCoordinator(store, "test-hq", clock), clock, HEAD_BAN)
+    await app.coordinator.start()
+    server, port = await build_server(app, "127.0.0.1:0")
+    await server.start()
+    address = f"127.0.0.1:{port}"
+    async with grpc.aio.insecure_channel(address) as channel:
+        yield HqHandle(
+            app,
+            clock,
+            admin_pb2_grpc.AdminServiceStub(channel),
+            branch_pb2_grpc.BranchServiceStub(channel),
+            address,
+        )
+    await server.stop(0)
+    store.close()
 
 
 @dataclass
