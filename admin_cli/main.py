@@ -16,7 +16,7 @@ from google.protobuf.message import Message
 from rich.console import Console
 from rich.table import Table
 
-from admin_cli import certs
+from admin_cli import certs, users
 from admin_cli.client import Admin, Identity, environment
 from allocator import (
     TAIPEI,
@@ -264,11 +264,19 @@ def cmd_usage(admin: Admin, args: argparse.Namespace) -> None:
             "skipped": u.skipped,
             "held": u.held,
             "burn/h": f"{u.burn_per_hour:.1f}",
+            "runs out": runs_out(u),
             "final": u.final,
         }
         for u in reply.branches
     ]
     show(args, reply, rows, f"usage {reply.year_month}")
+
+
+def runs_out(u: admin_pb2.BranchUsage) -> str:
+    """The forecast column: when it runs dry at its current burn, and what empties it."""
+    if not u.HasField("runs_out_at"):
+        return "-"
+    return f"{taipei(u.runs_out_at)} ({u.runs_out_reason})"
 
 
 def cmd_period_close(admin: Admin, args: argparse.Namespace) -> None:
@@ -480,6 +488,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--correction", action="store_true", help="send the next revision")
     add("deadlines", cmd_deadlines, "what is still due to the MOF, days left")
     add_alerts_commands(sub, common)
+    users.add_commands(sub, common)
     certs.add_commands(sub)
     return root
 

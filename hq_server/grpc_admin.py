@@ -236,8 +236,11 @@ class AdminServicer(ReportsMixin, BackOfficeMixin, admin_pb2_grpc.AdminServiceSe
         limit = min(request.limit or 100, MAX_AUDIT_PAGE)
 
         def work(conn):  # type: ignore[no-untyped-def]
-            rows = queries.audit_entries(conn, request.after_seq, limit)
-            before = queries.previous_audit(conn, request.after_seq)
+            after = request.after_seq
+            if request.newest:
+                after = max(0, queries.last_audit_seq(conn) - limit)
+            rows = queries.audit_entries(conn, after, limit)
+            before = queries.previous_audit(conn, after)
             return rows, before
 
         rows, before = await self.hq.read(work)

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, func, select
 
 from allocator import (
     Ban,
@@ -206,6 +206,10 @@ def audit_entries(conn: Connection, after_seq: int, limit: int) -> list[Row[Any]
             select(audit).where(audit.c.seq > after_seq).order_by(audit.c.seq).limit(limit)
         ).all()
     )
+
+
+def last_audit_seq(conn: Connection) -> int:
+    return int(conn.execute(select(func.coalesce(func.max(audit.c.seq), 0))).scalar_one())
 
 
 def previous_audit(conn: Connection, seq: int) -> Row[Any] | None:

@@ -418,12 +418,14 @@ class ReconcileReply(_message.Message):
     def __init__(self, tracks: _Optional[_Iterable[_Union[TrackAccounting, _Mapping]]] = ..., ok: _Optional[bool] = ...) -> None: ...
 
 class ListAuditRequest(_message.Message):
-    __slots__ = ("after_seq", "limit")
+    __slots__ = ("after_seq", "limit", "newest")
     AFTER_SEQ_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    NEWEST_FIELD_NUMBER: _ClassVar[int]
     after_seq: int
     limit: int
-    def __init__(self, after_seq: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+    newest: bool
+    def __init__(self, after_seq: _Optional[int] = ..., limit: _Optional[int] = ..., newest: _Optional[bool] = ...) -> None: ...
 
 class AuditEntry(_message.Message):
     __slots__ = ("seq", "at", "actor", "action", "details_json", "hash", "prev_hash")
