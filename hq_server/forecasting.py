@@ -138,8 +138,8 @@ def outlook(
         stocks = []
         for ban, (per_period, enabled) in sorted(stored.items()):
             mine = holdings.get(ban, {}).get(code)
-            if mine is None and code not in active.get(ban, set()):
-                continue  # never drew from this pool: not part of its forecast
+            if mine is None and code not in active.get(ban, set()) and ban not in tried.quotas:
+                continue  # never drew from this pool (and no what-if for it): not part of it
             quota = tried.quotas.get(ban, per_period)
             booklets = mine.booklets if mine else 0
             left = max(0, quota - booklets) * BOOKLET_SIZE if enabled and not view.closed else 0
