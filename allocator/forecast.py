@@ -22,7 +22,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from allocator.period import Period, _taipei
@@ -56,14 +56,12 @@ class Profile:
     """How busy each hour of the week is, relative to the mean hour (the factors average 1)."""
 
     factors: tuple[float, ...] = (1.0,) * HOURS_PER_WEEK
+    flat: bool = field(init=False, compare=False)  # every factor 1: the clock itself
 
     def __post_init__(self) -> None:
         if len(self.factors) != HOURS_PER_WEEK or min(self.factors) < 0:
             raise ValueError("a weekly profile has 168 non-negative factors")
-
-    @property
-    def flat(self) -> bool:
-        return all(f == 1.0 for f in self.factors)
+        object.__setattr__(self, "flat", all(f == 1.0 for f in self.factors))
 
     def effective_hours(self, start: datetime, end: datetime) -> float:
         """The integral of the factor over [start, end], in hours."""
@@ -227,7 +225,7 @@ def _branch_dry(s: Stock, pool_tau: float | None) -> tuple[float | None, str]:
 
 def with_rates(stocks: Iterable[Stock], rates: Mapping[str, float]) -> list[Stock]:
     """The same stocks at other rates (the seasonal scenario); a key not given keeps its own."""
-    return [replace(s, rate=rates.get(s.key, s.rate)) for s in stocks]
+    return [Stock(s.key, s.held, s.quota_left, rates.get(s.key, s.rate)) for s in stocks]
 
 
 # --- the MOF's lead time --------------------------------------------------------------------

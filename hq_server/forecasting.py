@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, select
 
-from allocator import BOOKLET_SIZE, Ban, NotFound, Period
+from allocator import BOOKLET_SIZE, Ban, InvoiceType, NotFound, Period, RangeStatus
 from allocator.forecast import (
     FLAT,
     Forecast,
@@ -34,9 +34,11 @@ from allocator.forecast import (
     with_rates,
 )
 from hq_server.history import pool_burn_series
-from hq_server.queries import list_pools
-from hq_server.schema import branches
-from notifier.load import active_types, branch_pools, burn_rates
+from hq_server.queries import is_closed
+from hq_server.rates import burn_rates
+from hq_server.records import PoolKey
+from hq_server.schema import assignments, branches
+from notifier.load import active_types, branch_pools
 
 HISTORY_SPAN = timedelta(weeks=4)
 
@@ -85,6 +87,7 @@ class BranchOutlook:
     current: RunOut
     seasonal: RunOut
     changed: bool
+    booklets: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,14 +108,20 @@ class PeriodOutlook:
     now: datetime
     pools: list[PoolOutlook]
     branches: list[BranchOutlook]
+    verdicts: dict[datetime | None, Verdict] = field(default_factory=dict, compare=False)
 
     def verdict(self, run_out: RunOut) -> Verdict:
         """A branch's run-out against the MOF's lead time: only an empty pool needs the MOF
         (its own stock or its quota running out is HQ's to fix, at once)."""
-        found = against_lead_time(run_out.at, self.period, self.now)
-        if run_out.reason == "pool":
-            return found
-        return Verdict(found.runs_out_at, found.lasts_period, None, False)
+        if run_out.reason == "pool":  # many branches share the pool's instant: once each
+            known = self.verdicts.get(run_out.at)
+            if known is None:
+                known = self.verdicts[run_out.at] = against_lead_time(
+                    run_out.at, self.period, self.now
+                )
+            return known
+        lasts = run_out.at is None or run_out.at >= self.period.end()
+        return Verdict(run_out.at, lasts, None, False)
 
 
 def quotas(conn: Connection) -> dict[str, tuple[int, bool]]:
@@ -123,32 +132,71 @@ def quotas(conn: Connection) -> dict[str, tuple[int, bool]]:
     return {r.ban: (r.booklets_per_period, r.enabled) for r in rows}
 
 
+@dataclass(frozen=True, slots=True)
+class PoolFree:
+    type_code: str
+    free: int
+    closed: bool
+
+
+def pools_free(conn: Connection, period: Period) -> list[PoolFree]:
+    """Free numbers of each pool's enabled ranges, from the count kept with every grant
+    (assignments.granted_numbers): no grant is read."""
+    year_month = period.to_year_month()
+    rows = conn.execute(
+        select(
+            assignments.c.invoice_type,
+            assignments.c.status,
+            assignments.c.begin,
+            assignments.c.end,
+            assignments.c.granted_numbers,
+        ).where(assignments.c.year_month == year_month)
+    ).all()
+    free: dict[str, int] = {}
+    for r in rows:
+        left = r.end - r.begin + 1 - r.granted_numbers
+        free[r.invoice_type] = free.get(r.invoice_type, 0) + (
+            left if r.status == RangeStatus.ENABLED.value else 0
+        )
+    return [
+        PoolFree(code, left, is_closed(conn, PoolKey(period, InvoiceType.parse(code))))
+        for code, left in sorted(free.items())
+    ]
+
+
 def outlook(
-    conn: Connection, now: datetime, period: Period, what_if: WhatIf | None = None
+    conn: Connection,
+    now: datetime,
+    period: Period,
+    what_if: WhatIf | None = None,
+    seasonal_too: bool = True,
 ) -> PeriodOutlook:
-    """Who runs out when in `period`, from `now`, with the what-if's quotas if given."""
+    """Who runs out when in `period`, from `now`, with the what-if's quotas if given (and
+    without the seasonal scenario when not `seasonal_too`: its run-outs are the current's)."""
     tried = what_if or WhatIf()
     stored = quotas(conn)
     rates = burn_rates(conn)
     holdings = branch_pools(conn, period)
     active = active_types(conn, (period.previous(), period))
     pools, outlooks = [], []
-    for view in list_pools(conn, period.to_year_month()):
-        code = view.key.type_code
-        stocks = []
+    for view in pools_free(conn, period):
+        code = view.type_code
+        stocks, granted = [], {}
         for ban, (per_period, enabled) in sorted(stored.items()):
             mine = holdings.get(ban, {}).get(code)
             if mine is None and code not in active.get(ban, set()) and ban not in tried.quotas:
                 continue  # never drew from this pool (and no what-if for it): not part of it
             quota = tried.quotas.get(ban, per_period)
-            booklets = mine.booklets if mine else 0
+            booklets = granted[ban] = mine.booklets if mine else 0
             left = max(0, quota - booklets) * BOOKLET_SIZE if enabled and not view.closed else 0
             stocks.append(Stock(ban, mine.held if mine else 0, left, rates.get(ban, 0.0)))
-        series = pool_burn_series(conn, code, now - HISTORY_SPAN)
-        profile = weekly_profile(series)
-        seasonal_rates = seasonal(stocks, average_rate(series, now))
         now_run = forecast(now, view.free, stocks)
-        season_run = forecast(now, view.free, with_rates(stocks, seasonal_rates), profile)
+        profile, seasonal_rates, season_run = FLAT, {s.key: s.rate for s in stocks}, now_run
+        if seasonal_too:
+            series = pool_burn_series(conn, code, now - HISTORY_SPAN)
+            profile = weekly_profile(series)
+            seasonal_rates = seasonal(stocks, average_rate(series, now))
+            season_run = forecast(now, view.free, with_rates(stocks, seasonal_rates), profile)
         pools.append(
             pool_outlook(code, view.free, stocks, now_run, season_run, period, now, profile)
         )
@@ -165,6 +213,7 @@ def outlook(
                     now_run.branches[s.key],
                     season_run.branches[s.key],
                     s.key in tried.quotas,
+                    granted[s.key],
                 )
             )
     return PeriodOutlook(period, now, pools, outlooks)

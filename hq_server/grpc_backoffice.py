@@ -103,21 +103,27 @@ def forecast_pb(found: PeriodOutlook) -> admin_pb2.ForecastReply:
             )
             for p in found.pools
         ],
-        branches=[
-            admin_pb2.BranchForecast(
-                branch_ban=b.ban,
-                invoice_type=code[b.type_code],
-                held=b.held,
-                quota_left=b.quota_left,
-                burn_per_hour=b.rate,
-                seasonal_per_hour=b.seasonal_rate,
-                current=run_out_pb(found.verdict(b.current), b.current.reason),
-                seasonal=run_out_pb(found.verdict(b.seasonal), b.seasonal.reason),
-                booklets_per_period=b.per_period,
-                changed=b.changed,
-            )
-            for b in found.branches
-        ],
+        branches=[branch_forecast_pb(found, b, code[b.type_code]) for b in found.branches],
+    )
+
+
+def branch_forecast_pb(
+    found: PeriodOutlook, b: forecasting.BranchOutlook, invoice_type: int
+) -> admin_pb2.BranchForecast:
+    current = run_out_pb(found.verdict(b.current), b.current.reason)
+    same = b.seasonal is b.current  # no seasonal scenario asked for: the same run-out
+    return admin_pb2.BranchForecast(
+        branch_ban=b.ban,
+        invoice_type=invoice_type,
+        held=b.held,
+        quota_left=b.quota_left,
+        burn_per_hour=b.rate,
+        seasonal_per_hour=b.seasonal_rate,
+        current=current,
+        seasonal=current if same else run_out_pb(found.verdict(b.seasonal), b.seasonal.reason),
+        booklets_per_period=b.per_period,
+        changed=b.changed,
+        booklets_granted=b.booklets,
     )
 
 
@@ -255,7 +261,7 @@ class BackOfficeMixin:
         def work(conn: Connection) -> PeriodOutlook:
             stored = {ban: q for ban, (q, _) in forecasting.quotas(conn).items()}
             what_if = WhatIf.of(changes, moves, stored)
-            return forecasting.outlook(conn, now, period, what_if)
+            return forecasting.outlook(conn, now, period, what_if, not request.current_only)
 
         return forecast_pb(await self.hq.read(work))
 
@@ -278,7 +284,7 @@ async def usage_forecast(hq: Hq, year_month: str) -> dict[str, admin_pb2.BranchU
     period = Period.from_year_month(year_month)
     if not period.contains(now):
         return {}
-    found = await hq.read(lambda conn: forecasting.outlook(conn, now, period))
+    found = await hq.read(lambda conn: forecasting.outlook(conn, now, period, None, False))
     earliest: dict[str, tuple[datetime, str]] = {}
     for b in found.branches:  # a branch drawing from two pools: the one it empties first
         at = b.current.at or datetime.max.replace(tzinfo=UTC)

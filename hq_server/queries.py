@@ -21,6 +21,7 @@ from allocator import (
     by_track,
 )
 from hq_server.branch_ops import burn_per_hour
+from hq_server.rates import burn_rates
 from hq_server.records import (
     PoolKey,
     assigned_ranges,
@@ -137,6 +138,7 @@ def usage(conn: Connection, year_month: str, ban: str | None) -> list[UsageView]
         t["booklets"] += row.booklets
         t["final"] = t["final"] and row.final
     branch_rows = conn.execute(select(branches).order_by(branches.c.ban)).all()
+    rates = burn_rates(conn) if ban is None else None  # every branch: one query, not 10,000
     views = []
     for b in branch_rows:
         if ban and b.ban != ban:
@@ -145,7 +147,9 @@ def usage(conn: Connection, year_month: str, ban: str | None) -> list[UsageView]
             UsageView(
                 b.ban,
                 **totals.get(b.ban, {}),
-                burn_per_hour=burn_per_hour(conn, Ban(b.ban)),
+                burn_per_hour=burn_per_hour(conn, Ban(b.ban))
+                if rates is None
+                else rates.get(b.ban, 0.0),
                 last_report=b.last_report_at,
             )
         )

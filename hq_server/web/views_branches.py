@@ -54,28 +54,35 @@ class BranchRow:
 
 
 def rows_of(
-    branches: Sequence[admin_pb2.Branch], usage: Sequence[admin_pb2.BranchUsage], now: datetime
+    branches: Sequence[admin_pb2.Branch],
+    outlook: Sequence[admin_pb2.BranchForecast],
+    now: datetime,
 ) -> list[BranchRow]:
-    by_ban = {u.branch_ban: u for u in usage}
+    """A row per branch: its quota from ListBranches, its stock, burn and run-out from the
+    forecast (summed over the pools it draws from; the earliest run-out)."""
+    parts: dict[str, list[admin_pb2.BranchForecast]] = {}
+    for f in outlook:
+        parts.setdefault(f.branch_ban, []).append(f)
     rows = []
     for b in branches:
-        u = by_ban.get(b.ban, admin_pb2.BranchUsage())
+        mine = parts.get(b.ban, [])
         last = stamp(b.last_report, b.HasField("last_report"))
-        runs_out = stamp(u.runs_out_at, u.HasField("runs_out_at"))
+        ends = [(hours_until(stamp(f.current.at, f.current.HasField("at")), now), f) for f in mine]
+        hours, first = min(ends, key=lambda item: item[0], default=(math.inf, None))
         rows.append(
             BranchRow(
                 b.ban,
                 b.name,
                 b.enabled,
-                u.held,
-                u.burn_per_hour,
-                hours_until(runs_out, now),
-                u.runs_out_reason or "never",
+                sum(f.held for f in mine),
+                sum(f.burn_per_hour for f in mine),
+                hours,
+                first.current.reason if first is not None else "never",
                 last,
                 last is not None and now - last <= ONLINE_WITHIN,
                 b.quota.booklets_per_request,
                 b.quota.booklets_per_period,
-                u.booklets_granted,
+                sum(f.booklets_granted for f in mine),
             )
         )
     return rows
@@ -106,12 +113,12 @@ async def branches_page(request: web.Request) -> web.StreamResponse:
     who = request["principal"]
     now = office.now()
     listed = await office.api.call(who, "ListBranches", admin_pb2.ListBranchesRequest())
-    usage = await office.api.call(who, "GetUsage", admin_pb2.GetUsageRequest())
+    outlook = await office.api.call(who, "Forecast", admin_pb2.ForecastRequest(current_only=True))
     key = request.query.get("sort", "hours")
     key = key if key in SORTS else "hours"
     descending = request.query.get("dir", "asc") == "desc"
     wanted = request.query.get("q", "").strip().lower()
-    rows = rows_of(listed.branches, usage.branches, now)
+    rows = rows_of(listed.branches, outlook.branches, now)
     if wanted:
         rows = [r for r in rows if wanted in r.ban or wanted in r.name.lower()]
     rows = sort_rows(rows, key, descending)

@@ -39,14 +39,17 @@ def run_agents(office: Office) -> None:
         office.pos_traffic(ban)
 
 
-def settled_usage(office: Office) -> admin_pb2.GetUsageReply:
-    """Usage once the agents' reports have caught up (two equal readings a report apart)."""
+def settled(office: Office) -> admin_pb2.ForecastReply:
+    """The branches' figures once the agents' reports have caught up (two equal readings a
+    report apart): the forecast the branches page shows, as the admin API gives it."""
     admin = office.admin()
     last = None
     deadline = time.monotonic() + WAIT
     while time.monotonic() < deadline:
-        now = admin.call("GetUsage", admin_pb2.GetUsageRequest())
-        figures = [(u.branch_ban, u.issued, u.held, u.booklets_granted) for u in now.branches]
+        now = admin.call("Forecast", admin_pb2.ForecastRequest(current_only=True))
+        figures = [
+            (b.branch_ban, b.held, b.booklets_granted, b.burn_per_hour) for b in now.branches
+        ]
         if figures == last:
             return now
         last = figures
@@ -71,14 +74,21 @@ def test_login_every_page_without_console_errors_and_figures_equal_the_api(
         assert browser.console_errors() == [], path
         browser.shot(path.strip("/").replace("/", "-").replace("?", "-")[:40])
     office.pause_traffic()
-    usage = settled_usage(office)
+    outlook = settled(office)
     branches = office.admin().call("ListBranches", admin_pb2.ListBranchesRequest())
+    usage = office.admin().call("GetUsage", admin_pb2.GetUsageRequest())
     browser.open("/branches")
-    for u in usage.branches:
+    assert {b.branch_ban for b in outlook.branches} == {A, B}  # C never drew
+    for b in outlook.branches:
+        shown = browser.cells(f'tr[data-ban="{b.branch_ban}"]')
+        assert shown["held"] == f"{b.held:,}", b.branch_ban
+        assert shown["booklets"] == str(b.booklets_granted)
+        assert shown["burn"] == f"{b.burn_per_hour:,.1f}"
+        hours = (b.current.at.ToSeconds() - time.time()) / 3600
+        assert abs(float(shown["hours"].replace(",", "")) - hours) < 0.1
+    for u in usage.branches:  # einv-admin usage's figures agree with the page's
         shown = browser.cells(f'tr[data-ban="{u.branch_ban}"]')
-        assert shown["held"] == f"{u.held:,}", u.branch_ban
-        assert shown["booklets"] == str(u.booklets_granted)
-        assert shown["burn"] == f"{u.burn_per_hour:,.1f}"
+        assert (shown["held"], shown["booklets"]) == (f"{u.held:,}", str(u.booklets_granted))
     for b in branches.branches:
         shown = browser.cells(f'tr[data-ban="{b.ban}"]')
         assert shown["quota"] == f"{b.quota.booklets_per_request} / {b.quota.booklets_per_period}"

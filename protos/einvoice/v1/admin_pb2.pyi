@@ -596,14 +596,16 @@ class BookletMove(_message.Message):
     def __init__(self, from_ban: _Optional[str] = ..., to_ban: _Optional[str] = ..., booklets: _Optional[int] = ...) -> None: ...
 
 class ForecastRequest(_message.Message):
-    __slots__ = ("year_month", "quota_changes", "moves")
+    __slots__ = ("year_month", "quota_changes", "moves", "current_only")
     YEAR_MONTH_FIELD_NUMBER: _ClassVar[int]
     QUOTA_CHANGES_FIELD_NUMBER: _ClassVar[int]
     MOVES_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_ONLY_FIELD_NUMBER: _ClassVar[int]
     year_month: str
     quota_changes: _containers.RepeatedCompositeFieldContainer[QuotaChange]
     moves: _containers.RepeatedCompositeFieldContainer[BookletMove]
-    def __init__(self, year_month: _Optional[str] = ..., quota_changes: _Optional[_Iterable[_Union[QuotaChange, _Mapping]]] = ..., moves: _Optional[_Iterable[_Union[BookletMove, _Mapping]]] = ...) -> None: ...
+    current_only: bool
+    def __init__(self, year_month: _Optional[str] = ..., quota_changes: _Optional[_Iterable[_Union[QuotaChange, _Mapping]]] = ..., moves: _Optional[_Iterable[_Union[BookletMove, _Mapping]]] = ..., current_only: _Optional[bool] = ...) -> None: ...
 
 class RunOut(_message.Message):
     __slots__ = ("at", "lasts_period", "ask_mof_by", "late", "reason")
@@ -640,7 +642,7 @@ class PoolForecast(_message.Message):
     def __init__(self, year_month: _Optional[str] = ..., invoice_type: _Optional[_Union[_common_pb2.InvoiceType, str]] = ..., free: _Optional[int] = ..., burn_per_hour: _Optional[float] = ..., current: _Optional[_Union[RunOut, _Mapping]] = ..., seasonal: _Optional[_Union[RunOut, _Mapping]] = ..., mof_cutoff: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., seasonal_known: _Optional[bool] = ...) -> None: ...
 
 class BranchForecast(_message.Message):
-    __slots__ = ("branch_ban", "invoice_type", "held", "quota_left", "burn_per_hour", "seasonal_per_hour", "current", "seasonal", "booklets_per_period", "changed")
+    __slots__ = ("branch_ban", "invoice_type", "held", "quota_left", "burn_per_hour", "seasonal_per_hour", "current", "seasonal", "booklets_per_period", "changed", "booklets_granted")
     BRANCH_BAN_FIELD_NUMBER: _ClassVar[int]
     INVOICE_TYPE_FIELD_NUMBER: _ClassVar[int]
     HELD_FIELD_NUMBER: _ClassVar[int]
@@ -651,6 +653,7 @@ class BranchForecast(_message.Message):
     SEASONAL_FIELD_NUMBER: _ClassVar[int]
     BOOKLETS_PER_PERIOD_FIELD_NUMBER: _ClassVar[int]
     CHANGED_FIELD_NUMBER: _ClassVar[int]
+    BOOKLETS_GRANTED_FIELD_NUMBER: _ClassVar[int]
     branch_ban: str
     invoice_type: _common_pb2.InvoiceType
     held: int
@@ -661,7 +664,8 @@ class BranchForecast(_message.Message):
     seasonal: RunOut
     booklets_per_period: int
     changed: bool
-    def __init__(self, branch_ban: _Optional[str] = ..., invoice_type: _Optional[_Union[_common_pb2.InvoiceType, str]] = ..., held: _Optional[int] = ..., quota_left: _Optional[int] = ..., burn_per_hour: _Optional[float] = ..., seasonal_per_hour: _Optional[float] = ..., current: _Optional[_Union[RunOut, _Mapping]] = ..., seasonal: _Optional[_Union[RunOut, _Mapping]] = ..., booklets_per_period: _Optional[int] = ..., changed: _Optional[bool] = ...) -> None: ...
+    booklets_granted: int
+    def __init__(self, branch_ban: _Optional[str] = ..., invoice_type: _Optional[_Union[_common_pb2.InvoiceType, str]] = ..., held: _Optional[int] = ..., quota_left: _Optional[int] = ..., burn_per_hour: _Optional[float] = ..., seasonal_per_hour: _Optional[float] = ..., current: _Optional[_Union[RunOut, _Mapping]] = ..., seasonal: _Optional[_Union[RunOut, _Mapping]] = ..., booklets_per_period: _Optional[int] = ..., changed: _Optional[bool] = ..., booklets_granted: _Optional[int] = ...) -> None: ...
 
 class ForecastReply(_message.Message):
     __slots__ = ("year_month", "now", "pools", "branches")
