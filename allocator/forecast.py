@@ -33,6 +33,7 @@ MOF_LEAD_WORKING_DAYS = 5
 ORDER_CUTOFF_DAY = 20
 MAX_HOURS = 10 * 366 * 24.0  # beyond ten years a run-out is "not in sight": None
 RECENT = timedelta(hours=2)
+EPSILON = 1e-6  # numbers: the pool empties as the last quota ends, whatever the rounding
 
 
 def burn_rate(series: Sequence[Sample], now: datetime, window: timedelta = RECENT) -> float:
@@ -201,7 +202,7 @@ def _pool_dry(free: int, stocks: list[Stock]) -> float | None:
     events.sort()
     drawn, rate, at = 0.0, 0.0, 0.0
     for when, change in events:
-        if rate > 0 and drawn + rate * (when - at) >= free:
+        if rate > 0 and drawn + rate * (when - at) >= free - EPSILON:
             return at + (free - drawn) / rate
         drawn += rate * (when - at)
         rate, at = rate + change, when

@@ -93,7 +93,7 @@ def chart(
             f'<polyline class="{e(line.css)}" points="{coords}" fill="none">'
             f"<title>{e(line.label)}</title></polyline>"
         )
-        if len(line.points) == 1:
+        if len(line.points) == 1 and line.css in ("issued", "held"):
             at, v = line.points[0]
             parts.append(f'<circle class="{e(line.css)}" cx="{x(at):.1f}" cy="{y(v):.1f}" r="3"/>')
     legend = "".join(
@@ -125,7 +125,7 @@ def _nice(value: float) -> float:
 
 def _short(value: float) -> str:
     if value >= 1_000_000:
-        return f"{value / 1_000_000:g}M"
+        return f"{value / 1_000_000:.3g}M"
     if value >= 1_000:
-        return f"{value / 1_000:g}k"
-    return f"{value:g}"
+        return f"{value / 1_000:.3g}k"
+    return f"{value:.3g}"
