@@ -116,8 +116,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "current_burn": ("目前用量", "current burn"),
     "seasonal_burn": ("季節性用量", "seasonal burn"),
     "seasonal_unknown": (
-        "尚無一週歷史，季節性以平均計",
-        "under a week of history: the seasonal burn is flat",
+        "尚無一週歷史：季節性用量以近四週平均計，尚無每週起伏",
+        "Under a week of history: the seasonal burn is the average of up to four weeks, "
+        "without a weekly shape yet",
     ),
     "kind": ("類型", "Kind"),
     "about": ("內容", "About"),
