@@ -9,8 +9,9 @@ import time
 
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 
-from protos.einvoice.v1 import admin_pb2
+from protos.einvoice.v1 import admin_pb2, common_pb2
 from tests.conftest import BRANCH_BANS
 from tests.web.conftest import WAIT, Browser, Office
 
@@ -73,6 +74,12 @@ def test_login_every_page_without_console_errors_and_figures_equal_the_api(
         assert not browser.driver.find_elements(By.CSS_SELECTOR, "p.error"), path
         assert browser.console_errors() == [], path
         browser.shot(path.strip("/").replace("/", "-").replace("?", "-")[:40])
+        if path == "/audit":
+            assert browser.driver.find_elements(By.CSS_SELECTOR, "p.ok.chain")  # verified
+        if path == "/pools?lang=zh-TW":
+            assert "字軌池" in browser.driver.title
+            browser.open("/branches")  # the language is remembered
+            assert browser.driver.title.startswith("分店")
     office.pause_traffic()
     outlook = settled(office)
     branches = office.admin().call("ListBranches", admin_pb2.ListBranchesRequest())
@@ -209,6 +216,22 @@ def test_an_operators_quota_change_reaches_the_agent_within_a_second(
     browser.shot("quota-done")
     audit = office.admin().call("ListAudit", admin_pb2.ListAuditRequest(newest=True, limit=50))
     assert ("web:alice (operator)", "set_quota") in [(e.actor, e.action) for e in audit.entries]
+    # A range's status, from the pools page, behind the same confirmation.
+    browser.open("/pools")
+    Select(browser.driver.find_element(By.CSS_SELECTOR, "tr[data-range] select")).select_by_value(
+        "paused"
+    )
+    browser.click('form[action$="/status"] button')
+    assert [c.text for c in browser.driver.find_elements(By.CSS_SELECTOR, "td[data-k=after]")] == [
+        "paused"
+    ]
+    pools = office.admin().call("ListPools", admin_pb2.ListPoolsRequest())
+    assert pools.pools[0].assignments[0].status == common_pb2.RANGE_STATUS_ENABLED  # not yet
+    browser.click("form[name=confirm] button")
+    pools = office.admin().call("ListPools", admin_pb2.ListPoolsRequest())
+    assert pools.pools[0].assignments[0].status == common_pb2.RANGE_STATUS_PAUSED
+    assert browser.cells("tr[data-range]")["status"] == "paused"
+    browser.shot("range-paused")
     assert browser.console_errors() == []
 
 
@@ -248,6 +271,16 @@ def test_a_what_if_preview_changes_nothing_until_applied(office: Office, browser
     assert (after[A], after[B], after[C]) == (7, 35, 40)
     assert web_entries(office) == ["set_quota", "set_quota"]
     browser.shot("what-if-applied")
+    # Deadlines and reports: an operator hands this period's E0401 to Turnkey, confirmed.
+    browser.open("/reports")
+    browser.click('form[action="/reports/build"] button')  # the first: E0401, this period
+    assert [c.text for c in browser.driver.find_elements(By.CSS_SELECTOR, "td[data-k=after]")]
+    browser.click("form[name=confirm] button")
+    files = [c.text for c in browser.driver.find_elements(By.CSS_SELECTOR, "td[data-k=file]")]
+    assert sorted(f.split("_")[2] for f in files) == [A, B], files  # one per branch
+    assert all(list((office.root / "turnkey").rglob(f)) for f in files)
+    assert web_entries(office)[-1] == "handoff_e0401"
+    browser.shot("e0401-handed-over")
     assert browser.console_errors() == []
 
 
