@@ -9,7 +9,6 @@ insert, not a query per branch. Branch rows are kept BRANCH_KEEP, pool rows POOL
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -108,8 +107,12 @@ Write = Callable[[Callable[[Connection, datetime, int], Any]], Any]
 async def run_sampler(write: Write, interval: timedelta = DEFAULT_INTERVAL) -> None:
     """Sample now and every `interval` after, for as long as it runs (cancel it to stop)."""
     while True:
-        with contextlib.suppress(DomainError):  # a follower, or the database away: next time
+        try:
             await write(lambda conn, now, _t: sample(conn, now))
+        except DomainError:  # a follower, or the database away: next time
+            pass
+        except Exception:  # a sample lost is no reason to stop sampling
+            log.exception("history sample failed")
         await asyncio.sleep(interval.total_seconds())
 
 

@@ -129,7 +129,8 @@ def refusal(request: web.Request, error: DomainError) -> web.Response:
     frame = request.get("frame") or Frame(pick_lang(request), path=request.path)
     title = frame.text("refused") if status == 403 else frame.text("error")
     body = f'<p class="error" data-status="{status}">{e(error)}</p>'
-    back = request.headers.get("Referer") or "/pools"
+    referer = urlsplit(request.headers.get("Referer", ""))
+    back = referer.path if referer.netloc == request.host and referer.path else "/pools"
     body += f'<p><a href="{e(back)}">{e(frame.text("back"))}</a></p>'
     return html(page(frame, title, body), status)
 
@@ -264,7 +265,9 @@ async def login(request: web.Request) -> web.StreamResponse:
     ok = await asyncio.to_thread(verify_password, password, digest) and user is not None
     if user is None:
         return html(login_form(frame, csrf, target, frame.text("bad_login")), 401)
-    after = await office.hq.write(lambda conn, n, _t: users.record_login(conn, n, name, ok))
+    after = user
+    if not ok or user.failed_attempts:  # a clean success writes nothing: followers log in too
+        after = await office.hq.write(lambda conn, n, _t: users.record_login(conn, n, name, ok))
     if not ok:
         message = frame.text("locked") if after and after.locked(now) else frame.text("bad_login")
         return html(login_form(frame, csrf, target, message), 401)
