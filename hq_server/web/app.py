@@ -301,7 +301,13 @@ async def home(request: web.Request) -> web.StreamResponse:
 
 
 def make_app(office: Office) -> web.Application:
-    from hq_server.web import views_branches, views_forecast, views_ops, views_pools
+    from hq_server.web import (
+        views_branch,
+        views_branches,
+        views_forecast,
+        views_ops,
+        views_pools,
+    )
 
     app = web.Application(middlewares=[headers, authenticate], client_max_size=MAX_FORM_BYTES)
     app[OFFICE] = office
@@ -311,7 +317,7 @@ def make_app(office: Office) -> web.Application:
     app.router.add_get("/favicon.ico", favicon)
     app.router.add_static("/static/", STATIC, append_version=False)
     app.router.add_get("/", home)
-    for module in (views_pools, views_branches, views_forecast, views_ops):
+    for module in (views_pools, views_branches, views_branch, views_forecast, views_ops):
         module.add_routes(app.router)
     return app
 
