@@ -34,6 +34,7 @@ RULES: Mapping[str, Rule] = {
     ADMIN + "GetHistory": VIEWER,
     ADMIN + "Forecast": VIEWER,  # a what-if only reads: applying it is SetQuota's
     ADMIN + "ListGrants": VIEWER,
+    ADMIN + "ListReports": VIEWER,
     # Operators change the pools, the branches and what goes to the MOF.
     ADMIN + "AddAssignment": OPERATOR,
     ADMIN + "AddBranch": OPERATOR,

@@ -160,6 +160,26 @@ def grant_states(conn: Connection, ban: str, year_month: str) -> list[admin_pb2.
     return found
 
 
+def report_pb(d: Any) -> admin_pb2.ReportDocument:
+    return admin_pb2.ReportDocument(
+        name=d.name,
+        kind=REPORT_KINDS.get(d.key.message.value, admin_pb2.REPORT_KIND_UNSPECIFIED),
+        year_month=d.key.period.to_year_month(),
+        invoice_type=messages.TYPE_TO_PB[d.key.invoice_type],
+        branch_ban=d.key.branch_ban.value,
+        track=str(d.key.track),
+        state=d.state.value,
+        attempts=d.attempts,
+        error_code=d.error_code or "",
+        written_at=messages.timestamp(d.written_at),
+        updated_at=messages.timestamp(d.updated_at),
+        revision=d.revision,
+    )
+
+
+REPORT_KINDS = {"E0401": admin_pb2.REPORT_KIND_E0401, "E0402": admin_pb2.REPORT_KIND_E0402}
+
+
 class BackOfficeMixin:
     """Mixed into AdminServicer: needs `self.hq`."""
 
@@ -276,6 +296,14 @@ class BackOfficeMixin:
             return grant_states(conn, ban, request.year_month)
 
         return admin_pb2.ListGrantsReply(grants=await self.hq.read(work))
+
+    async def ListReports(self, request: admin_pb2.ListReportsRequest, context: Ctx) -> Any:
+        period = Period.from_year_month(request.year_month) if request.year_month else None
+        outbox = self.hq.reports.outbox(self.hq.store.write_engine)
+        found = await asyncio.to_thread(lambda: outbox.documents(period=period))
+        return admin_pb2.ListReportsReply(
+            documents=[report_pb(d) for d in found if d.key.message.value in REPORT_KINDS]
+        )
 
 
 async def usage_forecast(hq: Hq, year_month: str) -> dict[str, admin_pb2.BranchUsage]:

@@ -5,13 +5,15 @@ hash chain verified."""
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Sequence
 
 from aiohttp import web
 
 from allocator import InvalidInput, Period, Refused
 from hq_server.web.app import frame_of, html, office_of, redirect
 from hq_server.web.html import cell, e, form, note, page, table
-from hq_server.web.i18n import when
+from hq_server.web.i18n import TEXTS, when
 from hq_server.web.views_common import confirm_page, confirmed, done_note, stamp
 from hq_server.web.views_pools import TYPE_CODE
 from protos.einvoice.v1 import admin_pb2
@@ -85,9 +87,12 @@ async def reports_page(request: web.Request) -> web.StreamResponse:
     now = office.now()
     try:
         due = await office.api.call(who, "ListDeadlines", admin_pb2.ListDeadlinesRequest())
+        sent = await office.api.call(who, "ListReports", admin_pb2.ListReportsRequest())
         missing = ""
     except Refused as error:  # e.g. no --turnkey-root: say so, show the rest
         due, missing = admin_pb2.ListDeadlinesReply(), note(str(error), "error")
+        sent = admin_pb2.ListReportsReply()
+    states = report_states(sent.documents)
     pools = await office.api.call(who, "ListPools", admin_pb2.ListPoolsRequest())
     rows = [
         f'<tr data-deadline="{e(d.year_month)}-{e(d.branch_ban)}">'
@@ -135,15 +140,30 @@ async def reports_page(request: web.Request) -> web.StreamResponse:
             + cell(frame.text("closed") if p.closed else frame.text("open"), "state")
             + cell(when(deadline, frame.lang), "deadline")
             + cell((deadline - now).days, "days_left")
+            + cell(states.get(("E0401", p.year_month, code), "—"), "e0401")
+            + cell(states.get(("E0402", p.year_month, code), "—"), "e0402")
             + f"<td>{buttons}</td></tr>"
         )
-    head = ["pools", "status", "deadline", "days_left", ""]
+    head = ["pools", "status", "deadline", "days_left", "E0401", "E0402", ""]
     body += f"<h2>{e(frame.text('reports'))}</h2>" + table(
-        [e(frame.text(h)) if h else "" for h in head], pool_rows, css="reports"
+        [e(frame.text(h)) if h in TEXTS else e(h) for h in head], pool_rows, css="reports"
     )
     if not may_build:
         body += note(frame.text("viewer_note"))
     return html(page(frame, frame.text("reports"), body, "reports"))
+
+
+def report_states(documents: Sequence[admin_pb2.ReportDocument]) -> dict[tuple[str, str, str], str]:
+    """(kind, period, type) -> how many documents are in which state, e.g. "2 written"."""
+    counts: dict[tuple[str, str, str], Counter[str]] = {}
+    names = {admin_pb2.REPORT_KIND_E0401: "E0401", admin_pb2.REPORT_KIND_E0402: "E0402"}
+    for d in documents:
+        key = (names.get(d.kind, "?"), d.year_month, TYPE_CODE.get(d.invoice_type, "?"))
+        counts.setdefault(key, Counter())[d.state] += 1
+    return {
+        key: ", ".join(f"{n} {state}" for state, n in sorted(found.items()))
+        for key, found in counts.items()
+    }
 
 
 async def build(request: web.Request) -> web.StreamResponse:

@@ -282,6 +282,12 @@ def test_a_what_if_preview_changes_nothing_until_applied(office: Office, browser
     assert all(list((office.root / "turnkey").rglob(f)) for f in files)
     assert web_entries(office)[-1] == "handoff_e0401"
     browser.shot("e0401-handed-over")
+    sent = office.admin().call("ListReports", admin_pb2.ListReportsRequest())
+    assert sorted(d.name for d in sent.documents) == sorted(files)
+    browser.open("/reports")
+    row = browser.cells(f'tr[data-pool="{sent.documents[0].year_month}-07"]')
+    assert row["e0401"] == f"{len(files)} {sent.documents[0].state}"  # "2 written"
+    assert row["e0402"] == "—"
     assert browser.console_errors() == []
 
 

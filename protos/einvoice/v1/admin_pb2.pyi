@@ -716,3 +716,43 @@ class ListGrantsReply(_message.Message):
     GRANTS_FIELD_NUMBER: _ClassVar[int]
     grants: _containers.RepeatedCompositeFieldContainer[GrantState]
     def __init__(self, grants: _Optional[_Iterable[_Union[GrantState, _Mapping]]] = ...) -> None: ...
+
+class ListReportsRequest(_message.Message):
+    __slots__ = ("year_month",)
+    YEAR_MONTH_FIELD_NUMBER: _ClassVar[int]
+    year_month: str
+    def __init__(self, year_month: _Optional[str] = ...) -> None: ...
+
+class ReportDocument(_message.Message):
+    __slots__ = ("name", "kind", "year_month", "invoice_type", "branch_ban", "track", "state", "attempts", "error_code", "written_at", "updated_at", "revision")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    YEAR_MONTH_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    BRANCH_BAN_FIELD_NUMBER: _ClassVar[int]
+    TRACK_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
+    WRITTEN_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    kind: ReportKind
+    year_month: str
+    invoice_type: _common_pb2.InvoiceType
+    branch_ban: str
+    track: str
+    state: str
+    attempts: int
+    error_code: str
+    written_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    revision: int
+    def __init__(self, name: _Optional[str] = ..., kind: _Optional[_Union[ReportKind, str]] = ..., year_month: _Optional[str] = ..., invoice_type: _Optional[_Union[_common_pb2.InvoiceType, str]] = ..., branch_ban: _Optional[str] = ..., track: _Optional[str] = ..., state: _Optional[str] = ..., attempts: _Optional[int] = ..., error_code: _Optional[str] = ..., written_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ...) -> None: ...
+
+class ListReportsReply(_message.Message):
+    __slots__ = ("documents",)
+    DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
+    documents: _containers.RepeatedCompositeFieldContainer[ReportDocument]
+    def __init__(self, documents: _Optional[_Iterable[_Union[ReportDocument, _Mapping]]] = ...) -> None: ...

@@ -168,6 +168,11 @@ class AdminServiceStub:
                 request_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListGrantsRequest.SerializeToString,
                 response_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListGrantsReply.FromString,
                 _registered_method=True)
+        self.ListReports = channel.unary_unary(
+                '/einvoice.v1.AdminService/ListReports',
+                request_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListReportsRequest.SerializeToString,
+                response_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListReportsReply.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -362,6 +367,14 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListReports(self, request, context):
+        """The E0401 and E0402 documents handed to Turnkey (optionally of one period), each with how
+        far it has got: written, picked_up, confirmed or failed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -489,6 +502,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ListGrants,
                     request_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListGrantsRequest.FromString,
                     response_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListGrantsReply.SerializeToString,
+            ),
+            'ListReports': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListReports,
+                    request_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListReportsRequest.FromString,
+                    response_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListReportsReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1175,6 +1193,33 @@ class AdminService:
             '/einvoice.v1.AdminService/ListGrants',
             protos_dot_einvoice_dot_v1_dot_admin__pb2.ListGrantsRequest.SerializeToString,
             protos_dot_einvoice_dot_v1_dot_admin__pb2.ListGrantsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListReports(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/einvoice.v1.AdminService/ListReports',
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.ListReportsRequest.SerializeToString,
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.ListReportsReply.FromString,
             options,
             channel_credentials,
             insecure,
