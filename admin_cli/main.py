@@ -16,7 +16,7 @@ from google.protobuf.message import Message
 from rich.console import Console
 from rich.table import Table
 
-from admin_cli import certs, users
+from admin_cli import certs, forecast, users
 from admin_cli.client import Admin, Identity, environment
 from allocator import (
     TAIPEI,
@@ -489,6 +489,7 @@ def parser() -> argparse.ArgumentParser:
     add("deadlines", cmd_deadlines, "what is still due to the MOF, days left")
     add_alerts_commands(sub, common)
     users.add_commands(sub, common)
+    forecast.add_commands(sub, common, period)
     certs.add_commands(sub)
     return root
 
