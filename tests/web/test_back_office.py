@@ -265,6 +265,9 @@ def test_a_what_if_preview_changes_nothing_until_applied(office: Office, browser
     assert rows == {A: "2 → 7", B: "40 → 35"}
     browser.shot("what-if-preview")
     browser.driver.refresh()  # a preview is a GET: loading it again changes nothing either
+    # einv-admin asks the same what-if of the same API (and changes nothing either).
+    shown = office.einv_admin("forecast", "--move", f"{B}:{A}:5").stdout
+    assert f"branch {A} (what-if)" in shown and f"branch {B} (what-if)" in shown
     assert quotas(office) == before and web_entries(office) == []
     browser.click("form[name=apply] button")
     assert "done=1" in browser.driver.current_url
