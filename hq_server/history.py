@@ -3,12 +3,15 @@ branch's part of it (issued, held, free), for the back office's charts and the s
 of the forecast. The leader samples (a fenced write); followers' attempts are refused.
 
 Set-wise queries only: at 10,000 branches one sample is a few aggregate queries and one bulk
-insert, not a query per branch. Branch rows are kept BRANCH_KEEP, pool rows POOL_KEEP.
+insert, not a query per branch. Branches are sampled every BRANCH_EVERY-th time only and kept
+BRANCH_KEEP (hourly pool samples: 10,000 branches every 6 hours for 70 days are 2.8 million
+rows); pool rows, a handful per sample, are kept POOL_KEEP.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,7 +27,8 @@ from hq_server.schema import branch_history, grants, pool_history, skipped
 
 log = logging.getLogger("einv.hq.history")
 DEFAULT_INTERVAL = timedelta(hours=1)
-BRANCH_KEEP = timedelta(days=130)  # two periods and a little more
+BRANCH_KEEP = timedelta(days=70)  # this period and the end of the previous one
+BRANCH_EVERY = 6  # branch rows with every sixth pool sample
 POOL_KEEP = timedelta(days=400)  # a year and a period: the same season last year
 
 
@@ -72,14 +76,15 @@ def branch_parts(conn: Connection, year_month: str) -> dict[tuple[str, str], Par
     }
 
 
-def sample(conn: Connection, now: datetime) -> int:
-    """One sample of the current period's pools and branches; returns the rows written."""
+def sample(conn: Connection, now: datetime, with_branches: bool = True) -> int:
+    """One sample of the current period's pools (and branches); returns the rows written."""
     year_month = Period.containing(now).to_year_month()
     parts = branch_parts(conn, year_month)
     rows = [
         {"ban": ban, "year_month": year_month, "invoice_type": kind, "at": now}
         | {"issued": p.issued, "held": p.held}
         for (ban, kind), p in sorted(parts.items())
+        if with_branches
     ]
     pools = [
         {
@@ -105,10 +110,12 @@ Write = Callable[[Callable[[Connection, datetime, int], Any]], Any]
 
 
 async def run_sampler(write: Write, interval: timedelta = DEFAULT_INTERVAL) -> None:
-    """Sample now and every `interval` after, for as long as it runs (cancel it to stop)."""
-    while True:
+    """Sample now and every `interval` after (branches too now and every BRANCH_EVERY-th
+    time), for as long as it runs (cancel it to stop)."""
+    for count in itertools.count():
+        branches = count % BRANCH_EVERY == 0
         try:
-            await write(lambda conn, now, _t: sample(conn, now))
+            await write(lambda conn, now, _t, b=branches: sample(conn, now, b))
         except DomainError:  # a follower, or the database away: next time
             pass
         except Exception:  # a sample lost is no reason to stop sampling
