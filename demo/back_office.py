@@ -17,6 +17,7 @@ import base64
 import contextlib
 import hashlib
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -182,6 +183,7 @@ def main() -> int:
             finally:
                 stop.set()
                 tills.join(timeout=30)
+    shutil.rmtree(root, ignore_errors=True)
     return 0
 
 
