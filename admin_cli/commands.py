@@ -190,12 +190,20 @@ def cmd_usage(admin: Admin, args: argparse.Namespace) -> None:
             "skipped": u.skipped,
             "held": u.held,
             "burn/h": f"{u.burn_per_hour:.1f}",
+            "runs out": runs_out(u),
             "last report": taipei(u.last_report, u.HasField("last_report")),
             "final": u.final,
         }
         for u in reply.branches
     ]
     show(args, reply, rows, f"usage {reply.year_month}")
+
+
+def runs_out(u: admin_pb2.BranchUsage) -> str:
+    """The forecast column: when it runs dry at its current burn, and what empties it."""
+    if not u.HasField("runs_out_at"):
+        return "-"
+    return f"{taipei(u.runs_out_at)} ({u.runs_out_reason})"
 
 
 def types_of(admin: Admin, args: argparse.Namespace) -> list[int]:

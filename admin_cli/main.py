@@ -11,7 +11,7 @@ from typing import Any
 
 import grpc
 
-from admin_cli import certs
+from admin_cli import certs, forecast, users
 from admin_cli import commands as c
 from admin_cli.args import duration, instant, invoice_type, number, period, whole
 from admin_cli.client import Admin, Identity, environment
@@ -136,6 +136,8 @@ def parser() -> argparse.ArgumentParser:
     from notifier.cli import add_alerts_commands
 
     add_alerts_commands(sub, common)
+    users.add_commands(sub, common)
+    forecast.add_commands(sub, common, period)
     certs.add_commands(sub)
     return root
 

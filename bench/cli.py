@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from time import monotonic
 
-from bench import p1_agent, p2_hq, p2_pg, p3_mof
+from bench import p1_agent, p2_hq, p2_pg, p3_mof, web
 from bench.figures import Figure, Results, table
 from bench.servers import REPO, Server, child_environment, echo_server, profile_into
 
-SUITES = ("p1", "p2", "p3", "p4")
+SUITES = ("p1", "p2", "p3", "p4", "web")
 RESULTS = REPO / "bench" / "results"
 
 
@@ -81,6 +81,10 @@ def _steps(
     if "p3" in chosen:
         sizes3 = p3_mof.SMOKE if smoke else p3_mof.FULL
         steps["p3"] = lambda _echo: p3_mof.run(sizes3, results)
+    if "web" in chosen and not smoke:  # 10,000 branches seeded: kept out of the smoke mode
+        steps["web"] = lambda _echo: web.run(root / "web", web.FULL, results)
+    elif "web" in chosen:
+        results.note("WEB (the back office's branches page) runs in the full mode only")
     return steps
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -15,10 +16,37 @@ from pathlib import Path
 READY_TIMEOUT = 30.0
 
 
+# Servers get ports below the kernel's ephemeral range (32768-60999 by default): a port the
+# kernel hands out for port 0 may be taken again at once by any outgoing connection (and the
+# tests make thousands) before the server that was meant to have it binds it.
+SERVER_PORTS = range(20_000, 32_000)
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback port no server of this process was given yet and nothing listens on now."""
+    low, high = _ephemeral_range()
+    candidates = [p for p in SERVER_PORTS if not low <= p <= high]
+    for _ in range(200):  # bounded: the range is large and mostly free
+        port = random.choice(candidates)
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free loopback port in {SERVER_PORTS}")
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32_768, 60_999
 
 
 class Proc:

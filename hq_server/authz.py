@@ -30,6 +30,11 @@ RULES: Mapping[str, Rule] = {
     ADMIN + "Reconcile": VIEWER,
     ADMIN + "ListAudit": VIEWER,
     ADMIN + "ListDeadlines": VIEWER,
+    ADMIN + "ListAlerts": VIEWER,
+    ADMIN + "GetHistory": VIEWER,
+    ADMIN + "Forecast": VIEWER,  # a what-if only reads: applying it is SetQuota's
+    ADMIN + "ListGrants": VIEWER,
+    ADMIN + "ListReports": VIEWER,
     # Operators change the pools, the branches and what goes to the MOF.
     ADMIN + "AddAssignment": OPERATOR,
     ADMIN + "AddBranch": OPERATOR,
@@ -40,9 +45,14 @@ RULES: Mapping[str, Rule] = {
     ADMIN + "ClosePeriod": OPERATOR,
     ADMIN + "ImportE0501": OPERATOR,
     ADMIN + "BuildReports": OPERATOR,
+    ADMIN + "AckAlert": OPERATOR,
     # Admins also manage certificates and enrolment.
     ADMIN + "CreateEnrollToken": ADMIN_ROLE,
     ADMIN + "ListCertificates": ADMIN_ROLE,
+    # ... and the back office's users.
+    ADMIN + "AddUser": ADMIN_ROLE,
+    ADMIN + "SetPassword": ADMIN_ROLE,
+    ADMIN + "ListUsers": ADMIN_ROLE,
     # Plumbing.
     "/grpc.health.v1.Health/Check": Anyone(),
     "/grpc.health.v1.Health/Watch": Anyone(),

@@ -24,6 +24,7 @@ from hq_server.etcd_client import EtcdTls, parse_endpoints
 from hq_server.reports import ReportSettings
 from hq_server.server import serve
 from hq_server.store import Store, make_engines
+from hq_server.web.app import WebListen, tls_context
 from notifier import ConfigError, NotifierConfig, load_config
 from runtime import pki
 from runtime.cli import Parser, address, arg, seconds, whole
@@ -103,6 +104,19 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="accept placeholder BANs in MIG documents (MOF samples only)",
     )
+    run.add_argument(
+        "--web-listen",
+        type=address,
+        help="serve the back office (HTTPS with hq.crt of --certs-dir; plain HTTP on loopback "
+        "with --insecure) on this address, e.g. 127.0.0.1:8443 (default: off)",
+    )
+    run.add_argument(
+        "--history-minutes",
+        type=seconds(0.01, 24 * 60),
+        default=60.0,
+        help="how often pools and branches are sampled for charts and the seasonal forecast "
+        "(default: %(default)s)",
+    )
     run.add_argument("--sim-start", help="simulated clock: start instant (ISO, with zone)")
     run.add_argument("--sim-epoch", type=float, help="simulated clock: real UNIX time of start")
     run.add_argument(
@@ -138,6 +152,7 @@ class Checked:
     tls: Tls | None
     signer: Signer
     etcd_tls: EtcdTls | None
+    web: WebListen | None = None
 
 
 def open_store(url: str, head_ban: str, migrate_schema: bool = True) -> Store:
@@ -158,13 +173,20 @@ async def run(args: argparse.Namespace, checked: Checked, store: Store) -> None:
         await serve(
             configure(Hq(store, coordinator, checked.clock, checked.head_ban), args, checked),
             args.listen,
+            web=checked.web,
+            history_every=history_interval(args),
         )
         return
     settings = ClusterSettings(
         parse_endpoints(args.etcd), args.advertise or args.listen, args.lease_ttl, checked.etcd_tls
     )
     async with cluster_hq(store, checked.clock, checked.head_ban, settings) as hq:
-        await serve(configure(hq, args, checked), args.listen)
+        await serve(
+            configure(hq, args, checked),
+            args.listen,
+            web=checked.web,
+            history_every=history_interval(args),
+        )
 
 
 def configure(hq: Hq, args: argparse.Namespace, checked: Checked) -> Hq:
@@ -189,6 +211,18 @@ def tls_material(args: argparse.Namespace) -> tuple[Tls | None, Signer]:
     tls = server_tls(args.certs_dir)
     ca = pki.load_ca(args.certs_dir) if (args.certs_dir / pki.CA_KEY).exists() else None
     return tls, Signer(ca, lifetime)
+
+
+def web_listen(args: argparse.Namespace) -> WebListen | None:
+    """The back office: HTTPS with the HQ's own certificate, or plain HTTP on loopback."""
+    if not args.web_listen:
+        return None
+    require_secure_or_loopback(args.web_listen, secure=not args.insecure)
+    return WebListen(args.web_listen, None if args.insecure else tls_context(args.certs_dir))
+
+
+def history_interval(args: argparse.Namespace) -> timedelta:
+    return timedelta(minutes=args.history_minutes)
 
 
 def database_url(args: argparse.Namespace) -> str:
@@ -269,6 +303,7 @@ def main(argv: list[str] | None = None) -> int:
             etcd_tls=EtcdTls.from_files(args.etcd_cacert, args.etcd_cert, args.etcd_key)
             if args.etcd_cacert
             else None,
+            web=web_listen(args),
         )
         if args.etcd:
             parse_endpoints(args.etcd)

@@ -11,6 +11,7 @@ from hq_server import admin_ops, convert, enrolment, queries
 from hq_server.app import Hq
 from hq_server.audit import chain_ok
 from hq_server.enrolment import DEFAULT_TOKEN_TTL
+from hq_server.grpc_backoffice import BackOfficeMixin, usage_forecast
 from hq_server.grpc_reports import ReportsMixin
 from hq_server.records import branch_row, refill_of
 from protos.einvoice.v1 import admin_pb2, admin_pb2_grpc
@@ -28,7 +29,7 @@ def actor() -> str:
     return current_principal().actor
 
 
-class AdminServicer(ReportsMixin, admin_pb2_grpc.AdminServiceServicer):
+class AdminServicer(ReportsMixin, BackOfficeMixin, admin_pb2_grpc.AdminServiceServicer):
     def __init__(self, hq: Hq) -> None:
         self.hq = hq
 
@@ -186,7 +187,8 @@ class AdminServicer(ReportsMixin, admin_pb2_grpc.AdminServiceServicer):
         Period.from_year_month(year_month)
         branch = convert.ban(request.branch_ban).value if request.branch_ban else None
         views = await self.hq.read(lambda conn: queries.usage(conn, year_month, branch))
-        return admin_pb2.GetUsageReply(
+        runs = await usage_forecast(self.hq, year_month)
+        reply = admin_pb2.GetUsageReply(
             year_month=year_month,
             branches=[
                 admin_pb2.BranchUsage(
@@ -203,6 +205,10 @@ class AdminServicer(ReportsMixin, admin_pb2_grpc.AdminServiceServicer):
                 for v in views
             ],
         )
+        for usage in reply.branches:  # the forecast column (allocator.forecast)
+            if usage.branch_ban in runs:
+                usage.MergeFrom(runs[usage.branch_ban])
+        return reply
 
     async def ClosePeriod(self, request: admin_pb2.ClosePeriodRequest, context: Ctx):
         who = actor()
@@ -242,8 +248,11 @@ class AdminServicer(ReportsMixin, admin_pb2_grpc.AdminServiceServicer):
             raise InvalidInput(f"after_seq {request.after_seq} is beyond any entry (at most 2^62)")
 
         def work(conn):  # type: ignore[no-untyped-def]
-            rows = queries.audit_entries(conn, request.after_seq, limit)
-            before = queries.previous_audit(conn, request.after_seq)
+            after = request.after_seq
+            if request.newest:
+                after = max(0, queries.last_audit_seq(conn) - limit)
+            rows = queries.audit_entries(conn, after, limit)
+            before = queries.previous_audit(conn, after)
             return rows, before
 
         rows, before = await self.hq.read(work)

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, func, select
 
 from allocator import (
     Ban,
@@ -22,6 +22,7 @@ from allocator import (
     by_track,
 )
 from hq_server.branch_ops import burn_per_hour
+from hq_server.rates import burn_rates
 from hq_server.records import (
     assigned_ranges,
     branch_row,
@@ -137,6 +138,7 @@ def usage(conn: Connection, year_month: str, ban: str | None) -> list[UsageView]
         t["booklets"] += row.booklets
         t["final"] = t["final"] and row.final
     branch_rows = conn.execute(select(branches).order_by(branches.c.ban)).all()
+    rates = burn_rates(conn) if ban is None else None  # every branch: one query, not 10,000
     views = []
     for b in branch_rows:
         if ban and b.ban != ban:
@@ -145,7 +147,9 @@ def usage(conn: Connection, year_month: str, ban: str | None) -> list[UsageView]
             UsageView(
                 b.ban,
                 **totals.get(b.ban, {}),
-                burn_per_hour=burn_per_hour(conn, Ban(b.ban)),
+                burn_per_hour=burn_per_hour(conn, Ban(b.ban))
+                if rates is None
+                else rates.get(b.ban, 0.0),
                 last_report=b.last_report_at,
             )
         )
@@ -206,6 +210,10 @@ def audit_entries(conn: Connection, after_seq: int, limit: int) -> list[Row[Any]
             select(audit).where(audit.c.seq > after_seq).order_by(audit.c.seq).limit(limit)
         ).all()
     )
+
+
+def last_audit_seq(conn: Connection) -> int:
+    return int(conn.execute(select(func.coalesce(func.max(audit.c.seq), 0))).scalar_one())
 
 
 def previous_audit(conn: Connection, seq: int) -> Row[Any] | None:

@@ -198,3 +198,42 @@ certificates = Table(
     Column("token_id", String(16)),
     Index("ix_certificates_branch", "branch_ban", "issued_at"),
 )
+
+# Back-office users (hq_server/web): a password (scrypt, salt and parameters in the hash) and
+# the failed attempts since the last success; the fifth locks the account until locked_until.
+web_users = Table(
+    "web_users",
+    metadata,
+    Column("name", String(63), primary_key=True),
+    Column("role", String(10), nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("failed_attempts", Integer, nullable=False),
+    Column("locked_until", UtcDateTime()),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("password_changed_at", UtcDateTime(), nullable=False),
+)
+
+# Numbers over time for the back office's charts and the seasonal forecast (hq_server/history):
+# a sample of every pool and every branch's part of it, taken together every interval.
+pool_history = Table(
+    "pool_history",
+    metadata,
+    Column("year_month", String(5), primary_key=True),
+    Column("invoice_type", String(2), primary_key=True),
+    Column("at", UtcDateTime(), primary_key=True),
+    Column("issued", BigInteger, nullable=False),
+    Column("granted", BigInteger, nullable=False),
+    Column("free", BigInteger, nullable=False),
+)
+
+branch_history = Table(
+    "branch_history",
+    metadata,
+    Column("ban", String(8), primary_key=True),
+    Column("year_month", String(5), primary_key=True),
+    Column("invoice_type", String(2), primary_key=True),
+    Column("at", UtcDateTime(), primary_key=True),
+    Column("issued", BigInteger, nullable=False),
+    Column("held", BigInteger, nullable=False),
+    Index("ix_branch_history_at", "at"),
+)

@@ -7,16 +7,19 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable
+from datetime import timedelta
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from allocator import DomainError
+from hq_server import history
 from hq_server.app import Hq
 from hq_server.authz import RULES
 from hq_server.grpc_admin import AdminServicer
 from hq_server.grpc_branch import BranchServicer
+from hq_server.web.app import BackOffice, WebListen
 from notifier import NotifierService
 from protos.einvoice.v1 import admin_pb2, admin_pb2_grpc, branch_pb2, branch_pb2_grpc
 from runtime import principal
@@ -96,8 +99,17 @@ async def build_server(hq: Hq, address: str) -> tuple[grpc.aio.Server, int]:
     return server, port
 
 
-async def serve(hq: Hq, address: str, ready: asyncio.Event | None = None) -> None:
-    """Take office (or follow), serve until SIGTERM/SIGINT (or cancellation), then stop cleanly."""
+async def serve(
+    hq: Hq,
+    address: str,
+    ready: asyncio.Event | None = None,
+    web: WebListen | None = None,
+    history_every: timedelta = history.DEFAULT_INTERVAL,
+) -> None:
+    """Take office (or follow), serve until SIGTERM/SIGINT (or cancellation), then stop cleanly.
+
+    With `web`, the back office too (same event loop); the history sampler always runs.
+    """
     await hq.coordinator.start()
     await hq.presence.start()
     await hq.config_bus.start(hq.hub.notify)
@@ -106,7 +118,9 @@ async def serve(hq: Hq, address: str, ready: asyncio.Event | None = None) -> Non
     host = address.rsplit(":", 1)[0]
     mode = "mutual TLS" if hq.tls is not None else "INSECURE: no TLS, nobody authenticated"
     print(f"HQ {hq.head_ban} serving on {host}:{port} ({mode}; db {hq.store.safe_url})", flush=True)
+    office = await start_back_office(hq, web)
     scheduler = asyncio.create_task(hq.run_quota_scheduler())
+    sampler = asyncio.create_task(history.run_sampler(hq.write, history_every))
     stop = asyncio.Event()
     alerts = None
     if hq.notifier_config is not None:
@@ -123,6 +137,9 @@ async def serve(hq: Hq, address: str, ready: asyncio.Event | None = None) -> Non
     finally:
         stop.set()
         scheduler.cancel()
+        sampler.cancel()
+        if office is not None:
+            await office.stop()
         if alerts is not None:
             await alerts
         await server.stop(grace=2)
@@ -130,3 +147,14 @@ async def serve(hq: Hq, address: str, ready: asyncio.Event | None = None) -> Non
         await hq.presence.stop()
         await hq.coordinator.stop()
         hq.store.close()
+
+
+async def start_back_office(hq: Hq, web: WebListen | None) -> BackOffice | None:
+    if web is None:
+        return None
+    office = BackOffice(hq, web.tls)
+    port = await office.start(web.address)
+    scheme = "https" if web.tls is not None else "http (INSECURE, loopback only)"
+    host = web.address.rsplit(":", 1)[0]
+    print(f"HQ back office on {scheme}://{host}:{port}/", flush=True)
+    return office

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from allocator.forecast import Stock, against_lead_time, forecast, hours_until
 from notifier.config import Thresholds
 from notifier.model import (
     Alert,
@@ -39,14 +40,15 @@ def pool_low(snap: Snapshot, limits: Thresholds) -> list[Alert]:
     for pool in snap.pools:
         if pool.closed:
             continue
-        if pool.free_enabled == 0:
-            hours = 0.0
-        elif pool.burn_per_hour > 0:
-            hours = pool.free_enabled / pool.burn_per_hour
-        else:
+        # The forecast every page shares (allocator.forecast): the branches together draw
+        # the pool's free numbers at their summed burn.
+        drawing = Stock("branches", 0, pool.free_enabled, pool.burn_per_hour)
+        runout = forecast(snap.now, pool.free_enabled, [drawing]).pool
+        if runout is None:
             continue  # nobody burns: it lasts
-        runout = snap.now + timedelta(hours=hours)
-        if runout >= pool.period.end() or hours / 24 >= limits.pool_days:
+        verdict = against_lead_time(runout, pool.period, snap.now)
+        hours = hours_until(runout, snap.now)
+        if verdict.lasts_period or hours / 24 >= limits.pool_days:
             continue  # enough for the rest of the period, or for longer than the threshold
         facts: dict[str, Fact] = {
             "year_month": pool.year_month,
@@ -59,6 +61,9 @@ def pool_low(snap: Snapshot, limits: Thresholds) -> list[Alert]:
             "period_end": pool.period.end().isoformat(),
             "threshold_days": limits.pool_days,
             "tracks": " ".join(pool.tracks),
+            # Extra booklets take the MOF up to 5 working days, asked before the 20th.
+            "ask_mof_by": verdict.ask_by.isoformat() if verdict.ask_by else None,
+            "mof_late": verdict.late,
         }
         found.append(Alert(f"pool_low:{pool.year_month}:{pool.invoice_type}", Kind.POOL_LOW, facts))
     return found

@@ -139,3 +139,18 @@ async def ready(agent: Agent, at_least: int = 1) -> None:
 
 
 SPECIAL_CODE = common_pb2.INVOICE_TYPE_SPECIAL
+
+
+async def idle(agent: Agent) -> None:
+    """Wait until the background refill and reports have nothing more to do (for tests that
+    compare the ledger before and after a call: either would change it meanwhile)."""
+    state, clock, ledger = agent.parts.state, agent.settings.clock, agent.parts.ledger
+
+    def settled() -> bool:
+        remaining = state.remaining(Period.containing(clock.now()), GENERAL)
+        refilled = not ledger.pending_requests() and not state.config.policy.needs_refill(
+            remaining, 0
+        )
+        return refilled and ledger.reports_pending() == 0  # and HQ has been told
+
+    await eventually(settled)

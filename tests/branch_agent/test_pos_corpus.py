@@ -14,7 +14,7 @@ import pytest
 from branch_agent.ledger import LEDGER_FILE
 from protos.einvoice.v1 import pos_pb2
 from runtime.grpc_status import refusal
-from tests.branch_agent.conftest import Pos, StartAgent, ready
+from tests.branch_agent.conftest import Pos, StartAgent, idle, ready
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 REFUSED = grpc.StatusCode.FAILED_PRECONDITION
@@ -106,6 +106,7 @@ async def test_refused_and_the_ledger_is_unchanged(
     await ready(agent)
     pos = pos_for(agent, "t1")
     (issued,) = await pos.next(1, request_id="first")
+    await idle(agent)
     before = ledger(tmp_path / "agent")
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await getattr(pos.stub, method)(build(issued), timeout=5)

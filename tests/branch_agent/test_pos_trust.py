@@ -17,7 +17,7 @@ from protos.einvoice.v1 import pos_pb2, pos_pb2_grpc
 from runtime import pki
 from runtime.grpc_status import refusal
 from runtime.tls import Tls, client_tls
-from tests.branch_agent.conftest import BAN, Pos, StartAgent, ready
+from tests.branch_agent.conftest import BAN, Pos, StartAgent, idle, ready
 
 
 def ledger_rows(data: Path) -> dict[str, list[tuple]]:
@@ -33,6 +33,7 @@ async def test_a_terminal_cannot_give_back_another_terminals_number(
     await ready(agent)
     till1, till2 = pos_for(agent, "till-1"), pos_for(agent, "till-2")
     (number,) = await till1.next()
+    await idle(agent)
     before = ledger_rows(tmp_path / "agent")
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await till2.give_back(number)

@@ -16,9 +16,20 @@ class ReportKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REPORT_KIND_UNSPECIFIED: _ClassVar[ReportKind]
     REPORT_KIND_E0401: _ClassVar[ReportKind]
     REPORT_KIND_E0402: _ClassVar[ReportKind]
+
+class UserRole(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    USER_ROLE_UNSPECIFIED: _ClassVar[UserRole]
+    USER_ROLE_VIEWER: _ClassVar[UserRole]
+    USER_ROLE_OPERATOR: _ClassVar[UserRole]
+    USER_ROLE_ADMIN: _ClassVar[UserRole]
 REPORT_KIND_UNSPECIFIED: ReportKind
 REPORT_KIND_E0401: ReportKind
 REPORT_KIND_E0402: ReportKind
+USER_ROLE_UNSPECIFIED: UserRole
+USER_ROLE_VIEWER: UserRole
+USER_ROLE_OPERATOR: UserRole
+USER_ROLE_ADMIN: UserRole
 
 class E0501File(_message.Message):
     __slots__ = ("name", "content")
@@ -325,7 +336,7 @@ class GetUsageRequest(_message.Message):
     def __init__(self, year_month: _Optional[str] = ..., branch_ban: _Optional[str] = ...) -> None: ...
 
 class BranchUsage(_message.Message):
-    __slots__ = ("branch_ban", "granted", "issued", "skipped", "held", "burn_per_hour", "last_report", "booklets_granted", "final")
+    __slots__ = ("branch_ban", "granted", "issued", "skipped", "held", "burn_per_hour", "last_report", "booklets_granted", "final", "runs_out_at", "runs_out_reason")
     BRANCH_BAN_FIELD_NUMBER: _ClassVar[int]
     GRANTED_FIELD_NUMBER: _ClassVar[int]
     ISSUED_FIELD_NUMBER: _ClassVar[int]
@@ -335,6 +346,8 @@ class BranchUsage(_message.Message):
     LAST_REPORT_FIELD_NUMBER: _ClassVar[int]
     BOOKLETS_GRANTED_FIELD_NUMBER: _ClassVar[int]
     FINAL_FIELD_NUMBER: _ClassVar[int]
+    RUNS_OUT_AT_FIELD_NUMBER: _ClassVar[int]
+    RUNS_OUT_REASON_FIELD_NUMBER: _ClassVar[int]
     branch_ban: str
     granted: int
     issued: int
@@ -344,7 +357,9 @@ class BranchUsage(_message.Message):
     last_report: _timestamp_pb2.Timestamp
     booklets_granted: int
     final: bool
-    def __init__(self, branch_ban: _Optional[str] = ..., granted: _Optional[int] = ..., issued: _Optional[int] = ..., skipped: _Optional[int] = ..., held: _Optional[int] = ..., burn_per_hour: _Optional[float] = ..., last_report: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., booklets_granted: _Optional[int] = ..., final: _Optional[bool] = ...) -> None: ...
+    runs_out_at: _timestamp_pb2.Timestamp
+    runs_out_reason: str
+    def __init__(self, branch_ban: _Optional[str] = ..., granted: _Optional[int] = ..., issued: _Optional[int] = ..., skipped: _Optional[int] = ..., held: _Optional[int] = ..., burn_per_hour: _Optional[float] = ..., last_report: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., booklets_granted: _Optional[int] = ..., final: _Optional[bool] = ..., runs_out_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., runs_out_reason: _Optional[str] = ...) -> None: ...
 
 class GetUsageReply(_message.Message):
     __slots__ = ("year_month", "branches")
@@ -411,12 +426,14 @@ class ReconcileReply(_message.Message):
     def __init__(self, tracks: _Optional[_Iterable[_Union[TrackAccounting, _Mapping]]] = ..., ok: _Optional[bool] = ...) -> None: ...
 
 class ListAuditRequest(_message.Message):
-    __slots__ = ("after_seq", "limit")
+    __slots__ = ("after_seq", "limit", "newest")
     AFTER_SEQ_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    NEWEST_FIELD_NUMBER: _ClassVar[int]
     after_seq: int
     limit: int
-    def __init__(self, after_seq: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+    newest: bool
+    def __init__(self, after_seq: _Optional[int] = ..., limit: _Optional[int] = ..., newest: _Optional[bool] = ...) -> None: ...
 
 class AuditEntry(_message.Message):
     __slots__ = ("seq", "at", "actor", "action", "details_json", "hash", "prev_hash")
@@ -443,3 +460,307 @@ class ListAuditReply(_message.Message):
     entries: _containers.RepeatedCompositeFieldContainer[AuditEntry]
     chain_ok: bool
     def __init__(self, entries: _Optional[_Iterable[_Union[AuditEntry, _Mapping]]] = ..., chain_ok: _Optional[bool] = ...) -> None: ...
+
+class AddUserRequest(_message.Message):
+    __slots__ = ("name", "role", "password")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    role: UserRole
+    password: str
+    def __init__(self, name: _Optional[str] = ..., role: _Optional[_Union[UserRole, str]] = ..., password: _Optional[str] = ...) -> None: ...
+
+class SetPasswordRequest(_message.Message):
+    __slots__ = ("name", "password")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    password: str
+    def __init__(self, name: _Optional[str] = ..., password: _Optional[str] = ...) -> None: ...
+
+class WebUser(_message.Message):
+    __slots__ = ("name", "role", "created_at", "password_changed_at", "failed_attempts", "locked_until")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_CHANGED_AT_FIELD_NUMBER: _ClassVar[int]
+    FAILED_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    LOCKED_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    role: UserRole
+    created_at: _timestamp_pb2.Timestamp
+    password_changed_at: _timestamp_pb2.Timestamp
+    failed_attempts: int
+    locked_until: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., role: _Optional[_Union[UserRole, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., password_changed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., failed_attempts: _Optional[int] = ..., locked_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListUsersRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListUsersReply(_message.Message):
+    __slots__ = ("users",)
+    USERS_FIELD_NUMBER: _ClassVar[int]
+    users: _containers.RepeatedCompositeFieldContainer[WebUser]
+    def __init__(self, users: _Optional[_Iterable[_Union[WebUser, _Mapping]]] = ...) -> None: ...
+
+class ListAlertsRequest(_message.Message):
+    __slots__ = ("include_resolved",)
+    INCLUDE_RESOLVED_FIELD_NUMBER: _ClassVar[int]
+    include_resolved: bool
+    def __init__(self, include_resolved: _Optional[bool] = ...) -> None: ...
+
+class AlertInfo(_message.Message):
+    __slots__ = ("key", "kind", "state", "about", "first_seen", "last_seen", "resolved_at", "reminders_sent", "acknowledged_by", "acknowledged_at", "last_error", "mails_sent", "mails_waiting", "mails_failed")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ABOUT_FIELD_NUMBER: _ClassVar[int]
+    FIRST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    RESOLVED_AT_FIELD_NUMBER: _ClassVar[int]
+    REMINDERS_SENT_FIELD_NUMBER: _ClassVar[int]
+    ACKNOWLEDGED_BY_FIELD_NUMBER: _ClassVar[int]
+    ACKNOWLEDGED_AT_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    MAILS_SENT_FIELD_NUMBER: _ClassVar[int]
+    MAILS_WAITING_FIELD_NUMBER: _ClassVar[int]
+    MAILS_FAILED_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    kind: str
+    state: str
+    about: str
+    first_seen: _timestamp_pb2.Timestamp
+    last_seen: _timestamp_pb2.Timestamp
+    resolved_at: _timestamp_pb2.Timestamp
+    reminders_sent: int
+    acknowledged_by: str
+    acknowledged_at: _timestamp_pb2.Timestamp
+    last_error: str
+    mails_sent: int
+    mails_waiting: int
+    mails_failed: int
+    def __init__(self, key: _Optional[str] = ..., kind: _Optional[str] = ..., state: _Optional[str] = ..., about: _Optional[str] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resolved_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reminders_sent: _Optional[int] = ..., acknowledged_by: _Optional[str] = ..., acknowledged_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_error: _Optional[str] = ..., mails_sent: _Optional[int] = ..., mails_waiting: _Optional[int] = ..., mails_failed: _Optional[int] = ...) -> None: ...
+
+class ListAlertsReply(_message.Message):
+    __slots__ = ("alerts",)
+    ALERTS_FIELD_NUMBER: _ClassVar[int]
+    alerts: _containers.RepeatedCompositeFieldContainer[AlertInfo]
+    def __init__(self, alerts: _Optional[_Iterable[_Union[AlertInfo, _Mapping]]] = ...) -> None: ...
+
+class AckAlertRequest(_message.Message):
+    __slots__ = ("key",)
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    def __init__(self, key: _Optional[str] = ...) -> None: ...
+
+class GetHistoryRequest(_message.Message):
+    __slots__ = ("year_month", "invoice_type", "branch_ban")
+    YEAR_MONTH_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    BRANCH_BAN_FIELD_NUMBER: _ClassVar[int]
+    year_month: str
+    invoice_type: _common_pb2.InvoiceType
+    branch_ban: str
+    def __init__(self, year_month: _Optional[str] = ..., invoice_type: _Optional[_Union[_common_pb2.InvoiceType, str]] = ..., branch_ban: _Optional[str] = ...) -> None: ...
+
+class HistoryPoint(_message.Message):
+    __slots__ = ("at", "issued", "held", "free")
+    AT_FIELD_NUMBER: _ClassVar[int]
+    ISSUED_FIELD_NUMBER: _ClassVar[int]
+    HELD_FIELD_NUMBER: _ClassVar[int]
+    FREE_FIELD_NUMBER: _ClassVar[int]
+    at: _timestamp_pb2.Timestamp
+    issued: int
+    held: int
+    free: int
+    def __init__(self, at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., issued: _Optional[int] = ..., held: _Optional[int] = ..., free: _Optional[int] = ...) -> None: ...
+
+class GetHistoryReply(_message.Message):
+    __slots__ = ("year_month", "points")
+    YEAR_MONTH_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    year_month: str
+    points: _containers.RepeatedCompositeFieldContainer[HistoryPoint]
+    def __init__(self, year_month: _Optional[str] = ..., points: _Optional[_Iterable[_Union[HistoryPoint, _Mapping]]] = ...) -> None: ...
+
+class QuotaChange(_message.Message):
+    __slots__ = ("ban", "booklets_per_period")
+    BAN_FIELD_NUMBER: _ClassVar[int]
+    BOOKLETS_PER_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    ban: str
+    booklets_per_period: int
+    def __init__(self, ban: _Optional[str] = ..., booklets_per_period: _Optional[int] = ...) -> None: ...
+
+class BookletMove(_message.Message):
+    __slots__ = ("from_ban", "to_ban", "booklets")
+    FROM_BAN_FIELD_NUMBER: _ClassVar[int]
+    TO_BAN_FIELD_NUMBER: _ClassVar[int]
+    BOOKLETS_FIELD_NUMBER: _ClassVar[int]
+    from_ban: str
+    to_ban: str
+    booklets: int
+    def __init__(self, from_ban: _Optional[str] = ..., to_ban: _Optional[str] = ..., booklets: _Optional[int] = ...) -> None: ...
+
+class ForecastRequest(_message.Message):
+    __slots__ = ("year_month", "quota_changes", "moves", "current_only")
+    YEAR_MONTH_FIELD_NUMBER: _ClassVar[int]
+    QUOTA_CHANGES_FIELD_NUMBER: _ClassVar[int]
+    MOVES_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_ONLY_FIELD_NUMBER: _ClassVar[int]
+    year_month: str
+    quota_changes: _containers.RepeatedCompositeFieldContainer[QuotaChange]
+    moves: _containers.RepeatedCompositeFieldContainer[BookletMove]
+    current_only: bool
+    def __init__(self, year_month: _Optional[str] = ..., quota_changes: _Optional[_Iterable[_Union[QuotaChange, _Mapping]]] = ..., moves: _Optional[_Iterable[_Union[BookletMove, _Mapping]]] = ..., current_only: _Optional[bool] = ...) -> None: ...
+
+class RunOut(_message.Message):
+    __slots__ = ("at", "lasts_period", "ask_mof_by", "late", "reason")
+    AT_FIELD_NUMBER: _ClassVar[int]
+    LASTS_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    ASK_MOF_BY_FIELD_NUMBER: _ClassVar[int]
+    LATE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    at: _timestamp_pb2.Timestamp
+    lasts_period: bool
+    ask_mof_by: _timestamp_pb2.Timestamp
+    late: bool
+    reason: str
+    def __init__(self, at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., lasts_period: _Optional[bool] = ..., ask_mof_by: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., late: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class PoolForecast(_message.Message):
+    __slots__ = ("year_month", "invoice_type", "free", "burn_per_hour", "current", "seasonal", "mof_cutoff", "seasonal_known")
+    YEAR_MONTH_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    FREE_FIELD_NUMBER: _ClassVar[int]
+    BURN_PER_HOUR_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_FIELD_NUMBER: _ClassVar[int]
+    SEASONAL_FIELD_NUMBER: _ClassVar[int]
+    MOF_CUTOFF_FIELD_NUMBER: _ClassVar[int]
+    SEASONAL_KNOWN_FIELD_NUMBER: _ClassVar[int]
+    year_month: str
+    invoice_type: _common_pb2.InvoiceType
+    free: int
+    burn_per_hour: float
+    current: RunOut
+    seasonal: RunOut
+    mof_cutoff: _timestamp_pb2.Timestamp
+    seasonal_known: bool
+    def __init__(self, year_month: _Optional[str] = ..., invoice_type: _Optional[_Union[_common_pb2.InvoiceType, str]] = ..., free: _Optional[int] = ..., burn_per_hour: _Optional[float] = ..., current: _Optional[_Union[RunOut, _Mapping]] = ..., seasonal: _Optional[_Union[RunOut, _Mapping]] = ..., mof_cutoff: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., seasonal_known: _Optional[bool] = ...) -> None: ...
+
+class BranchForecast(_message.Message):
+    __slots__ = ("branch_ban", "invoice_type", "held", "quota_left", "burn_per_hour", "seasonal_per_hour", "current", "seasonal", "booklets_per_period", "changed", "booklets_granted")
+    BRANCH_BAN_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    HELD_FIELD_NUMBER: _ClassVar[int]
+    QUOTA_LEFT_FIELD_NUMBER: _ClassVar[int]
+    BURN_PER_HOUR_FIELD_NUMBER: _ClassVar[int]
+    SEASONAL_PER_HOUR_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_FIELD_NUMBER: _ClassVar[int]
+    SEASONAL_FIELD_NUMBER: _ClassVar[int]
+    BOOKLETS_PER_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_FIELD_NUMBER: _ClassVar[int]
+    BOOKLETS_GRANTED_FIELD_NUMBER: _ClassVar[int]
+    branch_ban: str
+    invoice_type: _common_pb2.InvoiceType
+    held: int
+    quota_left: int
+    burn_per_hour: float
+    seasonal_per_hour: float
+    current: RunOut
+    seasonal: RunOut
+    booklets_per_period: int
+    changed: bool
+    booklets_granted: int
+    def __init__(self, branch_ban: _Optional[str] = ..., invoice_type: _Optional[_Union[_common_pb2.InvoiceType, str]] = ..., held: _Optional[int] = ..., quota_left: _Optional[int] = ..., burn_per_hour: _Optional[float] = ..., seasonal_per_hour: _Optional[float] = ..., current: _Optional[_Union[RunOut, _Mapping]] = ..., seasonal: _Optional[_Union[RunOut, _Mapping]] = ..., booklets_per_period: _Optional[int] = ..., changed: _Optional[bool] = ..., booklets_granted: _Optional[int] = ...) -> None: ...
+
+class ForecastReply(_message.Message):
+    __slots__ = ("year_month", "now", "pools", "branches")
+    YEAR_MONTH_FIELD_NUMBER: _ClassVar[int]
+    NOW_FIELD_NUMBER: _ClassVar[int]
+    POOLS_FIELD_NUMBER: _ClassVar[int]
+    BRANCHES_FIELD_NUMBER: _ClassVar[int]
+    year_month: str
+    now: _timestamp_pb2.Timestamp
+    pools: _containers.RepeatedCompositeFieldContainer[PoolForecast]
+    branches: _containers.RepeatedCompositeFieldContainer[BranchForecast]
+    def __init__(self, year_month: _Optional[str] = ..., now: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., pools: _Optional[_Iterable[_Union[PoolForecast, _Mapping]]] = ..., branches: _Optional[_Iterable[_Union[BranchForecast, _Mapping]]] = ...) -> None: ...
+
+class ListGrantsRequest(_message.Message):
+    __slots__ = ("branch_ban", "year_month")
+    BRANCH_BAN_FIELD_NUMBER: _ClassVar[int]
+    YEAR_MONTH_FIELD_NUMBER: _ClassVar[int]
+    branch_ban: str
+    year_month: str
+    def __init__(self, branch_ban: _Optional[str] = ..., year_month: _Optional[str] = ...) -> None: ...
+
+class GrantState(_message.Message):
+    __slots__ = ("grant_id", "year_month", "invoice_type", "range", "booklets", "granted_at", "next_number", "issued", "skipped", "final")
+    GRANT_ID_FIELD_NUMBER: _ClassVar[int]
+    YEAR_MONTH_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    RANGE_FIELD_NUMBER: _ClassVar[int]
+    BOOKLETS_FIELD_NUMBER: _ClassVar[int]
+    GRANTED_AT_FIELD_NUMBER: _ClassVar[int]
+    NEXT_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    ISSUED_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_FIELD_NUMBER: _ClassVar[int]
+    FINAL_FIELD_NUMBER: _ClassVar[int]
+    grant_id: str
+    year_month: str
+    invoice_type: _common_pb2.InvoiceType
+    range: _common_pb2.TrackRange
+    booklets: int
+    granted_at: _timestamp_pb2.Timestamp
+    next_number: int
+    issued: int
+    skipped: int
+    final: bool
+    def __init__(self, grant_id: _Optional[str] = ..., year_month: _Optional[str] = ..., invoice_type: _Optional[_Union[_common_pb2.InvoiceType, str]] = ..., range: _Optional[_Union[_common_pb2.TrackRange, _Mapping]] = ..., booklets: _Optional[int] = ..., granted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., next_number: _Optional[int] = ..., issued: _Optional[int] = ..., skipped: _Optional[int] = ..., final: _Optional[bool] = ...) -> None: ...
+
+class ListGrantsReply(_message.Message):
+    __slots__ = ("grants",)
+    GRANTS_FIELD_NUMBER: _ClassVar[int]
+    grants: _containers.RepeatedCompositeFieldContainer[GrantState]
+    def __init__(self, grants: _Optional[_Iterable[_Union[GrantState, _Mapping]]] = ...) -> None: ...
+
+class ListReportsRequest(_message.Message):
+    __slots__ = ("year_month",)
+    YEAR_MONTH_FIELD_NUMBER: _ClassVar[int]
+    year_month: str
+    def __init__(self, year_month: _Optional[str] = ...) -> None: ...
+
+class ReportDocument(_message.Message):
+    __slots__ = ("name", "kind", "year_month", "invoice_type", "branch_ban", "track", "state", "attempts", "error_code", "written_at", "updated_at", "revision")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    YEAR_MONTH_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    BRANCH_BAN_FIELD_NUMBER: _ClassVar[int]
+    TRACK_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
+    WRITTEN_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    kind: ReportKind
+    year_month: str
+    invoice_type: _common_pb2.InvoiceType
+    branch_ban: str
+    track: str
+    state: str
+    attempts: int
+    error_code: str
+    written_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    revision: int
+    def __init__(self, name: _Optional[str] = ..., kind: _Optional[_Union[ReportKind, str]] = ..., year_month: _Optional[str] = ..., invoice_type: _Optional[_Union[_common_pb2.InvoiceType, str]] = ..., branch_ban: _Optional[str] = ..., track: _Optional[str] = ..., state: _Optional[str] = ..., attempts: _Optional[int] = ..., error_code: _Optional[str] = ..., written_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revision: _Optional[int] = ...) -> None: ...
+
+class ListReportsReply(_message.Message):
+    __slots__ = ("documents",)
+    DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
+    documents: _containers.RepeatedCompositeFieldContainer[ReportDocument]
+    def __init__(self, documents: _Optional[_Iterable[_Union[ReportDocument, _Mapping]]] = ...) -> None: ...

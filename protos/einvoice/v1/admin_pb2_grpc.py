@@ -128,6 +128,51 @@ class AdminServiceStub:
                 request_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListDeadlinesRequest.SerializeToString,
                 response_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListDeadlinesReply.FromString,
                 _registered_method=True)
+        self.AddUser = channel.unary_unary(
+                '/einvoice.v1.AdminService/AddUser',
+                request_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.AddUserRequest.SerializeToString,
+                response_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.WebUser.FromString,
+                _registered_method=True)
+        self.SetPassword = channel.unary_unary(
+                '/einvoice.v1.AdminService/SetPassword',
+                request_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.SetPasswordRequest.SerializeToString,
+                response_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.WebUser.FromString,
+                _registered_method=True)
+        self.ListUsers = channel.unary_unary(
+                '/einvoice.v1.AdminService/ListUsers',
+                request_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListUsersRequest.SerializeToString,
+                response_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListUsersReply.FromString,
+                _registered_method=True)
+        self.ListAlerts = channel.unary_unary(
+                '/einvoice.v1.AdminService/ListAlerts',
+                request_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListAlertsRequest.SerializeToString,
+                response_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListAlertsReply.FromString,
+                _registered_method=True)
+        self.AckAlert = channel.unary_unary(
+                '/einvoice.v1.AdminService/AckAlert',
+                request_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.AckAlertRequest.SerializeToString,
+                response_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.AlertInfo.FromString,
+                _registered_method=True)
+        self.GetHistory = channel.unary_unary(
+                '/einvoice.v1.AdminService/GetHistory',
+                request_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.GetHistoryRequest.SerializeToString,
+                response_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.GetHistoryReply.FromString,
+                _registered_method=True)
+        self.Forecast = channel.unary_unary(
+                '/einvoice.v1.AdminService/Forecast',
+                request_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ForecastRequest.SerializeToString,
+                response_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ForecastReply.FromString,
+                _registered_method=True)
+        self.ListGrants = channel.unary_unary(
+                '/einvoice.v1.AdminService/ListGrants',
+                request_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListGrantsRequest.SerializeToString,
+                response_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListGrantsReply.FromString,
+                _registered_method=True)
+        self.ListReports = channel.unary_unary(
+                '/einvoice.v1.AdminService/ListReports',
+                request_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListReportsRequest.SerializeToString,
+                response_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListReportsReply.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -264,6 +309,72 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AddUser(self, request, context):
+        """(admin role) Adds a back-office (web) user with a password; its role decides like an admin
+        certificate's. The password travels only inside this TLS connection and is stored hashed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetPassword(self, request, context):
+        """(admin role) Sets a back-office user's password: ends its sessions, lifts a lock-out.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListUsers(self, request, context):
+        """(admin role) The back-office users, their roles and lock-outs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAlerts(self, request, context):
+        """The notifier's alerts (open ones, or all), newest condition state first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AckAlert(self, request, context):
+        """Acknowledges an alert: no more reminders for this episode (the resolution mail still comes).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetHistory(self, request, context):
+        """A pool's (or one branch's part of it) numbers over time, sampled by HQ, and now.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Forecast(self, request, context):
+        """When each pool and branch of a period runs out, at the current and the seasonal burn,
+        against the MOF's lead time; with changes to try (what-if), which are never applied here.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListGrants(self, request, context):
+        """A branch's grants of a period, with how far its agent has reported using each.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListReports(self, request, context):
+        """The E0401 and E0402 documents handed to Turnkey (optionally of one period), each with how
+        far it has got: written, picked_up, confirmed or failed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -351,6 +462,51 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ListDeadlines,
                     request_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListDeadlinesRequest.FromString,
                     response_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListDeadlinesReply.SerializeToString,
+            ),
+            'AddUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddUser,
+                    request_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.AddUserRequest.FromString,
+                    response_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.WebUser.SerializeToString,
+            ),
+            'SetPassword': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetPassword,
+                    request_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.SetPasswordRequest.FromString,
+                    response_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.WebUser.SerializeToString,
+            ),
+            'ListUsers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListUsers,
+                    request_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListUsersRequest.FromString,
+                    response_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListUsersReply.SerializeToString,
+            ),
+            'ListAlerts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAlerts,
+                    request_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListAlertsRequest.FromString,
+                    response_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListAlertsReply.SerializeToString,
+            ),
+            'AckAlert': grpc.unary_unary_rpc_method_handler(
+                    servicer.AckAlert,
+                    request_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.AckAlertRequest.FromString,
+                    response_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.AlertInfo.SerializeToString,
+            ),
+            'GetHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetHistory,
+                    request_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.GetHistoryRequest.FromString,
+                    response_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.GetHistoryReply.SerializeToString,
+            ),
+            'Forecast': grpc.unary_unary_rpc_method_handler(
+                    servicer.Forecast,
+                    request_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ForecastRequest.FromString,
+                    response_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ForecastReply.SerializeToString,
+            ),
+            'ListGrants': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListGrants,
+                    request_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListGrantsRequest.FromString,
+                    response_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListGrantsReply.SerializeToString,
+            ),
+            'ListReports': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListReports,
+                    request_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListReportsRequest.FromString,
+                    response_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListReportsReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -821,6 +977,249 @@ class AdminService:
             '/einvoice.v1.AdminService/ListDeadlines',
             protos_dot_einvoice_dot_v1_dot_admin__pb2.ListDeadlinesRequest.SerializeToString,
             protos_dot_einvoice_dot_v1_dot_admin__pb2.ListDeadlinesReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/einvoice.v1.AdminService/AddUser',
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.AddUserRequest.SerializeToString,
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.WebUser.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetPassword(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/einvoice.v1.AdminService/SetPassword',
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.SetPasswordRequest.SerializeToString,
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.WebUser.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListUsers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/einvoice.v1.AdminService/ListUsers',
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.ListUsersRequest.SerializeToString,
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.ListUsersReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAlerts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/einvoice.v1.AdminService/ListAlerts',
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.ListAlertsRequest.SerializeToString,
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.ListAlertsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AckAlert(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/einvoice.v1.AdminService/AckAlert',
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.AckAlertRequest.SerializeToString,
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.AlertInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/einvoice.v1.AdminService/GetHistory',
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.GetHistoryRequest.SerializeToString,
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.GetHistoryReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Forecast(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/einvoice.v1.AdminService/Forecast',
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.ForecastRequest.SerializeToString,
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.ForecastReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListGrants(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/einvoice.v1.AdminService/ListGrants',
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.ListGrantsRequest.SerializeToString,
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.ListGrantsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListReports(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/einvoice.v1.AdminService/ListReports',
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.ListReportsRequest.SerializeToString,
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.ListReportsReply.FromString,
             options,
             channel_credentials,
             insecure,
