@@ -20,8 +20,9 @@
  *   Auditor     once nothing can move any more: the books must balance.
  *
  * Flags: mutations -DMUT_NO_FENCE -DMUT_FOLLOWER_WRITES -DMUT_SEND_BEFORE_STORE
- *        -DMUT_STALE_CURSOR; finding F1 -DEND_STRICT (fails as built) and with
- *        -DFIX_RETRY_PENDING (holds); liveness -DLIVE -DNOEND (pan -a -f).
+ *        -DMUT_STALE_CURSOR -DMUT_NO_TOKEN_CHECK; finding F1 -DEND_STRICT (fails as built),
+ *        with -DFIX_RETRY_PENDING (holds); liveness -DLIVE -DNOEND (pan -a -f); -DREACH=k
+ *        (scenario k is reached).
  *
  * Numbers are small integers: booklet b holds numbers b*BS .. b*BS+BS-1 (50 in reality). One
  * period, one invoice type, one track, one booklet per request. Lines starting "STEP" are
@@ -82,8 +83,9 @@
 #endif
 #define NR 2            /* HQ replicas */
 #define NN (NB*BS)      /* numbers in the pool */
-#define LOW BS          /* RefillPolicy.low_water_count: refill when fewer numbers are left */
-#define QCAP (2*NA*(1+MAXTO+MAXCRASH)+MAXDUP)  /* a replica inbox: what can pile up at a paused one */
+#define LOW BS          /* RefillPolicy.low_water_count: refill below it */
+/* a replica inbox: what can pile up at a paused replica (asserted never to overflow) */
+#define QCAP (2*NA*(1+MAXTO+MAXCRASH)+MAXDUP)
 
 /* ---------------------------------------------------------------- names of the properties */
 /* every assertion names its property, so a counter-example says which one failed */
@@ -355,14 +357,20 @@ inline report_apply() {
 /* One fenced transaction (Store.write_batch_sync: check_fence locks the fence row and compares
  * the token, the use case runs, commit). The row lock serialises every fenced writer and
  * take_office, so the whole transaction is one step. */
+#ifdef MUT_NO_TOKEN_CHECK
+#define FENCED(tok) false                          /* the row is locked, the token not compared */
+#else
+#define FENCED(tok) (db_token != tok)
+#endif
+
 inline fenced_body() {
     if
     :: dead[r] -> deliver(R_UNAVAIL, 0)           /* killed: the connection resets */
-    :: !dead[r] && db_token != tok ->              /* check_fence: NotLeader */
+    :: !dead[r] && FENCED(tok) ->                  /* check_fence: NotLeader */
        WITNESS(W_FENCED);
        printf("STEP hq%d: fenced, its token %d is not the stored %d\n", r, tok, db_token);
        deliver(R_UNAVAIL, 0)
-    :: !dead[r] && db_token == tok ->
+    :: !dead[r] && !FENCED(tok) ->
        if
        :: kind == K_RANGE -> find_rid(); rn = pool_next; grant_decide()
        :: kind == K_REPORT -> b = x; rn = g_next[b]; rf = g_final[b]; report_apply()
@@ -407,7 +415,8 @@ end_w:
        if
        :: dead[r] -> deliver(R_UNAVAIL, 0); CLEAN_W            /* connection refused */
        :: !dead[r] && leading[r] -> tok = myrev[r]; mode = 1;  /* coordinator.token() */
-#if !defined(MUT_NO_FENCE) && !defined(MUT_STALE_CURSOR) && !defined(MUT_FOLLOWER_WRITES)
+#if !defined(MUT_NO_FENCE) && !defined(MUT_STALE_CURSOR) && !defined(MUT_FOLLOWER_WRITES) && \
+    !defined(MUT_NO_TOKEN_CHECK)
           if                        /* nothing can come between token() and the transaction */
           :: QUIET(r) -> fenced_body()   /* any more: no step between them (a reduction) */
           :: else -> skip
