@@ -249,6 +249,49 @@ def test_scripts_model_check_passes() -> None:
     assert "states stored" in done.stdout
 
 
+def readme_blocks() -> list[str]:
+    text = (ROOT / "docs" / "model" / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"```sh\n(.*?)```", text, flags=re.DOTALL)
+
+
+def test_readme_one_run_by_name_keeps_its_trail(tmp_path: Path) -> None:
+    """docs/model/README.md: `scripts/model-check NAME` and MODEL_CHECK_TRAILS."""
+    first = readme_blocks()[0]
+    assert "scripts/model-check mut-no-fence" in first
+    assert "MODEL_CHECK_TRAILS=" in first
+    done = subprocess.run(
+        [str(SCRIPT), "mut-no-fence"],
+        cwd=ROOT,
+        env={**os.environ, "MODEL_CHECK_TRAILS": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "all 1 runs as expected" in done.stdout
+    assert (tmp_path / "mut-no-fence.trail").is_file()
+    assert "assertion violated" in (tmp_path / "mut-no-fence.replay.txt").read_text()
+
+
+def test_readme_replay_by_hand(tmp_path: Path) -> None:
+    """docs/model/README.md's commands to replay a counter-example, as they stand."""
+    block = readme_blocks()[1]
+    assert "spin" in block and "-t -p" in block
+    shutil.copy(MODEL, tmp_path / "allocation.pml")
+    done = subprocess.run(
+        [tool("bash"), "-e", "-c", block],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "text of failed assertion: assert((no_overlapping_grants" in done.stdout
+    assert "writes its cursor back" in done.stdout
+
+
 @pytest.mark.parametrize("missing", ["spin", "gcc"])
 def test_scripts_model_check_fails_without_its_tools(tmp_path: Path, missing: str) -> None:
     """No silent skip: without spin or gcc the check fails and says why."""
