@@ -80,7 +80,6 @@ class Refiller:
         return self.errors.get((period, invoice_type))
 
     async def run(self) -> None:
-        await self._resume()
         while True:
             try:
                 await self.tick()
@@ -89,22 +88,28 @@ class Refiller:
                 log.exception("refill tick failed")
             await nap(self._wake, self.timing.tick_seconds)
 
-    async def _resume(self) -> None:
-        """Requests sent before a crash: collect their grants even if the buffer looks full."""
-        for pending in await asyncio.to_thread(self.ledger.pending_requests):
-            try:
-                await self.refill(pending.period, pending.invoice_type)
-            except Exception:
-                raise_if_cancelling()
-                log.exception("resuming range request %s failed", pending.request_id)
-
     async def tick(self) -> None:
         now = self.clock.now()
+        await self._retry_stored()
         await self._close_ended(now)
         for invoice_type in self.types:
             for period in self._periods(now):
                 if self._wants(period, invoice_type, now):
                     await self.refill(period, invoice_type)
+
+    async def _retry_stored(self) -> None:
+        """Every request written down is asked again until HQ answers it, whatever its period
+        and however full the buffer (after a crash too: the first tick asks at once).
+
+        HQ may have granted it while the reply was lost; if that period has ended meanwhile, no
+        refill would ask for it any more, and HQ would hold a grant this agent never closes
+        (the protocol model's finding F1, docs/model). A known request id is answered with its
+        original grant even after the period's end, which is then closed at once.
+        """
+        stored = await asyncio.to_thread(self.ledger.pending_requests)
+        for pending in stored:
+            if self._due((pending.period, pending.invoice_type)):
+                await self.refill(pending.period, pending.invoice_type)
 
     def _periods(self, now: datetime) -> list[Period]:
         current = Period.containing(now)
@@ -112,9 +117,13 @@ class Refiller:
             return [current, current.next()]
         return [current]
 
+    def _due(self, key: Key) -> bool:
+        """Not waiting out a backoff after the last failure of this key."""
+        retry = self._retries.get(key)
+        return retry is None or asyncio.get_running_loop().time() >= retry.not_before
+
     def _wants(self, period: Period, invoice_type: InvoiceType, now: datetime) -> bool:
-        retry = self._retries.get((period, invoice_type))
-        if retry is not None and asyncio.get_running_loop().time() < retry.not_before:
+        if not self._due((period, invoice_type)):
             return False
         remaining = self.state.remaining(period, invoice_type)
         burn = self.burn.per_minute(invoice_type, now)

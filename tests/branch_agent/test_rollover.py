@@ -51,3 +51,21 @@ async def test_numbers_switch_period_at_the_boundary_and_old_grants_close(
     await eventually(lambda: all(g.final for g in state.grants if g.period == OLD))
     await eventually(lambda: all(gid in hq.usage and hq.usage[gid].final for gid in old))
     assert not any(g.final for g in state.grants if g.period == NEW)
+
+
+async def test_a_grant_whose_reply_was_lost_is_collected_after_its_period_ended(
+    start_agent: StartAgent, hq: HqDouble, clock: Clock
+) -> None:
+    """The protocol model's finding F1 (docs/model): HQ committed a grant, the reply was lost,
+    and the period ended before HQ answered again. The agent keeps asking with the stored id
+    until it has the grant, and closes it, without a restart: no grant stays unreported."""
+    hq.lose_replies = 1_000  # HQ grants, the agent never hears back
+    await start_agent()
+    await eventually(lambda: any(g.year_month == "11502" for g in hq.granted()))
+    await eventually(lambda: clock.now() > BOUNDARY + timedelta(seconds=0.5), timeout=10)
+    hq.lose_replies = 0
+    old = [g for g in hq.granted() if g.year_month == "11502"]
+    await eventually(
+        lambda: all(hq.usage.get(g.grant_id) and hq.usage[g.grant_id].final for g in old),
+        timeout=15,
+    )
