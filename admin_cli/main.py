@@ -11,7 +11,7 @@ from typing import Any
 
 import grpc
 
-from admin_cli import certs, forecast, users
+from admin_cli import alerts, certs, forecast, users
 from admin_cli import commands as c
 from admin_cli.args import duration, instant, invoice_type, number, period, whole
 from admin_cli.client import Admin, Identity, environment
@@ -133,9 +133,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--mig", default="4.1", choices=["4.1", "4.0"])
     p.add_argument("--correction", action="store_true", help="send the next revision")
     add("deadlines", c.cmd_deadlines, "what is still due to the MOF, days left")
-    from notifier.cli import add_alerts_commands
-
-    add_alerts_commands(sub, common)
+    alerts.add_commands(sub, common)
     users.add_commands(sub, common)
     forecast.add_commands(sub, common, period)
     certs.add_commands(sub)

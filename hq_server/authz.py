@@ -46,6 +46,7 @@ RULES: Mapping[str, Rule] = {
     ADMIN + "ImportE0501": OPERATOR,
     ADMIN + "BuildReports": OPERATOR,
     ADMIN + "AckAlert": OPERATOR,
+    ADMIN + "SendTestMail": ADMIN_ROLE,
     # Admins also manage certificates and enrolment.
     ADMIN + "CreateEnrollToken": ADMIN_ROLE,
     ADMIN + "ListCertificates": ADMIN_ROLE,

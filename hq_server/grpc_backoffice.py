@@ -21,8 +21,8 @@ from hq_server.queries import list_pools
 from hq_server.records import skipped_by_grant, track_range
 from hq_server.schema import grants
 from hq_server.web import passwords, users
-from notifier.cli import AlertView, list_alerts
-from notifier.conditions import acknowledge
+from notifier import alerts
+from notifier.alerts import AlertView
 from protos.einvoice.v1 import admin_pb2
 from runtime import messages
 from runtime.guard import current_principal
@@ -126,9 +126,10 @@ def branch_forecast_pb(
     )
 
 
-def acknowledge_alert(conn: Connection, now: datetime, key: str, who: str) -> None:
-    acknowledge(conn, now, key, who)
+def acknowledge_alert(conn: Connection, now: datetime, key: str, who: str) -> AlertView:
+    view = alerts.ack(conn, now, key, who)
     audit.append(conn, now, who, "ack_alert", key=key)
+    return view
 
 
 def grant_states(conn: Connection, ban: str, year_month: str) -> list[admin_pb2.GrantState]:
@@ -205,15 +206,23 @@ class BackOfficeMixin:
         return admin_pb2.ListUsersReply(users=[user_pb(u) for u in found])
 
     async def ListAlerts(self, request: admin_pb2.ListAlertsRequest, context: Ctx) -> Any:
-        views = await asyncio.to_thread(list_alerts, self.hq.store, request.include_resolved)
+        everything = request.include_resolved
+        views = await self.hq.read(lambda conn: alerts.views(conn, everything))
         return admin_pb2.ListAlertsReply(alerts=[alert_pb(v) for v in views])
 
     async def AckAlert(self, request: admin_pb2.AckAlertRequest, context: Ctx) -> Any:
         who = current_principal().actor
         key = request.key
-        await self.hq.write(lambda conn, now, _t: acknowledge_alert(conn, now, key, who))
-        views = await asyncio.to_thread(list_alerts, self.hq.store, True)
-        return alert_pb(next(v for v in views if v.key == key))
+        view = await self.hq.write(lambda conn, now, _t: acknowledge_alert(conn, now, key, who))
+        return alert_pb(view)
+
+    async def SendTestMail(self, request: admin_pb2.SendTestMailRequest, context: Ctx) -> Any:
+        who, address = current_principal().actor, request.address
+        reply = await alerts.send_test_mail(self.hq.notifier_config, address, self.hq.now())
+        await self.hq.write(
+            lambda conn, now, _t: audit.append(conn, now, who, "test_mail", address=address)
+        )
+        return admin_pb2.SendTestMailReply(server_reply=reply)
 
     async def GetHistory(self, request: admin_pb2.GetHistoryRequest, context: Ctx) -> Any:
         now = self.hq.now()

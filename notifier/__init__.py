@@ -2,7 +2,8 @@
 de-duplicated mails (open, reminders, resolved) and a daily digest, sent with aiosmtplib.
 
 Entry points: `NotifierService` (started by the HQ server), `raise_alert` / `resolve_alert`
-(called by MOF sync inside its own transaction), `notifier.cli` (einv-admin alerts ...).
+(called by MOF sync inside its own transaction), `notifier.alerts` (what the admin API serves
+for einv-admin alerts and the back office).
 """
 
 from __future__ import annotations

@@ -38,6 +38,8 @@ from hq_server.coordinator import LocalCoordinator
 from hq_server.grant_batch import RangeRequest, request_ranges
 from hq_server.schema import branches
 from hq_server.store import Store
+from notifier import alerts
+from notifier.alerts import AlertView
 from notifier.config import NotifierConfig, parse_config
 from notifier.evaluator import Evaluation
 from notifier.outbox import messages
@@ -202,6 +204,12 @@ class World:
         agent_time = self.clock.now() + timedelta(seconds=agent_skew)
         progress = [GrantProgress(grant.id, grant.begin + issued, (), False)]
         self.write(lambda c, now: report_usage(c, now, Ban(ban), agent_time, progress))
+
+    def alerts(self) -> list[AlertView]:
+        return self.store.read_sync(lambda c: alerts.views(c))
+
+    def ack(self, key: str, actor: str) -> AlertView:
+        return self.write(lambda c, now: alerts.ack(c, now, key, actor))
 
     def mails(self) -> list[Any]:
         return self.store.read_sync(

@@ -129,29 +129,25 @@ async def test_unreachable_server_at_start_up_is_named_and_mails_wait(world: Wor
 async def test_a_bad_branch_address_is_named_on_the_alert_and_the_rest_still_get_it(
     world: World, inbox: Inbox, smtp_server: SmtpServer
 ) -> None:
-    from notifier.cli import list_alerts
-
     config = config_for(smtp_server.port)
     world.assign("11512", 0, 999)
     ban = world.branch(0, ("store 0@branch.example", "store0@branch.example"))
     world.report(ban, world.grant(ban, "g1"), 0, agent_skew=120)
     await cycle(world, config)
     assert sorted(r.rcpt_tos[0] for r in inbox.all()) == [ADMIN, "store0@branch.example"]
-    (alert,) = list_alerts(world.store)
+    (alert,) = world.alerts()
     assert "'store 0@branch.example' is not a valid e-mail address" in (alert.last_error or "")
 
 
 async def test_an_alert_nobody_would_get_goes_to_the_admins(
     world: World, inbox: Inbox, smtp_server: SmtpServer
 ) -> None:
-    from notifier.cli import list_alerts
-
     config = config_for(smtp_server.port, routes={"clock_skew": ["branch"]})
     world.assign("11512", 0, 999)
     ban = world.branch(0, ())  # no address on file
     world.report(ban, world.grant(ban, "g1"), 0, agent_skew=120)
     await cycle(world, config)
     assert [r.rcpt_tos[0] for r in inbox.all()] == [ADMIN]
-    (alert,) = list_alerts(world.store)
+    (alert,) = world.alerts()
     assert f"branch {ban} has no e-mail address" in (alert.last_error or "")
     assert "sent to hq-admin instead" in (alert.last_error or "")

@@ -205,8 +205,6 @@ async def test_a_refused_recipient_fails_for_good_and_the_alert_says_why(
     refused = next(m for m in world.mails() if m.recipient == STORES[0])
     assert (refused.state, refused.attempts) == (FAILED, 1)  # a 550 is not retried
     assert "550" in refused.last_error
-    from notifier.cli import list_alerts
-
-    alert = next(a for a in list_alerts(world.store) if a.mails_failed)
+    alert = next(a for a in world.alerts() if a.mails_failed)
     assert STORES[0] in (alert.last_error or "") and "550" in (alert.last_error or "")
     world.store.close()

@@ -196,8 +196,6 @@ async def test_mof_sync_raises_a_held_back_branch_in_its_own_transaction(
 async def test_one_mail_on_open_reminders_until_ack_one_on_resolve(
     world: World, config: NotifierConfig, inbox: Inbox
 ) -> None:
-    from notifier.cli import ack_alert
-
     world.assign("11512", 0, 999)
     ban = world.branch(0, (STORE_MAIL,))
     grant = world.grant(ban, "g1")
@@ -210,7 +208,7 @@ async def test_one_mail_on_open_reminders_until_ack_one_on_resolve(
     await cycle(world, config)
     reminder = inbox.to(ADMIN)[-1].text
     assert len(inbox.to(ADMIN)) == 2 and "Reminder #1" in reminder and "提醒（第 1 次）" in reminder
-    ack_alert(world.store, f"clock_skew:{ban}", "bob", world.clock.now())
+    world.ack(f"clock_skew:{ban}", "bob")
     world.clock.advance(minutes=61)
     world.report(ban, grant, 0, agent_skew=120)
     await cycle(world, config)

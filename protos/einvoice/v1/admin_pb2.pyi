@@ -555,6 +555,18 @@ class AckAlertRequest(_message.Message):
     key: str
     def __init__(self, key: _Optional[str] = ...) -> None: ...
 
+class SendTestMailRequest(_message.Message):
+    __slots__ = ("address",)
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    def __init__(self, address: _Optional[str] = ...) -> None: ...
+
+class SendTestMailReply(_message.Message):
+    __slots__ = ("server_reply",)
+    SERVER_REPLY_FIELD_NUMBER: _ClassVar[int]
+    server_reply: str
+    def __init__(self, server_reply: _Optional[str] = ...) -> None: ...
+
 class GetHistoryRequest(_message.Message):
     __slots__ = ("year_month", "invoice_type", "branch_ban")
     YEAR_MONTH_FIELD_NUMBER: _ClassVar[int]

@@ -153,6 +153,11 @@ class AdminServiceStub:
                 request_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.AckAlertRequest.SerializeToString,
                 response_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.AlertInfo.FromString,
                 _registered_method=True)
+        self.SendTestMail = channel.unary_unary(
+                '/einvoice.v1.AdminService/SendTestMail',
+                request_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.SendTestMailRequest.SerializeToString,
+                response_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.SendTestMailReply.FromString,
+                _registered_method=True)
         self.GetHistory = channel.unary_unary(
                 '/einvoice.v1.AdminService/GetHistory',
                 request_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.GetHistoryRequest.SerializeToString,
@@ -345,6 +350,14 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SendTestMail(self, request, context):
+        """(admin role) Sends a test mail now with the notifier's SMTP settings (not through the
+        outbox), to check them; FAILED_PRECONDITION when HQ runs without --notifier-config.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetHistory(self, request, context):
         """A pool's (or one branch's part of it) numbers over time, sampled by HQ, and now.
         """
@@ -487,6 +500,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.AckAlert,
                     request_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.AckAlertRequest.FromString,
                     response_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.AlertInfo.SerializeToString,
+            ),
+            'SendTestMail': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendTestMail,
+                    request_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.SendTestMailRequest.FromString,
+                    response_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.SendTestMailReply.SerializeToString,
             ),
             'GetHistory': grpc.unary_unary_rpc_method_handler(
                     servicer.GetHistory,
@@ -1112,6 +1130,33 @@ class AdminService:
             '/einvoice.v1.AdminService/AckAlert',
             protos_dot_einvoice_dot_v1_dot_admin__pb2.AckAlertRequest.SerializeToString,
             protos_dot_einvoice_dot_v1_dot_admin__pb2.AlertInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendTestMail(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/einvoice.v1.AdminService/SendTestMail',
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.SendTestMailRequest.SerializeToString,
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.SendTestMailReply.FromString,
             options,
             channel_credentials,
             insecure,
