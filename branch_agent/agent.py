@@ -93,7 +93,6 @@ class Agent:
         await asyncio.to_thread(ledger.prune_pos_requests, clock.now() - POS_REQUEST_KEEP)
         state = BufferState(await asyncio.to_thread(ledger.load))
         writer = Writer(ledger, state, clock)
-        writer.start()
         hq = HqClient(
             settings.hq_addresses,
             clock,

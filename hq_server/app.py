@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -89,8 +89,23 @@ class Hq:
         """Run a use case in one fenced transaction with this replica's token."""
         token = self.coordinator.token()
         now = self.now()
+        return await self._fenced(self.store.write(token, lambda conn: work(conn, now, token)))
+
+    async def write_together(
+        self, item: Any, work: Callable[[Connection, datetime, int, list[Any]], list[Any]]
+    ) -> Any:
+        """A use case deciding `item` together with the same use case's items queued beside
+        it (the period-start burst of grants), in one fenced savepoint: their results."""
+        token = self.coordinator.token()
+
+        def decide(conn: Connection, items: list[Any]) -> list[Any]:
+            return work(conn, self.now(), token, items)
+
+        return await self._fenced(self.store.write_together(token, work, item, decide))
+
+    async def _fenced(self, writing: Awaitable[T]) -> T:
         try:
-            return await self.store.write(token, lambda conn: work(conn, now, token))
+            return await writing
         except Fenced:
             self.coordinator.fenced()
             raise

@@ -2,12 +2,12 @@
 
 At 00:00 of a new period every store asks at once. Each request is decided by the allocator
 (`booklets_allowed`, `plan_grant`) exactly as alone, in arrival order, but the state they need
-(free runs, quotas, request ids) is read once per batch and the grants are written together.
+(free runs, quotas, request ids) is read once for all the requests queued together in the
+store's group commit (`Hq.write_together`), and their grants are written together.
 """
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import uuid
 from collections.abc import Sequence
@@ -309,43 +309,3 @@ def check_no_overlap(conn: Connection, made: list[GrantRecord]) -> None:
                     f"grant {track}{b2:08d}-{track}{e2:08d} ({id2}) overlaps "
                     f"{track}{b1:08d}-{track}{e1:08d} ({id1})"
                 )
-
-
-class GrantQueue:
-    """Gathers concurrent RequestRange calls: while one batch is being written, the next fills.
-
-    `write` is Hq.write: one fenced transaction per batch.
-    """
-
-    MAX_BATCH = 512
-
-    def __init__(self, write: Any) -> None:
-        self._write = write
-        self._pending: list[tuple[RangeRequest, asyncio.Future[Any]]] = []
-        self._task: asyncio.Task[None] | None = None
-
-    async def request(self, req: RangeRequest) -> Any:
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending.append((req, future))
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._drain())
-        return await future
-
-    async def _drain(self) -> None:
-        while self._pending:
-            batch = self._pending[: self.MAX_BATCH]
-            del self._pending[: self.MAX_BATCH]
-            requests = [req for req, _ in batch]
-            try:
-                outcomes = await self._write(
-                    lambda conn, now, token, reqs=requests: request_ranges(conn, now, token, reqs)
-                )
-            except Exception as error:  # the fence or the commit failed: nothing was granted
-                outcomes = [error] * len(batch)
-            for (_, future), outcome in zip(batch, outcomes, strict=True):
-                if future.done():
-                    continue
-                if isinstance(outcome, Exception):
-                    future.set_exception(outcome)
-                else:
-                    future.set_result(outcome)

@@ -16,7 +16,7 @@ import grpc
 from allocator import Ban, InvalidInput, NumberRange, branch_disabled
 from hq_server import branch_ops, convert, enrolment
 from hq_server.app import Hq
-from hq_server.grant_batch import GrantQueue, RangeRequest
+from hq_server.grant_batch import RangeRequest, request_ranges
 from hq_server.queries import ConfigView, branch_config
 from hq_server.records import quota_of, refill_of
 from protos.einvoice.v1 import branch_pb2, branch_pb2_grpc
@@ -45,7 +45,6 @@ def branch_actor(branch: Ban) -> str:
 class BranchServicer(branch_pb2_grpc.BranchServiceServicer):
     def __init__(self, hq: Hq) -> None:
         self.hq = hq
-        self.grants = GrantQueue(hq.write)
 
     async def RequestRange(
         self, request: branch_pb2.RequestRangeRequest, context: grpc.aio.ServicerContext
@@ -62,7 +61,7 @@ class BranchServicer(branch_pb2_grpc.BranchServiceServicer):
             booklets=request.booklets or 1,
             actor=branch_actor(branch),
         )
-        row = await self.grants.request(req)
+        row = await self.hq.write_together(req, request_ranges)
         return convert.grant_pb(row)
 
     async def ReportUsage(

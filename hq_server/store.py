@@ -4,9 +4,9 @@ Writes run one transaction at a time in a worker thread. Each write transaction 
 stored fencing token (locking its row on PostgreSQL, taking SQLite's write lock with BEGIN
 IMMEDIATE) and refuses to go on unless it is this replica's own: a deposed leader cannot commit.
 
-Concurrent async writes share one transaction (group commit): at a period-start burst thousands
-of branches ask at once, and one fsync per batch instead of one per grant is what keeps up. Each
-use case runs in its own SAVEPOINT, so one refused request rolls back alone.
+Concurrent async writes share one transaction (runtime.group_commit): at a period-start burst
+thousands of branches ask at once, and one fsync per batch instead of one per grant is what
+keeps up. Each use case runs in its own SAVEPOINT, so one refused request rolls back alone.
 
 The schema comes from the Alembic migrations (hq_server/migrate.py), run when the Store opens.
 On PostgreSQL (cluster mode) the exclusion constraint on grants is the last guard against an
@@ -16,9 +16,9 @@ overlap; its violation, like a lost connection, is turned into a domain error he
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Iterator
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -30,6 +30,7 @@ from allocator import OverlappingRange, Refused
 from hq_server import migrate
 from hq_server.schema import GRANTS_NO_OVERLAP, hq_settings, leadership
 from runtime.errors import Fenced, NotLeader, Unavailable
+from runtime.group_commit import GroupCommit, Together
 
 T = TypeVar("T")
 LEADERSHIP_ROW = 1
@@ -90,7 +91,10 @@ class Store:
         else:
             migrate.require_current(self.write_engine)
         self._write_lock = threading.Lock()
-        self._batcher: WriteBatcher | None = None
+        self._transactions = StoreTransactions(self._write_lock, self.write_engine)
+        self._batches = GroupCommit(
+            self._transactions, lambda: StoreUnavailable("the HQ is shutting down")
+        )
 
     def close(self) -> None:
         self.write_engine.dispose()
@@ -98,8 +102,7 @@ class Store:
 
     def write_sync(self, token: int, work: Callable[[Connection], T]) -> T:
         try:
-            with self._write_lock, self.write_engine.begin() as conn:
-                check_fence(conn, token)
+            with self._transactions.begin(token) as conn:
                 return work(conn)
         except DBAPIError as error:
             raise translate(error) from error
@@ -110,22 +113,18 @@ class Store:
 
     async def write(self, token: int, work: Callable[[Connection], T]) -> T:
         """Run `work` in a fenced transaction shared with the other writes queued meanwhile."""
-        if self._batcher is None:
-            self._batcher = WriteBatcher(self)
-        return await self._batcher.submit(token, work)
+        return await self._batches.submit(work, token)  # type: ignore[no-any-return]
 
-    def write_batch_sync(self, token: int, items: list[Pending]) -> None:
-        """One fenced transaction for many use cases, each in its own savepoint."""
-        try:
-            with self._write_lock, self.write_engine.begin() as conn:
-                check_fence(conn, token)
-                outcomes = [run_savepoint(conn, item.work) for item in items]
-        except Exception as error:  # the commit or the fence failed: nothing was written
-            for item in items:
-                item.outcome = (False, translate(error))
-            return
-        for item, outcome in zip(items, outcomes, strict=True):
-            item.outcome = outcome
+    async def write_together(
+        self,
+        token: int,
+        kind: Hashable,
+        item: Any,
+        work: Callable[[Connection, list[Any]], list[Any]],
+    ) -> Any:
+        """Like `write`, but `item` is decided with the other items of its `kind` queued beside
+        it, by one call of `work` that reads their shared state once (runtime.group_commit)."""
+        return await self._batches.submit(Together(kind, item, work), token)
 
     async def read(self, work: Callable[[Connection], T]) -> T:
         return await asyncio.to_thread(self.read_sync, work)
@@ -172,24 +171,30 @@ class Store:
             return new
 
 
-@dataclass
-class Pending:
-    """A queued write: the use case and, once run, (succeeded, result or error)."""
+class StoreTransactions:
+    """The HQ database as group commit's storage: fenced transactions, one token each."""
 
-    token: int
-    work: Callable[[Connection], Any]
-    future: asyncio.Future[Any]
-    outcome: tuple[bool, Any] = (False, None)
+    def __init__(self, lock: threading.Lock, engine: Engine) -> None:
+        self._lock = lock
+        self._engine = engine
 
+    @contextlib.contextmanager
+    def begin(self, key: Hashable) -> Iterator[Connection]:
+        """`key` is the fencing token the transaction writes under."""
+        with self._lock, self._engine.begin() as conn:
+            check_fence(conn, int(key))  # type: ignore[call-overload]
+            yield conn
 
-def run_savepoint(conn: Connection, work: Callable[[Connection], Any]) -> tuple[bool, Any]:
-    try:
-        with conn.begin_nested():
-            return True, work(conn)
-    except Exception as error:  # refused use cases roll back alone; the batch goes on
-        if isinstance(translate(error), StoreUnavailable):
-            raise  # the transaction itself is lost: the whole batch fails, none is committed
-        return False, translate(error)
+    def savepoint(self, tx: Connection) -> contextlib.AbstractContextManager[object]:
+        return tx.begin_nested()
+
+    def refusal(self, error: Exception) -> Exception | None:
+        refused = translate(error)
+        # A lost connection loses the transaction: the whole batch fails, none is committed.
+        return None if isinstance(refused, StoreUnavailable) else refused
+
+    def lost(self, error: Exception) -> Exception:
+        return translate(error)
 
 
 def translate(error: Exception) -> Exception:
@@ -207,44 +212,6 @@ def translate(error: Exception) -> Exception:
 
 def sqlstate(error: DBAPIError) -> str | None:
     return getattr(error.orig, "sqlstate", None)
-
-
-class WriteBatcher:
-    """Drains queued writes into shared transactions, one batch at a time, in order."""
-
-    MAX_BATCH = 256
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-        self._queue: asyncio.Queue[Pending] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
-
-    async def submit(self, token: int, work: Callable[[Connection], T]) -> T:
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        await self._queue.put(Pending(token, work, future))
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._drain())
-        return await future
-
-    async def _drain(self) -> None:
-        while not self._queue.empty():
-            first = self._queue.get_nowait()
-            batch = [first]
-            while len(batch) < self.MAX_BATCH and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            # One token per transaction: a batch never mixes terms.
-            same = [p for p in batch if p.token == first.token]
-            for later in (p for p in batch if p.token != first.token):
-                await self._queue.put(later)
-            await asyncio.to_thread(self._store.write_batch_sync, first.token, same)
-            for item in same:
-                ok, value = item.outcome
-                if item.future.done():
-                    continue
-                if ok:
-                    item.future.set_result(value)
-                else:
-                    item.future.set_exception(value)
 
 
 def check_fence(conn: Connection, token: int) -> None:
