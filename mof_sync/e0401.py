@@ -7,32 +7,21 @@ sub-ranges of it granted to `BranchBan`, at most 25,000 per document.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-
-from lxml import etree
 
 from allocator.errors import InvalidRange
 from allocator.identity import Ban, BanRule, InvoiceType, Track
 from allocator.period import Period
 from allocator.pool import TrackRange
-from allocator.ranges import BOOKLET_SIZE, NumberRange, RangeSet
+from allocator.ranges import NumberRange, RangeSet
 from allocator.usage import BranchUsage
-from mof_sync.documents import (
-    DocumentKey,
-    MigDocument,
-    chunked,
-    document_name,
-    element,
-    new_document,
-    serialize,
-)
+from mof_sync.documents import DocumentKey, MigDocument
 from mof_sync.mig import DEFAULT_VERSION, MessageType, MigVersion
-from mof_sync.safe_xml import parse_xml
-from mof_sync.validate import MAX_ITEMS, DocumentContent, detect_version, validate_document
+from mof_sync.validate import DocumentContent
+from mof_sync.writer import build_documents, read_document
 
 MESSAGE = MessageType.E0401
-MAX_BRANCH_ITEMS = MAX_ITEMS[MESSAGE]
 
 
 def build_e0401(
@@ -52,11 +41,7 @@ def build_e0401(
     key = DocumentKey(
         MESSAGE, head_ban, branch_ban, invoice_type, period, mof_range.track, mof_range.range
     )
-    parts = chunked(ranges, MAX_BRANCH_ITEMS)
-    return [
-        _document(key, items, part, len(parts), version, revision, test_data)
-        for part, items in enumerate(parts, start=1)
-    ]
+    return build_documents(key, ranges, version=version, revision=revision, test_data=test_data)
 
 
 def build_e0401_set(
@@ -126,29 +111,6 @@ def _locator(assigned: Iterable[TrackRange]) -> Callable[[Ban, TrackRange], Trac
     return locate
 
 
-def _document(
-    key: DocumentKey,
-    items: Sequence[NumberRange],
-    part: int,
-    parts: int,
-    version: MigVersion,
-    revision: int,
-    test_data: bool,
-) -> MigDocument:
-    root, ns = new_document(key, version)
-    details = etree.SubElement(root, f"{{{ns}}}Details")
-    for numbers in items:
-        item = etree.SubElement(details, f"{{{ns}}}BranchTrackItem")
-        element(item, ns, "InvoiceBeginNo", f"{numbers.begin:08d}")
-        element(item, ns, "InvoiceEndNo", f"{numbers.end:08d}")
-        # Booklets only of aligned ranges; a misaligned one is reported by the validation.
-        booklets = numbers.count // BOOKLET_SIZE if numbers.is_booklet_aligned() else 0
-        element(item, ns, "InvoiceBooklet", str(booklets))
-    name = document_name(key, part, parts, revision)
-    validate_document(root, MESSAGE, version, source=name, test_data=test_data)
-    return MigDocument(key, version, part, parts, revision, len(items), serialize(root))
-
-
 def read_e0401(
     data: bytes,
     *,
@@ -157,11 +119,7 @@ def read_e0401(
     ban_rule: BanRule = BanRule.SINCE_2023,
 ) -> DocumentContent:
     """Read back an E0401 (either MIG version), validated like a written one."""
-    root = parse_xml(data, source)
-    version = detect_version(root, MESSAGE, source)
-    return validate_document(
-        root, MESSAGE, version, source=source, test_data=test_data, ban_rule=ban_rule
-    )
+    return read_document(MESSAGE, data, source=source, test_data=test_data, ban_rule=ban_rule)
 
 
 def read_e0401_file(path: Path, *, test_data: bool = False) -> DocumentContent:

@@ -4,29 +4,18 @@ YearMonth, track), at most 10,000 per document; no document where nothing is bla
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-
-from lxml import etree
 
 from allocator.identity import Ban, BanRule, InvoiceType, Track
 from allocator.period import Period
 from allocator.ranges import NumberRange, RangeSet
-from mof_sync.documents import (
-    DocumentKey,
-    MigDocument,
-    chunked,
-    document_name,
-    element,
-    new_document,
-    serialize,
-)
+from mof_sync.documents import DocumentKey, MigDocument
 from mof_sync.mig import DEFAULT_VERSION, MessageType, MigVersion
-from mof_sync.safe_xml import parse_xml
-from mof_sync.validate import MAX_ITEMS, DocumentContent, detect_version, validate_document
+from mof_sync.validate import DocumentContent
+from mof_sync.writer import build_documents, read_document
 
 MESSAGE = MessageType.E0402
-MAX_BLANK_ITEMS = MAX_ITEMS[MESSAGE]
 
 
 def build_e0402(
@@ -44,11 +33,7 @@ def build_e0402(
     """The validated E0402 documents of one key (ranges merged; empty list when none)."""
     ranges = RangeSet.of(blanks).ranges
     key = DocumentKey(MESSAGE, head_ban, branch_ban, invoice_type, period, track)
-    parts = chunked(ranges, MAX_BLANK_ITEMS)
-    return [
-        _document(key, items, part, len(parts), version, revision, test_data)
-        for part, items in enumerate(parts, start=1)
-    ]
+    return build_documents(key, ranges, version=version, revision=revision, test_data=test_data)
 
 
 def build_e0402_set(
@@ -80,26 +65,6 @@ def build_e0402_set(
     return documents
 
 
-def _document(
-    key: DocumentKey,
-    items: Sequence[NumberRange],
-    part: int,
-    parts: int,
-    version: MigVersion,
-    revision: int,
-    test_data: bool,
-) -> MigDocument:
-    root, ns = new_document(key, version)
-    details = etree.SubElement(root, f"{{{ns}}}Details")
-    for numbers in items:
-        item = etree.SubElement(details, f"{{{ns}}}BranchTrackBlankItem")
-        element(item, ns, "InvoiceBeginNo", f"{numbers.begin:08d}")
-        element(item, ns, "InvoiceEndNo", f"{numbers.end:08d}")
-    name = document_name(key, part, parts, revision)
-    validate_document(root, MESSAGE, version, source=name, test_data=test_data)
-    return MigDocument(key, version, part, parts, revision, len(items), serialize(root))
-
-
 def read_e0402(
     data: bytes,
     *,
@@ -108,11 +73,7 @@ def read_e0402(
     ban_rule: BanRule = BanRule.SINCE_2023,
 ) -> DocumentContent:
     """Read back an E0402 (either MIG version), validated like a written one."""
-    root = parse_xml(data, source)
-    version = detect_version(root, MESSAGE, source)
-    return validate_document(
-        root, MESSAGE, version, source=source, test_data=test_data, ban_rule=ban_rule
-    )
+    return read_document(MESSAGE, data, source=source, test_data=test_data, ban_rule=ban_rule)
 
 
 def read_e0402_file(path: Path, *, test_data: bool = False) -> DocumentContent:
