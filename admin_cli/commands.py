@@ -319,6 +319,29 @@ def cmd_reports(admin: Admin, args: argparse.Namespace) -> None:
     show(args, admin_pb2.BuildReportsReply(), rows, f"{args.kind} for {args.period}")
 
 
+def report_row(d: admin_pb2.ReportDocument) -> dict[str, Any]:
+    return {
+        "file": d.name,
+        "type": type_code(d.invoice_type),
+        "branch": d.branch_ban,
+        "state": d.state,
+        "attempts": d.attempts,
+        "error": d.error_code or "-",
+        "revision": d.revision,
+        "updated": taipei(d.updated_at),
+    }
+
+
+def cmd_report_list(admin: Admin, args: argparse.Namespace) -> None:
+    reply = admin.call("ListReports", admin_pb2.ListReportsRequest(year_month=args.period or ""))
+    show(args, reply, [report_row(d) for d in reply.documents], "E0401/E0402 handed to Turnkey")
+
+
+def cmd_report_resend(admin: Admin, args: argparse.Namespace) -> None:
+    reply = admin.call("ResendReport", admin_pb2.ResendReportRequest(name=args.name))
+    show(args, reply, [report_row(reply)], "handed to Turnkey again")
+
+
 def cmd_deadlines(admin: Admin, args: argparse.Namespace) -> None:
     reply = admin.call("ListDeadlines", admin_pb2.ListDeadlinesRequest())
     rows = [

@@ -45,6 +45,7 @@ RULES: Mapping[str, Rule] = {
     ADMIN + "ClosePeriod": OPERATOR,
     ADMIN + "ImportE0501": OPERATOR,
     ADMIN + "BuildReports": OPERATOR,
+    ADMIN + "ResendReport": OPERATOR,
     ADMIN + "AckAlert": OPERATOR,
     ADMIN + "SendTestMail": ADMIN_ROLE,
     # Admins also manage certificates and enrolment.

@@ -100,6 +100,20 @@ def parser() -> argparse.ArgumentParser:
         "--turnkey-root", type=directory, help="MOF Turnkey data root for E0401/E0402 (a folder)"
     )
     run.add_argument(
+        "--turnkey-pack-dir",
+        type=directory,
+        action="append",
+        default=[],
+        help="a folder where Turnkey's Pack leaves its packed files (repeatable): ties each "
+        "document to the message id of its result",
+    )
+    run.add_argument(
+        "--turnkey-poll-seconds",
+        type=seconds(0.1, 3600),
+        default=30.0,
+        help="how often the leader follows Turnkey's folders and results (default %(default)s)",
+    )
+    run.add_argument(
         "--mig-test-data",
         action="store_true",
         help="accept placeholder BANs in MIG documents (MOF samples only)",
@@ -242,7 +256,12 @@ def database_url(args: argparse.Namespace) -> str:
 
 
 def report_settings(args: argparse.Namespace) -> ReportSettings:
-    return ReportSettings(turnkey_root=args.turnkey_root, test_data=args.mig_test_data)
+    return ReportSettings(
+        turnkey_root=args.turnkey_root,
+        test_data=args.mig_test_data,
+        poll_seconds=args.turnkey_poll_seconds,
+        pack_dirs=tuple(args.turnkey_pack_dir),
+    )
 
 
 def head_ban(text: str) -> str:

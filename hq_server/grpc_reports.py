@@ -8,19 +8,20 @@ from typing import Any
 import grpc
 
 from allocator import Ban, InvalidInput
-from hq_server import admin_ops, convert, reports
+from hq_server import admin_ops, convert, handover, reports
 from hq_server.app import Hq
-from hq_server.audit import append
-from hq_server.queries import list_branches, pool_keys
-from mof_sync import DEFAULT_VERSION, MigVersion
-from notifier import raise_held_back, resolve_held_back
+from hq_server.grpc_backoffice import report_pb
+from mof_sync import DEFAULT_VERSION, MessageType, MigVersion
 from protos.einvoice.v1 import admin_pb2
 from runtime import messages
 from runtime.guard import current_principal
 
 Ctx = grpc.aio.ServicerContext
 MAX_IMPORT_FILES = 100
-KINDS = {admin_pb2.REPORT_KIND_E0401: "E0401", admin_pb2.REPORT_KIND_E0402: "E0402"}
+KINDS = {
+    admin_pb2.REPORT_KIND_E0401: MessageType.E0401,
+    admin_pb2.REPORT_KIND_E0402: MessageType.E0402,
+}
 
 
 def mig_version(text: str) -> MigVersion:
@@ -28,15 +29,6 @@ def mig_version(text: str) -> MigVersion:
         return MigVersion.parse(text) if text else DEFAULT_VERSION
     except ValueError as error:
         raise InvalidInput(str(error)) from error
-
-
-def hold_back(conn: Any, now: Any, pool: Any, held: list[str]) -> None:
-    """Tell the admins (notifier) about each branch held back; resolve the ones now sent."""
-    for row in list_branches(conn):
-        if row.ban in held:
-            raise_held_back(conn, now, row.ban, row.name, pool, "its final usage report is missing")
-        else:
-            resolve_held_back(conn, now, row.ban, pool)
 
 
 class ReportsMixin:
@@ -68,85 +60,28 @@ class ReportsMixin:
             raise InvalidInput(f"report kind {request.kind} must be E0401 (1) or E0402 (2)")
         version = mig_version(request.mig_version)
         pool = convert.pool_key(request.year_month, request.invoice_type)
-        settings = self.hq.reports
-        outbox = settings.outbox(self.hq.store.write_engine)
-        head = Ban(self.hq.head_ban)
         who = current_principal().actor
-        if kind == "E0402":
-            inputs = await self.hq.write(
-                lambda conn, now, _t: reports.close_for_blanks(conn, now, who, head, pool)
-            )
-            held = inputs.held
-            await self.hq.write(lambda conn, now, _t: hold_back(conn, now, pool, held))
-        else:
-            inputs = await self.hq.read(lambda conn: reports.e0401_inputs(conn, pool))
-            held = []
-        self.hq.coordinator.token()  # only the leader hands documents over
-        documents = reports.build_documents(
-            kind, head, pool, inputs, version, 0, settings.test_data
-        )
-        if request.correction:
-            revision = reports.next_revision(outbox, documents)
-            documents = reports.build_documents(
-                kind, head, pool, inputs, version, revision, settings.test_data
-            )
-        submitted = await asyncio.to_thread(outbox.submit, documents, self.hq.now())
-        submitted.raise_if_refused()
-        await self.hq.write(
-            lambda conn, now, _t: append(
-                conn,
-                now,
-                who,
-                f"handoff_{kind.lower()}",
-                year_month=pool.year_month,
-                invoice_type=pool.type_code,
-                written=list(submitted.written),
-                held=held,
-                correction=request.correction,
-            )
-        )
+        done = await handover.hand_over(self.hq, kind, pool, version, request.correction, who)
         return admin_pb2.BuildReportsReply(
-            written=submitted.written, unchanged=submitted.skipped, held_branches=held
+            written=done.written, unchanged=done.unchanged, held_branches=done.held
         )
+
+    async def ResendReport(self, request: admin_pb2.ResendReportRequest, context: Ctx) -> Any:
+        who = current_principal().actor
+        return report_pb(await handover.resend(self.hq, request.name, who))
 
     async def ListDeadlines(self, request: admin_pb2.ListDeadlinesRequest, context: Ctx) -> Any:
-        outbox = self.hq.reports.outbox(self.hq.store.write_engine)
-        head = Ban(self.hq.head_ban)
-        now = self.hq.now()
+        due = await handover.deadlines(self.hq)
+        return admin_pb2.ListDeadlinesReply(deadlines=[deadline_pb(d) for d in due])
 
-        def ended_sets(conn):  # type: ignore[no-untyped-def]
-            return [
-                (k, reports.blank_set(conn, head, k))
-                for k in pool_keys(conn, None)
-                if k.period.has_ended(now)
-            ]
 
-        sets = await self.hq.read(ended_sets)
-        due = await asyncio.to_thread(reports.deadlines, outbox, head, sets, now)
-        items = [
-            admin_pb2.Deadline(
-                year_month=d.period.to_year_month(),
-                invoice_type=messages.invoice_type_code(d.invoice_type),
-                branch_ban=d.branch_ban.value,
-                status=d.status.value,
-                deadline=messages.optional_timestamp(d.deadline),
-                days_left=d.days_left,
-                error_codes=list(d.error_codes),
-            )
-            for d in due
-        ]
-        for pool, blank in sets:
-            deadline = pool.period.blank_report_deadline()
-            items.extend(
-                admin_pb2.Deadline(
-                    year_month=pool.year_month,
-                    invoice_type=messages.invoice_type_code(pool.invoice_type),
-                    branch_ban=ban,
-                    status="held",
-                    deadline=messages.optional_timestamp(deadline),
-                    days_left=(deadline - now).days,
-                )
-                for ban in blank.held
-            )
-        items.sort(key=lambda d: (d.deadline.seconds, d.invoice_type, d.branch_ban))
-        return admin_pb2.ListDeadlinesReply(deadlines=items)
+def deadline_pb(due: handover.Due) -> admin_pb2.Deadline:
+    return admin_pb2.Deadline(
+        year_month=due.period.to_year_month(),
+        invoice_type=messages.invoice_type_code(due.invoice_type),
+        branch_ban=due.branch_ban,
+        status=due.status,
+        deadline=messages.optional_timestamp(due.deadline),
+        days_left=due.days_left,
+        error_codes=list(due.error_codes),
+    )

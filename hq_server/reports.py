@@ -19,6 +19,7 @@ from hq_server import admin_ops
 from hq_server.records import assigned_ranges, pool_grants, track_range, usage_by_branch
 from hq_server.schema import assignments
 from mof_sync import (
+    MessageType,
     MigDocument,
     MigVersion,
     TurnkeyFolders,
@@ -41,7 +42,10 @@ class ReportSettings:
 
     turnkey_root: Path | None = None
     test_data: bool = False
-    default_version: MigVersion = MigVersion.V4_1
+    poll_seconds: float = 30.0  # how often the leader follows Turnkey's folders and results
+    # Where Turnkey's Pack leaves <file>_<from>_<to>_<message id>_<n>: what ties a document to
+    # the message id its result names (besides the UpCast BAK and ERR folders).
+    pack_dirs: tuple[Path, ...] = ()
     outboxes: dict[str, TurnkeyOutbox] = field(default_factory=dict, compare=False)
 
     def outbox(self, engine: Engine) -> TurnkeyOutbox:
@@ -49,7 +53,7 @@ class ReportSettings:
             raise TurnkeyNotConfigured("no Turnkey data root is configured (--turnkey-root)")
         key = str(self.turnkey_root)
         if key not in self.outboxes:
-            folders = TurnkeyFolders(self.turnkey_root)
+            folders = TurnkeyFolders(self.turnkey_root, pack_dirs=self.pack_dirs)
             # The tables are the HQ's migrations' (hq_server/migrations/versions/0003).
             self.outboxes[key] = TurnkeyOutbox(engine, folders, create_tables=False)
         return self.outboxes[key]
@@ -116,7 +120,7 @@ def e0401_inputs(
 
 
 def build_documents(
-    kind: str,
+    kind: MessageType,
     head_ban: Ban,
     pool: PoolKey,
     inputs: Any,
@@ -124,7 +128,7 @@ def build_documents(
     revision: int,
     test_data: bool,
 ) -> list[MigDocument]:
-    if kind == "E0401":
+    if kind is MessageType.E0401:
         assigned, grants = inputs
         return build_e0401_set(
             head_ban,

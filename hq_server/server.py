@@ -14,7 +14,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from allocator import DomainError
-from hq_server import history
+from hq_server import handover, history
 from hq_server.app import Hq
 from hq_server.authz import RULES
 from hq_server.grpc_admin import AdminServicer
@@ -121,10 +121,15 @@ async def serve(
     office = await start_back_office(hq, web)
     scheduler = asyncio.create_task(hq.run_quota_scheduler())
     sampler = asyncio.create_task(history.run_sampler(hq.write, history_every))
+    turnkey = None
+    tracker = None
+    if hq.reports.turnkey_root is not None:
+        turnkey = asyncio.create_task(handover.run_turnkey_poll(hq))
+        tracker = handover.TurnkeyTracker()
     stop = asyncio.Event()
     alerts = None
     if hq.notifier_config is not None:
-        notifier = NotifierService(hq.store, hq.coordinator, hq.clock, hq.notifier_config)
+        notifier = NotifierService(hq.store, hq.coordinator, hq.clock, hq.notifier_config, tracker)
         alerts = asyncio.create_task(notifier.run(stop))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -138,6 +143,8 @@ async def serve(
         stop.set()
         scheduler.cancel()
         sampler.cancel()
+        if turnkey is not None:
+            turnkey.cancel()
         if office is not None:
             await office.stop()
         if alerts is not None:

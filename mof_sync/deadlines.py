@@ -85,6 +85,15 @@ def key_status(documents: Sequence[TrackedDocument]) -> ReportStatus:
     return ReportStatus.IN_FLIGHT
 
 
+def worst_status(documents: Iterable[TrackedDocument]) -> ReportStatus:
+    """The status of a set of documents (a pool's E0402s): its worst key's."""
+    by_key: dict[DocumentKey, list[TrackedDocument]] = {}
+    for document in documents:
+        by_key.setdefault(document.key, []).append(document)
+    statuses = [key_status(items) for items in by_key.values()] or [ReportStatus.NOT_SENT]
+    return min(statuses, key=_SEVERITY.index)
+
+
 def blank_reports_due(
     expected: Iterable[DocumentKey], documents: Iterable[TrackedDocument], now: datetime
 ) -> list[BlankReportDue]:

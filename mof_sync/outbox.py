@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 
+from allocator.errors import NotFound
 from allocator.period import Period
 from mof_sync import store
 from mof_sync.deadlines import BlankReportDue, blank_reports_due
@@ -419,7 +420,12 @@ class TurnkeyOutbox:
         """A human's explicit retry of a failed document (e.g. after fixing Turnkey's setup)."""
         now = store.utc(now or datetime.now(UTC))
         with self.engine.begin() as connection:
-            document = self._reload(connection, name)
+            row = connection.execute(
+                select(store.documents).where(store.documents.c.name == name)
+            ).first()
+            if row is None:
+                raise NotFound(f"report {name!r}: no such document (einv-admin report-list)")
+            document = store.tracked(row)
             if document.state is not DocState.FAILED:
                 raise AlreadySent(f"{name} is {document.state.value}, only failed ones are resent")
             seen = snapshot(self.folders, document.key.message)

@@ -652,6 +652,22 @@ CASES = [
         REFUSED,
         "no Turnkey data root",
     ),
+    Case(
+        "resend without Turnkey",
+        "admin",
+        "ResendReport",
+        lambda g: admin_pb2.ResendReportRequest(name="E0402_x.xml"),
+        REFUSED,
+        "no Turnkey data root",
+    ),
+    Case(
+        "resend name 201",
+        "admin",
+        "ResendReport",
+        lambda g: admin_pb2.ResendReportRequest(name="n" * 201),
+        INVALID,
+        "ResendReportRequest.name is 201 characters",
+    ),
     # --- RequestRange ---
     Case(
         "request bad BAN", "branch", "RequestRange", rr(branch_ban="04595258"), INVALID, "04595258"

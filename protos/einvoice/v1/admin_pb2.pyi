@@ -776,3 +776,9 @@ class ListReportsReply(_message.Message):
     DOCUMENTS_FIELD_NUMBER: _ClassVar[int]
     documents: _containers.RepeatedCompositeFieldContainer[ReportDocument]
     def __init__(self, documents: _Optional[_Iterable[_Union[ReportDocument, _Mapping]]] = ...) -> None: ...
+
+class ResendReportRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...

@@ -178,6 +178,11 @@ class AdminServiceStub:
                 request_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListReportsRequest.SerializeToString,
                 response_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListReportsReply.FromString,
                 _registered_method=True)
+        self.ResendReport = channel.unary_unary(
+                '/einvoice.v1.AdminService/ResendReport',
+                request_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ResendReportRequest.SerializeToString,
+                response_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ReportDocument.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -388,6 +393,14 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ResendReport(self, request, context):
+        """(operator) Hands a document Turnkey failed for good to Turnkey again, unchanged (after
+        Turnkey's setup was fixed); a changed content is a correction (BuildReports correction).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -525,6 +538,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ListReports,
                     request_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListReportsRequest.FromString,
                     response_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListReportsReply.SerializeToString,
+            ),
+            'ResendReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResendReport,
+                    request_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ResendReportRequest.FromString,
+                    response_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ReportDocument.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1265,6 +1283,33 @@ class AdminService:
             '/einvoice.v1.AdminService/ListReports',
             protos_dot_einvoice_dot_v1_dot_admin__pb2.ListReportsRequest.SerializeToString,
             protos_dot_einvoice_dot_v1_dot_admin__pb2.ListReportsReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResendReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/einvoice.v1.AdminService/ResendReport',
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.ResendReportRequest.SerializeToString,
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.ReportDocument.FromString,
             options,
             channel_credentials,
             insecure,
