@@ -54,8 +54,7 @@ class ReportSettings:
         key = str(self.turnkey_root)
         if key not in self.outboxes:
             folders = TurnkeyFolders(self.turnkey_root, pack_dirs=self.pack_dirs)
-            # The tables are the HQ's migrations' (hq_server/migrations/versions/0003).
-            self.outboxes[key] = TurnkeyOutbox(engine, folders, create_tables=False)
+            self.outboxes[key] = TurnkeyOutbox(engine, folders)
         return self.outboxes[key]
 
 

@@ -29,7 +29,6 @@ from mof_sync.mig import DEFAULT_VERSION, MessageType, MigVersion
 from mof_sync.outbox import Change, PollReport, SubmitReport, TurnkeyOutbox
 from mof_sync.results import TurnkeyResult, read_result, read_result_file
 from mof_sync.safe_xml import parse_xml
-from mof_sync.store import create_tables
 from mof_sync.tracking import DocState, TrackedDocument
 from mof_sync.turnkey import TurnkeyFolders, e0501_files, hand_off
 from mof_sync.validate import DocumentContent, validate_document
@@ -62,7 +61,6 @@ __all__ = [
     "build_e0401_set",
     "build_e0402",
     "build_e0402_set",
-    "create_tables",
     "e0501_files",
     "expected_e0402_keys",
     "grants_of",

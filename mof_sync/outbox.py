@@ -97,16 +97,14 @@ class TurnkeyOutbox:
         *,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         message_log: MessageLog | None = None,
-        create_tables: bool = True,
     ) -> None:
+        """`engine`'s database holds the mof_ tables (the HQ's migrations create them)."""
         if max_attempts < 1:
             raise ValueError(f"max_attempts {max_attempts} must be at least 1")
         self.engine = engine
         self.folders = folders
         self.max_attempts = max_attempts
         self.message_log = message_log
-        if create_tables:
-            store.create_tables(engine)
 
     # -- handing over ------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """The tracker's own tables (SQLAlchemy Core, prefix `mof_`), on whatever Engine it is given.
 
 The HQ server passes its engine (SQLite by default, PostgreSQL in cluster mode); the tables live
-in their own MetaData so they can be created there without touching the server's schema.
+in their own MetaData, created by the HQ's migrations (hq_server/migrations/versions/0003).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
-    Engine,
     ForeignKey,
     Index,
     Integer,
@@ -96,11 +95,6 @@ result_files = Table(
     Column("problem", Text, nullable=False, default=""),
     Column("seen_at", DateTime(timezone=True), nullable=False),
 )
-
-
-def create_tables(engine: Engine) -> None:
-    """Create the mof_ tables on `engine` if missing."""
-    metadata.create_all(engine)
 
 
 def utc(instant: datetime) -> datetime:

@@ -20,6 +20,7 @@ from mof_sync.errors import AlreadySent
 from mof_sync.message_log import MessageLog
 from mof_sync.mig import MessageType
 from mof_sync.outbox import TurnkeyOutbox
+from mof_sync.store import metadata
 from mof_sync.tracking import DocState
 from mof_sync.turnkey import TurnkeyFolders, temporary_name, write_atomically
 from tests.mof_sync.mof_support import BRANCHES, HQ, PERIOD
@@ -32,7 +33,9 @@ NOW = datetime(2026, 1, 3, 10, 0, tzinfo=TAIPEI)  # period 11412 closed, deadlin
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Engine:
-    return create_engine(f"sqlite:///{tmp_path / 'hq.db'}")
+    made = create_engine(f"sqlite:///{tmp_path / 'hq.db'}")
+    metadata.create_all(made)  # in the HQ, its migrations make these tables
+    return made
 
 
 @pytest.fixture
