@@ -2,7 +2,7 @@
 the pure forecast (allocator.forecast) who runs out when, at the current and seasonal burn.
 
 Read-only: a what-if changes a copy of the quotas in memory; applying one is SetQuota's.
-Set-wise loads (notifier.load's, the same the alert rules read) keep it fast at 10,000
+Set-wise loads (hq_server.alert_state's, the same the alert rules read) keep it fast at 10,000
 branches.
 
 The seasonal scenario: the pool burns at its average of the last four weeks, shaped by its
@@ -33,11 +33,11 @@ from allocator.forecast import (
     weekly_profile,
     with_rates,
 )
+from hq_server.alert_state import active_types, branch_pools
 from hq_server.history import pool_burn_series
 from hq_server.queries import is_closed
 from hq_server.rates import burn_rates
 from hq_server.schema import assignments, branches
-from notifier.load import active_types, branch_pools
 
 HISTORY_SPAN = timedelta(weeks=4)
 

@@ -15,6 +15,7 @@ from grpc_reflection.v1alpha import reflection
 
 from allocator import DomainError
 from hq_server import handover, history
+from hq_server.alert_state import AlertState
 from hq_server.app import Hq
 from hq_server.authz import RULES
 from hq_server.grpc_admin import AdminServicer
@@ -129,7 +130,8 @@ async def serve(
     stop = asyncio.Event()
     alerts = None
     if hq.notifier_config is not None:
-        notifier = NotifierService(hq.store, hq.coordinator, hq.clock, hq.notifier_config, tracker)
+        state = AlertState(tracker)
+        notifier = NotifierService(hq.store, hq.coordinator, hq.clock, hq.notifier_config, state)
         alerts = asyncio.create_task(notifier.run(stop))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

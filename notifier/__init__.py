@@ -11,12 +11,12 @@ from __future__ import annotations
 from notifier.conditions import raise_alert, raise_held_back, resolve_alert, resolve_held_back
 from notifier.config import ConfigError, NotifierConfig, load_config, parse_config
 from notifier.model import Kind, ReportState, ReportStatus
-from notifier.reports import ClosedPeriodTracker, ReportTracker
+from notifier.ports import HqState, ReportTracker
 from notifier.service import NotifierService
 
 __all__ = [
-    "ClosedPeriodTracker",
     "ConfigError",
+    "HqState",
     "Kind",
     "NotifierConfig",
     "NotifierService",

@@ -15,9 +15,8 @@ from sqlalchemy import Connection
 from notifier import rules
 from notifier.conditions import sync_conditions
 from notifier.config import NotifierConfig
-from notifier.load import load_snapshot
 from notifier.planner import plan_mails
-from notifier.reports import ReportTracker
+from notifier.ports import HqState
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,11 +27,9 @@ class Evaluation:
     queued: int  # mails queued by this evaluation
 
 
-def evaluate(
-    conn: Connection, now: datetime, config: NotifierConfig, tracker: ReportTracker
-) -> Evaluation:
-    snapshot = load_snapshot(conn, now, tracker)
+def evaluate(conn: Connection, now: datetime, config: NotifierConfig, state: HqState) -> Evaluation:
+    snapshot = state.snapshot(conn, now)
     alerts = rules.evaluate(snapshot, config.thresholds)
     opened, resolved = sync_conditions(conn, now, alerts)
-    queued = plan_mails(conn, now, config)
+    queued = plan_mails(conn, now, config, state)
     return Evaluation(len(alerts), opened, resolved, queued)

@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, func, or_, select, update
 
 from allocator import TAIPEI
-from hq_server.schema import branches
 from notifier.config import (
     ADMIN_ROLE,
     BRANCH_ROLE,
@@ -36,9 +35,10 @@ from notifier.outbox import (
     messages,
     queue,
 )
+from notifier.ports import HqState
 
 
-def plan_mails(conn: Connection, now: datetime, config: NotifierConfig) -> int:
+def plan_mails(conn: Connection, now: datetime, config: NotifierConfig, state: HqState) -> int:
     """Queue every mail that is due; returns how many were queued."""
     due = or_(
         conditions.c.open_mail_at.is_(None),
@@ -50,11 +50,13 @@ def plan_mails(conn: Connection, now: datetime, config: NotifierConfig) -> int:
         and_(conditions.c.state == RESOLVED, conditions.c.resolved_mail_at.is_(None)),
     )
     rows = conn.execute(select(conditions).where(due).order_by(conditions.c.key)).all()
-    queued = sum(plan_condition(conn, now, config, row) for row in rows)
+    queued = sum(plan_condition(conn, now, config, state, row) for row in rows)
     return queued + plan_digest(conn, now, config)
 
 
-def plan_condition(conn: Connection, now: datetime, config: NotifierConfig, row: Row) -> int:
+def plan_condition(
+    conn: Connection, now: datetime, config: NotifierConfig, state: HqState, row: Row
+) -> int:
     events: list[tuple[str, int]] = []
     values: dict[str, Any] = {}
     interval = timedelta(hours=config.schedule.reminder_hours)
@@ -67,7 +69,7 @@ def plan_condition(conn: Connection, now: datetime, config: NotifierConfig, row:
     if row.state == RESOLVED:
         events.append(("resolved", 0))
         values |= {"resolved_mail_at": now, "next_reminder_at": None}
-    recipients, problems = recipients_for(conn, config, Kind(row.kind), row.ban)
+    recipients, problems = recipients_for(conn, config, state, Kind(row.kind), row.ban)
     if problems:
         values["last_error"] = "; ".join(problems)
     conn.execute(update(conditions).where(conditions.c.key == row.key).values(**values))
@@ -84,7 +86,7 @@ def plan_condition(conn: Connection, now: datetime, config: NotifierConfig, row:
 
 
 def recipients_for(
-    conn: Connection, config: NotifierConfig, kind: Kind, ban: str | None
+    conn: Connection, config: NotifierConfig, state: HqState, kind: Kind, ban: str | None
 ) -> tuple[list[str], list[str]]:
     """(addresses, problems): the route's roles, the branch's own addresses for 'branch'.
 
@@ -97,7 +99,7 @@ def recipients_for(
         if role != BRANCH_ROLE:
             found += config.roles[role]
         elif ban is not None:
-            good, bad = branch_addresses(conn, ban)
+            good, bad = branch_addresses(conn, state, ban)
             found += good
             problems += bad
     unique = distinct(found)
@@ -115,14 +117,11 @@ def distinct(addresses: list[str]) -> list[str]:
     return list(first.values())
 
 
-def branch_addresses(conn: Connection, ban: str) -> tuple[list[str], list[str]]:
-    row = conn.execute(select(branches.c.emails).where(branches.c.ban == ban)).first()
-    if row is None:
-        return [], [f"branch {ban} is not registered"]
+def branch_addresses(conn: Connection, state: HqState, ban: str) -> tuple[list[str], list[str]]:
     try:
-        listed = json.loads(row.emails or "[]")
-    except json.JSONDecodeError:
-        return [], [f"branch {ban}: stored e-mail list is not JSON"]
+        listed = state.branch_emails(conn, ban)
+    except LookupError as why:
+        return [], [str(why)]
     good = [a for a in listed if valid_address(a)]
     bad = [f"branch {ban}: {a!r} is not a valid e-mail address" for a in listed if a not in good]
     if not listed:

@@ -13,13 +13,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from hq_server.coordinator import Coordinator
-from hq_server.store import Store
 from notifier import smtp
 from notifier.config import NotifierConfig
 from notifier.dispatch import Delivery, claim, record
 from notifier.evaluator import Evaluation, evaluate
-from notifier.reports import ClosedPeriodTracker, ReportTracker
+from notifier.ports import Database, HqState, Leadership
 from runtime.clock import Clock
 from runtime.errors import NotLeader
 
@@ -31,21 +29,21 @@ MAX_BATCHES_PER_TICK = 20  # a backlog drains over several ticks, never in one u
 class NotifierService:
     """Alerts for an HQ: `store` and `coordinator` are the HQ's own (the same objects the Hq
     uses), `clock` gives domain time (alert thresholds, retry times), `config` the mail setup
-    and rules; `tracker` tells the E0402 status (MOF sync's, once it exists)."""
+    and rules; `state` reads the HQ's state for the rules (hq_server.alert_state)."""
 
     def __init__(
         self,
-        store: Store,
-        coordinator: Coordinator,
+        store: Database,
+        coordinator: Leadership,
         clock: Clock,
         config: NotifierConfig,
-        tracker: ReportTracker | None = None,
+        state: HqState,
     ) -> None:
         self.store = store
         self.coordinator = coordinator
         self.clock = clock
         self.config = config
-        self.tracker = tracker or ClosedPeriodTracker()
+        self.state = state
         self.smtp_error: str | None = None  # the start-up check's finding, if it failed
         self._leading: bool | None = None
 
@@ -87,7 +85,7 @@ class NotifierService:
         token = self.coordinator.token()
         now = self.clock.now()
         return await self.store.write(
-            token, lambda conn: evaluate(conn, now, self.config, self.tracker)
+            token, lambda conn: evaluate(conn, now, self.config, self.state)
         )
 
     async def dispatch_once(self) -> Delivery:

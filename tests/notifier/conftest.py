@@ -33,6 +33,7 @@ from allocator import (
 )
 from allocator import TrackRange as TR
 from hq_server.admin_ops import BranchSettings, NewAssignment, add_assignments, add_branch
+from hq_server.alert_state import AlertState
 from hq_server.branch_ops import GrantProgress, report_usage
 from hq_server.coordinator import LocalCoordinator
 from hq_server.grant_batch import RangeRequest, request_ranges
@@ -241,7 +242,7 @@ async def wait_for(check: Callable[[], bool], timeout: float = 10.0) -> None:
 
 
 def service_for(world: World, config: NotifierConfig, tracker: Any = None) -> NotifierService:
-    return NotifierService(world.store, world.coordinator, world.clock, config, tracker)
+    return NotifierService(world.store, world.coordinator, world.clock, config, AlertState(tracker))
 
 
 async def cycle(world: World, config: NotifierConfig, tracker: Any = None) -> Evaluation:

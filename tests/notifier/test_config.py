@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from hq_server.alert_state import AlertState
 from notifier import ConfigError, Kind, NotifierService, load_config, parse_config
 from notifier.smtp import SmtpUnavailable
 from tests.notifier.conftest import (
@@ -119,7 +120,9 @@ def test_unreadable_files(tmp_path: Path) -> None:
 
 async def test_unreachable_server_at_start_up_is_named_and_mails_wait(world: World) -> None:
     port = free_port()
-    service = NotifierService(world.store, world.coordinator, world.clock, config_for(port))
+    service = NotifierService(
+        world.store, world.coordinator, world.clock, config_for(port), AlertState()
+    )
     with pytest.raises(SmtpUnavailable, match=f"127.0.0.1:{port} \\(plain\\)"):
         await service.check_smtp()
     await service.start_up()  # does not raise: the HQ keeps running, mails queue

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from hq_server.alert_state import AlertState
 from notifier import NotifierService
 from notifier.config import NotifierConfig
 from notifier.dispatch import backoff, claim
@@ -67,7 +68,7 @@ async def test_server_down_then_up_every_alert_arrives_once(tmp_path: Path, inbo
     two_skewed_branches(world)
     server = SmtpServer(inbox, free_port())  # not started yet: connection refused
     config = config_for(server.port)
-    service = NotifierService(world.store, world.coordinator, live_clock(), config)
+    service = NotifierService(world.store, world.coordinator, live_clock(), config, AlertState())
     stop = asyncio.Event()
     task = asyncio.create_task(service.run(stop))
     try:
@@ -107,13 +108,15 @@ async def test_crash_after_commit_before_send_is_sent_after_restart_once(
 ) -> None:
     world = await start_world(tmp_path / "hq.db", ManualClock(NOW))
     two_skewed_branches(world)
-    crashed = NotifierService(world.store, world.coordinator, world.clock, config)
+    crashed = NotifierService(world.store, world.coordinator, world.clock, config, AlertState())
     await crashed.start_up()
     assert (await crashed.evaluate_once()).queued == 4  # committed; the process dies here
     world.store.close()
     assert inbox.all() == []
     restarted = await start_world(tmp_path / "hq.db", ManualClock(NOW), holder="hq-restarted")
-    service = NotifierService(restarted.store, restarted.coordinator, live_clock(), config)
+    service = NotifierService(
+        restarted.store, restarted.coordinator, live_clock(), config, AlertState()
+    )
     await run_until(service, lambda: len(inbox.all()) == 4)
     assert len(restarted.mails()) == 4 and set(copies(inbox).values()) == {1}
     restarted.store.close()
@@ -124,7 +127,7 @@ async def test_crash_after_claim_before_send_is_sent_once_after_the_claim_times_
 ) -> None:
     world = await start_world(tmp_path / "hq.db", ManualClock(NOW))
     two_skewed_branches(world)
-    crashed = NotifierService(world.store, world.coordinator, world.clock, config)
+    crashed = NotifierService(world.store, world.coordinator, world.clock, config, AlertState())
     await crashed.start_up()
     await crashed.evaluate_once()
     token = world.coordinator.token()
@@ -133,7 +136,7 @@ async def test_crash_after_claim_before_send_is_sent_once_after_the_claim_times_
     world.store.close()
     restarted = await start_world(tmp_path / "hq.db", ManualClock(NOW), holder="hq-restarted")
     clock = live_clock()
-    service = NotifierService(restarted.store, restarted.coordinator, clock, config)
+    service = NotifierService(restarted.store, restarted.coordinator, clock, config, AlertState())
     await run_until(service, lambda: len(inbox.all()) == 4)
     assert set(copies(inbox).values()) == {1}
     assert {m.state for m in restarted.mails()} == {SENT}
@@ -150,7 +153,7 @@ async def test_crash_between_smtp_accept_and_mark_resends_with_the_same_message_
     """The one at-least-once window: accepted by the server, then the process died."""
     world = await start_world(tmp_path / "hq.db", ManualClock(NOW))
     two_skewed_branches(world)
-    crashed = NotifierService(world.store, world.coordinator, world.clock, config)
+    crashed = NotifierService(world.store, world.coordinator, world.clock, config, AlertState())
     await crashed.start_up()
     await crashed.evaluate_once()
     token = world.coordinator.token()
@@ -158,7 +161,9 @@ async def test_crash_between_smtp_accept_and_mark_resends_with_the_same_message_
     assert all(o.accepted for o in await send_all(config.smtp, batch))
     world.store.close()  # died before recording 'sent'
     restarted = await start_world(tmp_path / "hq.db", ManualClock(NOW), holder="hq-restarted")
-    service = NotifierService(restarted.store, restarted.coordinator, live_clock(), config)
+    service = NotifierService(
+        restarted.store, restarted.coordinator, live_clock(), config, AlertState()
+    )
     with caplog.at_level(logging.WARNING, "einv.notifier"):
         await run_until(service, lambda: len(inbox.all()) == 8)
     assert set(copies(inbox).values()) == {2}  # each twice, under one Message-ID
@@ -178,7 +183,8 @@ async def test_two_replicas_one_token_one_mail_per_alert(
     two_skewed_branches(first)
     second = await start_world(tmp_path / "hq.db", clock, holder="hq-2")  # fences the first
     services = [
-        NotifierService(w.store, w.coordinator, live_clock(), config) for w in (first, second)
+        NotifierService(w.store, w.coordinator, live_clock(), config, AlertState())
+        for w in (first, second)
     ]
     stop = asyncio.Event()
     with caplog.at_level(logging.INFO, "einv.notifier"):
@@ -200,7 +206,7 @@ async def test_a_refused_recipient_fails_for_good_and_the_alert_says_why(
     inbox.refuse.add(STORES[0])
     world = await start_world(tmp_path / "hq.db", ManualClock(NOW))
     two_skewed_branches(world)
-    service = NotifierService(world.store, world.coordinator, live_clock(), config)
+    service = NotifierService(world.store, world.coordinator, live_clock(), config, AlertState())
     await run_until(service, lambda: len(inbox.all()) == 3)
     refused = next(m for m in world.mails() if m.recipient == STORES[0])
     assert (refused.state, refused.attempts) == (FAILED, 1)  # a 550 is not retried

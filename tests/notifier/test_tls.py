@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from hq_server.alert_state import AlertState
 from notifier import NotifierService, parse_config
 from notifier.config import NotifierConfig
 from notifier.outbox import PENDING
@@ -161,7 +162,7 @@ async def test_refused_login_or_untrusted_certificate_is_named_and_mails_wait(
     skewed_branch(world)
     ca_file = certificate[0] if use_ca else None
     config = tls_config(starttls_server.port, "starttls", ca_file, password)
-    service = NotifierService(world.store, world.coordinator, world.clock, config)
+    service = NotifierService(world.store, world.coordinator, world.clock, config, AlertState())
     await service.start_up()
     assert service.smtp_error and error in service.smtp_error
     await cycle(world, config)

@@ -1,4 +1,5 @@
-"""Loads the snapshot the rules need from the HQ tables, in a handful of set-wise queries.
+"""The HQ's side of the notifier's `HqState` port: the snapshot the alert rules read, loaded
+from the HQ tables in a handful of set-wise queries, and a branch's stored addresses.
 
 It runs inside the evaluator's fenced write transaction (the HQ's write lock on SQLite), so it
 never queries per branch: at 10,000 branches that would hold the lock for seconds.
@@ -6,6 +7,7 @@ never queries per branch: at 10,000 branches that would hold the lock for second
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -13,10 +15,43 @@ from sqlalchemy import Connection, and_, case, func, select
 from sqlalchemy.orm import aliased
 
 from allocator import InvoiceType, Period, PoolKey, RangeStatus
-from hq_server.queries import list_pools
+from hq_server.queries import is_closed, list_pools
 from hq_server.schema import assignments, branches, grants, usage_samples
-from notifier.model import BranchPool, BranchState, PoolState, Snapshot
-from notifier.reports import ReportTracker
+from notifier.model import BranchPool, BranchState, PoolState, ReportState, ReportStatus, Snapshot
+from notifier.ports import ReportTracker
+
+
+class ClosedPeriodTracker:
+    """Without Turnkey (no --turnkey-root): only whether the period is closed at HQ.
+
+    So an E0402 alert, once due, stays open until the admins acknowledge it (no more reminders)
+    or the period stops being the one whose report is due.
+    """
+
+    def blank_report_status(self, conn: Connection, pool: PoolKey) -> ReportStatus:
+        if is_closed(conn, pool):
+            return ReportStatus(ReportState.CLOSED, "closed at HQ; MOF confirmation not tracked")
+        return ReportStatus(ReportState.NOT_CLOSED)
+
+
+class AlertState:
+    """notifier.ports.HqState over the HQ tables; `tracker` tells how far E0402s got."""
+
+    def __init__(self, tracker: ReportTracker | None = None) -> None:
+        self.tracker = tracker or ClosedPeriodTracker()
+
+    def snapshot(self, conn: Connection, now: datetime) -> Snapshot:
+        return load_snapshot(conn, now, self.tracker)
+
+    def branch_emails(self, conn: Connection, ban: str) -> list[str]:
+        row = conn.execute(select(branches.c.emails).where(branches.c.ban == ban)).first()
+        if row is None:
+            raise LookupError(f"branch {ban} is not registered")
+        try:
+            listed = json.loads(row.emails or "[]")
+        except json.JSONDecodeError:
+            raise LookupError(f"branch {ban}: stored e-mail list is not JSON") from None
+        return [str(a) for a in listed]
 
 
 def load_snapshot(conn: Connection, now: datetime, tracker: ReportTracker) -> Snapshot:
