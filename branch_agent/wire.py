@@ -17,6 +17,7 @@ from protos.einvoice.v1 import branch_pb2, common_pb2, pos_pb2
 from runtime.messages import (
     invoice_type,
     invoice_type_code,
+    refill_policy,
     timestamp,
     track_range,
 )
@@ -59,14 +60,7 @@ def grant_answering(
 
 def config(message: branch_pb2.BranchConfig) -> AgentConfig:
     """HQ's configuration; settings HQ left at zero keep the agent's defaults."""
-    default = RefillPolicy()
-    refill = message.refill
-    policy = RefillPolicy(
-        low_water_count=refill.low_water_count or default.low_water_count,
-        low_water_minutes=refill.low_water_minutes or default.low_water_minutes,
-        min_booklets=refill.min_booklets or default.min_booklets,
-        max_booklets=refill.max_booklets or default.max_booklets,
-    )
+    policy = refill_policy(message.refill, RefillPolicy())
     quota = message.quota if message.HasField("quota") else None
     return AgentConfig(
         version=message.version,

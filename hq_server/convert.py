@@ -15,7 +15,6 @@ from allocator import (
     PoolKey,
     Quota,
     RangeStatus,
-    RefillPolicy,
 )
 from hq_server.records import quota_of, refill_of
 from protos.einvoice.v1 import admin_pb2, branch_pb2, common_pb2
@@ -24,6 +23,7 @@ from runtime.messages import (
     TYPE_TO_PB,
     invoice_type,
     optional_timestamp,
+    refill_settings,
 )
 
 
@@ -40,16 +40,6 @@ def pool_key(year_month: str, type_value: int) -> PoolKey:
 
 def quota(msg: common_pb2.Quota) -> Quota:
     return Quota(msg.booklets_per_request, msg.booklets_per_period)
-
-
-def refill(msg: common_pb2.RefillSettings, base: RefillPolicy) -> RefillPolicy:
-    """Unset (zero) fields keep the base's values."""
-    return RefillPolicy(
-        low_water_count=msg.low_water_count or base.low_water_count,
-        low_water_minutes=msg.low_water_minutes or base.low_water_minutes,
-        min_booklets=msg.min_booklets or base.min_booklets,
-        max_booklets=msg.max_booklets or base.max_booklets,
-    )
 
 
 def ban(value: str) -> Ban:
@@ -76,15 +66,6 @@ def quota_pb(value: Quota) -> common_pb2.Quota:
     )
 
 
-def refill_pb(value: RefillPolicy) -> common_pb2.RefillSettings:
-    return common_pb2.RefillSettings(
-        low_water_count=value.low_water_count,
-        low_water_minutes=value.low_water_minutes,
-        min_booklets=value.min_booklets,
-        max_booklets=value.max_booklets,
-    )
-
-
 def assignment_pb(row: Row[Any], granted: int = 0, free: int = 0) -> admin_pb2.Assignment:
     return admin_pb2.Assignment(
         assignment_id=row.id,
@@ -104,7 +85,7 @@ def branch_pb(row: Row[Any], emails: list[str]) -> admin_pb2.Branch:
         name=row.name,
         enabled=row.enabled,
         quota=quota_pb(quota_of(row)),
-        refill=refill_pb(refill_of(row)),
+        refill=refill_settings(refill_of(row)),
         last_report=optional_timestamp(row.last_report_at),
         emails=emails,
     )

@@ -73,7 +73,7 @@ class AdminServicer(ReportsMixin, BackOfficeMixin, admin_pb2_grpc.AdminServiceSe
         settings = admin_ops.BranchSettings(
             name=request.name.strip(),
             quota=convert.quota(request.quota),
-            refill=convert.refill(request.refill, self.hq.default_refill),
+            refill=messages.refill_policy(request.refill, self.hq.default_refill),
             emails=tuple(request.emails),
         )
         row = await self.hq.write(
@@ -164,7 +164,7 @@ class AdminServicer(ReportsMixin, BackOfficeMixin, admin_pb2_grpc.AdminServiceSe
         def work(conn, now, _t):  # type: ignore[no-untyped-def]
             refill = None
             if request.HasField("refill"):
-                refill = convert.refill(request.refill, refill_of(branch_row(conn, ban)))
+                refill = messages.refill_policy(request.refill, refill_of(branch_row(conn, ban)))
             return admin_ops.set_quota(conn, now, who, ban, quota, refill, effective)
 
         row = await self.hq.write(work)

@@ -141,7 +141,7 @@ def config_message(branch: Ban, view: ConfigView) -> branch_pb2.BranchConfig:
         branch_ban=branch.value,
         enabled=view.branch.enabled,
         quota=convert.quota_pb(quota_of(view.branch)),
-        refill=convert.refill_pb(refill_of(view.branch)),
+        refill=messages.refill_settings(refill_of(view.branch)),
         disabled_ranges=[messages.track_range_message(r) for r in view.disabled_ranges],
         version=view.branch.config_version,
     )

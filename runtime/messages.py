@@ -12,6 +12,7 @@ from allocator import (
     InvoiceType,
     NumberRange,
     RangeStatus,
+    RefillPolicy,
     Track,
     TrackRange,
 )
@@ -51,6 +52,25 @@ def track_range(message: common_pb2.TrackRange) -> TrackRange:
 def track_range_message(value: TrackRange) -> common_pb2.TrackRange:
     return common_pb2.TrackRange(
         track=value.track.code, begin=value.range.begin, end=value.range.end
+    )
+
+
+def refill_policy(message: common_pb2.RefillSettings, base: RefillPolicy) -> RefillPolicy:
+    """Refill settings from a message; the fields left at zero (unset) keep `base`'s."""
+    return RefillPolicy(
+        low_water_count=message.low_water_count or base.low_water_count,
+        low_water_minutes=message.low_water_minutes or base.low_water_minutes,
+        min_booklets=message.min_booklets or base.min_booklets,
+        max_booklets=message.max_booklets or base.max_booklets,
+    )
+
+
+def refill_settings(value: RefillPolicy) -> common_pb2.RefillSettings:
+    return common_pb2.RefillSettings(
+        low_water_count=value.low_water_count,
+        low_water_minutes=value.low_water_minutes,
+        min_booklets=value.min_booklets,
+        max_booklets=value.max_booklets,
     )
 
 
