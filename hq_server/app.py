@@ -85,11 +85,11 @@ class Hq:
     def now(self) -> datetime:
         return self.clock.now()
 
-    async def write(self, work: Callable[[Connection, datetime, int], T]) -> T:
-        """Run a use case in one fenced transaction with this replica's token."""
+    async def write(self, work: Callable[[Connection, datetime], T]) -> T:
+        """Run a use case in one fenced transaction with this replica's token, at `now`."""
         token = self.coordinator.token()
         now = self.now()
-        return await self._fenced(self.store.write(token, lambda conn: work(conn, now, token)))
+        return await self._fenced(self.store.write(token, lambda conn: work(conn, now)))
 
     async def write_together(
         self, item: Any, work: Callable[[Connection, datetime, int, list[Any]], list[Any]]
@@ -131,7 +131,7 @@ class Hq:
             await asyncio.sleep(QUOTA_TICK_SECONDS)
             with contextlib.suppress(DomainError):
                 changed = await self.write(
-                    lambda conn, now, _t: apply_due_quotas(conn, now, SCHEDULER.actor)
+                    lambda conn, now: apply_due_quotas(conn, now, SCHEDULER.actor)
                 )
                 if changed:
                     await self.config_changed(changed)

@@ -39,7 +39,7 @@ class AdminServicer(ReportsMixin, BackOfficeMixin, admin_pb2_grpc.AdminServiceSe
         new = messages.track_range(request.range)
         item = admin_ops.NewAssignment(pool, new, "manual")
         (row,), _ = await self.hq.write(
-            lambda conn, now, _t: admin_ops.add_assignments(conn, now, who, [item])
+            lambda conn, now: admin_ops.add_assignments(conn, now, who, [item])
         )
         await self.hq.config_changed()
         return convert.assignment_pb(row, 0, new.range.count)
@@ -77,7 +77,7 @@ class AdminServicer(ReportsMixin, BackOfficeMixin, admin_pb2_grpc.AdminServiceSe
             emails=tuple(request.emails),
         )
         row = await self.hq.write(
-            lambda conn, now, _t: admin_ops.add_branch(conn, now, who, ban, settings)
+            lambda conn, now: admin_ops.add_branch(conn, now, who, ban, settings)
         )
         return convert.branch_pb(row, list(settings.emails))
 
@@ -94,18 +94,14 @@ class AdminServicer(ReportsMixin, BackOfficeMixin, admin_pb2_grpc.AdminServiceSe
     async def DisableBranch(self, request: admin_pb2.DisableBranchRequest, context: Ctx):
         who = actor()
         ban = convert.ban(request.ban)
-        row = await self.hq.write(
-            lambda conn, now, _t: admin_ops.disable_branch(conn, now, who, ban)
-        )
+        row = await self.hq.write(lambda conn, now: admin_ops.disable_branch(conn, now, who, ban))
         await self.hq.config_changed([ban.value])
         return convert.branch_pb(row, queries.emails_of(row))
 
     async def EnableBranch(self, request: admin_pb2.EnableBranchRequest, context: Ctx):
         ban = convert.ban(request.ban)
         who = actor()
-        row = await self.hq.write(
-            lambda conn, now, _t: admin_ops.enable_branch(conn, now, who, ban)
-        )
+        row = await self.hq.write(lambda conn, now: admin_ops.enable_branch(conn, now, who, ban))
         await self.hq.config_changed([ban.value])
         return convert.branch_pb(row, queries.emails_of(row))
 
@@ -114,7 +110,7 @@ class AdminServicer(ReportsMixin, BackOfficeMixin, admin_pb2_grpc.AdminServiceSe
         ttl = timedelta(seconds=request.ttl_seconds) if request.ttl_seconds else DEFAULT_TOKEN_TTL
         who = actor()
         issued = await self.hq.write(
-            lambda conn, now, _t: enrolment.create_token(conn, now, who, ban, ttl, self.hq.signer)
+            lambda conn, now: enrolment.create_token(conn, now, who, ban, ttl, self.hq.signer)
         )
         return admin_pb2.EnrollToken(
             token=issued.token,
@@ -161,7 +157,7 @@ class AdminServicer(ReportsMixin, BackOfficeMixin, admin_pb2_grpc.AdminServiceSe
         if effective is not None:
             check_schedule(effective, self.hq.now())
 
-        def work(conn, now, _t):  # type: ignore[no-untyped-def]
+        def work(conn, now):  # type: ignore[no-untyped-def]
             refill = None
             if request.HasField("refill"):
                 refill = messages.refill_policy(request.refill, refill_of(branch_row(conn, ban)))
@@ -175,7 +171,7 @@ class AdminServicer(ReportsMixin, BackOfficeMixin, admin_pb2_grpc.AdminServiceSe
         who = actor()
         status = convert.range_status(request.status)
         row = await self.hq.write(
-            lambda conn, now, _t: admin_ops.set_range_status(
+            lambda conn, now: admin_ops.set_range_status(
                 conn, now, who, request.assignment_id, status
             )
         )
@@ -213,9 +209,7 @@ class AdminServicer(ReportsMixin, BackOfficeMixin, admin_pb2_grpc.AdminServiceSe
     async def ClosePeriod(self, request: admin_pb2.ClosePeriodRequest, context: Ctx):
         who = actor()
         pool = convert.pool_key(request.year_month, request.invoice_type)
-        result = await self.hq.write(
-            lambda conn, now, _t: admin_ops.close_period(conn, now, who, pool)
-        )
+        result = await self.hq.write(lambda conn, now: admin_ops.close_period(conn, now, who, pool))
         return admin_pb2.ClosePeriodReply(
             assigned=result.assigned,
             issued=result.issued,

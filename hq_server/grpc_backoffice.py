@@ -189,7 +189,7 @@ class BackOfficeMixin:
         role = role_of(request.role)
         digest = await asyncio.to_thread(passwords.hash_password, request.password)
         user = await self.hq.write(
-            lambda conn, now, _t: users.add_user(conn, now, who, request.name, role, digest)
+            lambda conn, now: users.add_user(conn, now, who, request.name, role, digest)
         )
         return user_pb(user)
 
@@ -197,7 +197,7 @@ class BackOfficeMixin:
         who = current_principal().actor
         digest = await asyncio.to_thread(passwords.hash_password, request.password)
         user = await self.hq.write(
-            lambda conn, now, _t: users.set_password(conn, now, who, request.name, digest)
+            lambda conn, now: users.set_password(conn, now, who, request.name, digest)
         )
         return user_pb(user)
 
@@ -213,14 +213,14 @@ class BackOfficeMixin:
     async def AckAlert(self, request: admin_pb2.AckAlertRequest, context: Ctx) -> Any:
         who = current_principal().actor
         key = request.key
-        view = await self.hq.write(lambda conn, now, _t: acknowledge_alert(conn, now, key, who))
+        view = await self.hq.write(lambda conn, now: acknowledge_alert(conn, now, key, who))
         return alert_pb(view)
 
     async def SendTestMail(self, request: admin_pb2.SendTestMailRequest, context: Ctx) -> Any:
         who, address = current_principal().actor, request.address
         reply = await alerts.send_test_mail(self.hq.notifier_config, address, self.hq.now())
         await self.hq.write(
-            lambda conn, now, _t: audit.append(conn, now, who, "test_mail", address=address)
+            lambda conn, now: audit.append(conn, now, who, "test_mail", address=address)
         )
         return admin_pb2.SendTestMailReply(server_reply=reply)
 

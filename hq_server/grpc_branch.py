@@ -78,7 +78,7 @@ class BranchServicer(branch_pb2_grpc.BranchServiceServicer):
             for g in request.grants
         ]
         moved = await self.hq.write(
-            lambda conn, now, _t: branch_ops.report_usage(conn, now, branch, agent_time, progress)
+            lambda conn, now: branch_ops.report_usage(conn, now, branch, agent_time, progress)
         )
         return branch_pb2.UsageAck(grants_updated=moved)
 
@@ -121,9 +121,7 @@ class BranchServicer(branch_pb2_grpc.BranchServiceServicer):
             needed = "an enrolment credential" if kind is Kind.ENROLLEE else "a branch certificate"
             raise InvalidInput(f"this call needs {needed} (an HQ started with --certs-dir)")
         signer = self.hq.signer
-        cert = await self.hq.write(
-            lambda conn, now, _t: use_case(conn, now, caller, csr_pem, signer)
-        )
+        cert = await self.hq.write(lambda conn, now: use_case(conn, now, caller, csr_pem, signer))
         return self._certificate(cert)
 
     def _certificate(self, cert: pki.x509.Certificate) -> branch_pb2.BranchCertificate:

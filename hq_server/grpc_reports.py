@@ -45,7 +45,7 @@ class ReportsMixin:
         # Parse and validate outside the write path: other branches' writes go on meanwhile.
         items = await asyncio.to_thread(reports.parse_e0501, head, files, request.test_data)
         added, unchanged = await self.hq.write(
-            lambda conn, now, _t: admin_ops.add_assignments(conn, now, who, items)
+            lambda conn, now: admin_ops.add_assignments(conn, now, who, items)
         )
         if added:
             await self.hq.config_changed()

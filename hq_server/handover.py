@@ -62,10 +62,10 @@ async def hand_over(
     held: list[str] = []
     if kind is MessageType.E0402:
         inputs: Any = await hq.write(
-            lambda conn, now, _t: reports.close_for_blanks(conn, now, actor, head, pool)
+            lambda conn, now: reports.close_for_blanks(conn, now, actor, head, pool)
         )
         held = inputs.held
-        await hq.write(lambda conn, now, _t: _tell_held_back(conn, now, pool, held))
+        await hq.write(lambda conn, now: _tell_held_back(conn, now, pool, held))
     else:
         inputs = await hq.read(lambda conn: reports.e0401_inputs(conn, pool))
     hq.coordinator.token()  # only the leader hands documents over
@@ -86,7 +86,7 @@ async def hand_over(
         "correction": correction,
     }
     action = f"handoff_{kind.value.lower()}"
-    await hq.write(lambda conn, now, _t: append(conn, now, actor, action, **details))
+    await hq.write(lambda conn, now: append(conn, now, actor, action, **details))
     return HandOver(submitted.written, submitted.skipped, tuple(held))
 
 
@@ -96,7 +96,7 @@ async def resend(hq: Hq, name: str, actor: str) -> TrackedDocument:
     outbox = hq.reports.outbox(hq.store.write_engine)
     hq.coordinator.token()  # only the leader hands documents over
     await asyncio.to_thread(outbox.resend, name, hq.now())
-    await hq.write(lambda conn, now, _t: append(conn, now, actor, "resend_report", name=name))
+    await hq.write(lambda conn, now: append(conn, now, actor, "resend_report", name=name))
     (document,) = [d for d in outbox.documents() if d.name == name]
     return document
 

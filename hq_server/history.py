@@ -106,7 +106,7 @@ def sample(conn: Connection, now: datetime, with_branches: bool = True) -> int:
     return len(rows) + len(pools)
 
 
-Write = Callable[[Callable[[Connection, datetime, int], Any]], Any]
+Write = Callable[[Callable[[Connection, datetime], Any]], Any]
 
 
 async def run_sampler(write: Write, interval: timedelta = DEFAULT_INTERVAL) -> None:
@@ -115,7 +115,7 @@ async def run_sampler(write: Write, interval: timedelta = DEFAULT_INTERVAL) -> N
     for count in itertools.count():
         branches = count % BRANCH_EVERY == 0
         try:
-            await write(lambda conn, now, _t, b=branches: sample(conn, now, b))
+            await write(lambda conn, now, b=branches: sample(conn, now, b))
         except DomainError:  # a follower, or the database away: next time
             pass
         except Exception:  # a sample lost is no reason to stop sampling

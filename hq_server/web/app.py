@@ -64,7 +64,7 @@ class Office:
         replica reads it."""
         if self.key is None:
             try:
-                self.key = await self.hq.write(lambda conn, _n, _t: users.ensure_session_key(conn))
+                self.key = await self.hq.write(lambda conn, _now: users.ensure_session_key(conn))
             except DomainError:
                 self.key = await self.hq.read(users.session_key)
             if self.key is None:
@@ -267,7 +267,7 @@ async def login(request: web.Request) -> web.StreamResponse:
         return html(login_form(frame, csrf, target, frame.text("bad_login")), 401)
     after = user
     if not ok or user.failed_attempts:  # a clean success writes nothing: followers log in too
-        after = await office.hq.write(lambda conn, n, _t: users.record_login(conn, n, name, ok))
+        after = await office.hq.write(lambda conn, n: users.record_login(conn, n, name, ok))
     if not ok:
         message = frame.text("locked") if after and after.locked(now) else frame.text("bad_login")
         return html(login_form(frame, csrf, target, message), 401)

@@ -84,7 +84,7 @@ async def test_a_what_if_of_an_unknown_branch_is_not_found(hq: HqHandle) -> None
 
 async def test_history_samples_and_grants(hq: HqHandle) -> None:
     grant = await burning(hq)
-    await hq.app.write(lambda conn, now, _t: history.sample(conn, now))
+    await hq.app.write(lambda conn, now: history.sample(conn, now))
     hq.clock.advance(hours=1)
     await report(hq, A, grant, 50, "u3")
     pool = await hq.admin.GetHistory(admin_pb2.GetHistoryRequest(year_month="11512"))
@@ -128,7 +128,7 @@ async def test_users_need_the_admin_role_and_are_audited(secure_hq: SecureHq) ->
 async def test_alerts_are_listed_and_acknowledged_by_operators(secure_hq: SecureHq) -> None:
     from notifier import Kind, raise_alert
 
-    def open_alert(conn, now, _t):  # type: ignore[no-untyped-def]
+    def open_alert(conn, now):  # type: ignore[no-untyped-def]
         raise_alert(
             conn, now, Kind.BRANCH_SILENT, "branch_silent:04595257", {"ban": A, "name": "x"}
         )

@@ -206,7 +206,7 @@ async def test_scheduled_quota_applies_at_its_time(hq: HqHandle) -> None:
     hq.clock.advance(hours=3)
     from hq_server.admin_ops import apply_due_quotas
 
-    changed = await hq.app.write(lambda conn, now, _t: apply_due_quotas(conn, now, "scheduler"))
+    changed = await hq.app.write(lambda conn, now: apply_due_quotas(conn, now, "scheduler"))
     assert changed == [BRANCH_BANS[0]]
     after = await hq.admin.ListBranches(admin_pb2.ListBranchesRequest())
     assert after.branches[0].quota.booklets_per_period == 9
