@@ -29,8 +29,12 @@ from allocator import (
 )
 from hq_server import audit
 from hq_server.records import (
+    Assignment,
+    Branch,
     assigned_ranges,
+    assignment_of,
     branch_row,
+    load_branch,
     pool_grants,
     track_range,
     usage_by_branch,
@@ -55,7 +59,7 @@ class NewAssignment:
 
 def add_assignments(
     conn: Connection, now: datetime, actor: str, items: Sequence[NewAssignment]
-) -> tuple[list[Row[Any]], int]:
+) -> tuple[list[Assignment], int]:
     """Record MOF ranges in one statement: (added rows, how many were already there).
 
     All or nothing: a range overlapping another (stored or in the same call) refuses them all,
@@ -112,7 +116,7 @@ def add_assignments(
         ],
     )
     bump_all_config_versions(conn)
-    return rows, len(items) - len(new)
+    return [assignment_of(r) for r in rows], len(items) - len(new)
 
 
 def check_overlaps(new: Sequence[NewAssignment], stored: Sequence[Row[Any]]) -> None:
@@ -153,7 +157,7 @@ def assignment_row(conn: Connection, assignment_id: int) -> Row[Any]:
 
 def set_range_status(
     conn: Connection, now: datetime, actor: str, assignment_id: int, status: RangeStatus
-) -> Row[Any]:
+) -> Assignment:
     before = assignment_row(conn, assignment_id)
     conn.execute(
         update(assignments).where(assignments.c.id == assignment_id).values(status=status.value)
@@ -169,7 +173,7 @@ def set_range_status(
         after=status.value,
     )
     bump_all_config_versions(conn)
-    return assignment_row(conn, assignment_id)
+    return assignment_of(assignment_row(conn, assignment_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +186,7 @@ class BranchSettings:
 
 def add_branch(
     conn: Connection, now: datetime, actor: str, ban: Ban, settings: BranchSettings
-) -> Row[Any]:
+) -> Branch:
     if conn.execute(select(branches.c.ban).where(branches.c.ban == ban.value)).first():
         raise AlreadyExists(f"branch {ban} is already registered")
     for email in settings.emails:
@@ -210,7 +214,7 @@ def add_branch(
         quota=quota_values(settings.quota),
         refill=refill_values(settings.refill),
     )
-    return branch_row(conn, ban)
+    return load_branch(conn, ban)
 
 
 def quota_values(quota: Quota) -> dict[str, int]:
@@ -229,15 +233,15 @@ def refill_values(refill: RefillPolicy) -> dict[str, Any]:
     }
 
 
-def disable_branch(conn: Connection, now: datetime, actor: str, ban: Ban) -> Row[Any]:
+def disable_branch(conn: Connection, now: datetime, actor: str, ban: Ban) -> Branch:
     return set_enabled(conn, now, actor, ban, False)
 
 
-def enable_branch(conn: Connection, now: datetime, actor: str, ban: Ban) -> Row[Any]:
+def enable_branch(conn: Connection, now: datetime, actor: str, ban: Ban) -> Branch:
     return set_enabled(conn, now, actor, ban, True)
 
 
-def set_enabled(conn: Connection, now: datetime, actor: str, ban: Ban, enabled: bool) -> Row[Any]:
+def set_enabled(conn: Connection, now: datetime, actor: str, ban: Ban, enabled: bool) -> Branch:
     branch_row(conn, ban)
     conn.execute(
         update(branches)
@@ -245,7 +249,7 @@ def set_enabled(conn: Connection, now: datetime, actor: str, ban: Ban, enabled: 
         .values(enabled=enabled, config_version=branches.c.config_version + 1)
     )
     audit.append(conn, now, actor, "enable_branch" if enabled else "disable_branch", ban=ban.value)
-    return branch_row(conn, ban)
+    return load_branch(conn, ban)
 
 
 def set_quota(
@@ -256,7 +260,7 @@ def set_quota(
     quota: Quota,
     refill: RefillPolicy | None,
     effective_from: datetime | None,
-) -> Row[Any]:
+) -> Branch:
     """Set a quota at once, or schedule it; refill settings always apply at once."""
     branch_row(conn, ban)
     values: dict[str, Any] = refill_values(refill) if refill else {}
@@ -283,7 +287,7 @@ def set_quota(
         refill=refill_values(refill) if refill else None,
         effective_from=effective_from.isoformat() if effective_from else None,
     )
-    return branch_row(conn, ban)
+    return load_branch(conn, ban)
 
 
 def apply_due_quotas(conn: Connection, now: datetime, actor: str) -> list[str]:

@@ -79,9 +79,9 @@ def pool_states(
     for view in list_pools(conn, period.to_year_month()):
         code = view.key.type_code
         burning = sum(b.burn_per_hour for b in states if b.enabled and code in b.active_types)
-        enabled = [a for a in view.assignments if a.row.status == RangeStatus.ENABLED.value]
+        enabled = [a for a in view.assignments if a.assignment.status is RangeStatus.ENABLED]
         held_back = sum(a.free for a in view.assignments) - view.free
-        tracks = sorted({a.row.track for a in enabled if a.free})
+        tracks = sorted({a.assignment.track_range.track.code for a in enabled if a.free})
         result.append(
             PoolState(
                 view.key.year_month, code, view.free, held_back, view.closed, burning, tuple(tracks)

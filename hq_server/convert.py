@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import Row
-
 from allocator import (
     Ban,
     InvalidInput,
     InvoiceType,
-    NumberRange,
     Period,
     PoolKey,
     Quota,
     RangeStatus,
 )
-from hq_server.records import quota_of, refill_of
+from hq_server.grant_batch import GrantRecord
+from hq_server.records import Assignment, Branch
 from protos.einvoice.v1 import admin_pb2, branch_pb2, common_pb2
 from runtime.messages import (
     STATUS_TO_PB,
@@ -24,6 +20,7 @@ from runtime.messages import (
     invoice_type,
     optional_timestamp,
     refill_settings,
+    track_range_message,
 )
 
 
@@ -46,16 +43,16 @@ def ban(value: str) -> Ban:
     return Ban.parse(value)
 
 
-def grant_pb(row: Row[Any]) -> branch_pb2.Grant:
+def grant_pb(grant: GrantRecord) -> branch_pb2.Grant:
     return branch_pb2.Grant(
-        grant_id=row.id,
-        branch_ban=row.branch_ban,
-        year_month=row.year_month,
-        invoice_type=TYPE_TO_PB[InvoiceType.parse(row.invoice_type)],
-        range=common_pb2.TrackRange(track=row.track, begin=row.begin, end=row.end),
-        booklets=row.booklets,
-        granted_at=optional_timestamp(row.granted_at),
-        request_id=row.request_id,
+        grant_id=grant.id,
+        branch_ban=grant.branch_ban,
+        year_month=grant.year_month,
+        invoice_type=TYPE_TO_PB[InvoiceType.parse(grant.invoice_type)],
+        range=common_pb2.TrackRange(track=grant.track, begin=grant.begin, end=grant.end),
+        booklets=grant.booklets,
+        granted_at=optional_timestamp(grant.granted_at),
+        request_id=grant.request_id,
     )
 
 
@@ -66,26 +63,26 @@ def quota_pb(value: Quota) -> common_pb2.Quota:
     )
 
 
-def assignment_pb(row: Row[Any], granted: int = 0, free: int = 0) -> admin_pb2.Assignment:
+def assignment_pb(item: Assignment, granted: int = 0, free: int = 0) -> admin_pb2.Assignment:
     return admin_pb2.Assignment(
-        assignment_id=row.id,
-        year_month=row.year_month,
-        invoice_type=TYPE_TO_PB[InvoiceType.parse(row.invoice_type)],
-        range=common_pb2.TrackRange(track=row.track, begin=row.begin, end=row.end),
-        booklets=NumberRange(row.begin, row.end).booklets,
-        status=STATUS_TO_PB[RangeStatus(row.status)],
+        assignment_id=item.id,
+        year_month=item.pool.year_month,
+        invoice_type=TYPE_TO_PB[item.pool.invoice_type],
+        range=track_range_message(item.track_range),
+        booklets=item.track_range.range.booklets,
+        status=STATUS_TO_PB[item.status],
         granted=granted,
         free=free,
     )
 
 
-def branch_pb(row: Row[Any], emails: list[str]) -> admin_pb2.Branch:
+def branch_pb(branch: Branch) -> admin_pb2.Branch:
     return admin_pb2.Branch(
-        ban=row.ban,
-        name=row.name,
-        enabled=row.enabled,
-        quota=quota_pb(quota_of(row)),
-        refill=refill_settings(refill_of(row)),
-        last_report=optional_timestamp(row.last_report_at),
-        emails=emails,
+        ban=branch.ban.value,
+        name=branch.name,
+        enabled=branch.enabled,
+        quota=quota_pb(branch.quota),
+        refill=refill_settings(branch.refill),
+        last_report=optional_timestamp(branch.last_report_at),
+        emails=list(branch.emails),
     )

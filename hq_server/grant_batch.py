@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from allocator import (
     Ban,
@@ -106,12 +106,12 @@ class PoolPlan:
 
 def request_ranges(
     conn: Connection, now: datetime, token: int, requests: Sequence[RangeRequest]
-) -> list[GrantRecord | Row[Any] | DomainError]:
+) -> list[GrantRecord | DomainError]:
     """Each request's grant (or the original one for a retried id), or why it was refused."""
     known = rows_by(conn, grants, grants.c.request_id, [r.request_id for r in requests])
     branch_rows = rows_by(conn, branches, branches.c.ban, [r.branch.value for r in requests])
     plans: dict[PoolKey, PoolPlan] = {}
-    outcomes: list[GrantRecord | Row[Any] | DomainError] = []
+    outcomes: list[GrantRecord | DomainError] = []
     made: list[GrantRecord] = []
     for req in requests:
         try:
@@ -141,7 +141,7 @@ def rows_by(conn: Connection, table: Any, column: Any, values: list[str]) -> dic
     return found
 
 
-def original(row: Any, req: RangeRequest) -> Any:
+def original(row: Any, req: RangeRequest) -> GrantRecord:
     """The grant a retried request id stands for; a retry must ask for the same pool."""
     if row.branch_ban != req.branch.value:
         raise PermissionDenied(f"request id {req.request_id!r} belongs to branch {row.branch_ban}")
@@ -150,7 +150,7 @@ def original(row: Any, req: RangeRequest) -> Any:
             f"request id {req.request_id!r} was already used for period {row.year_month} type "
             f"{row.invoice_type}; a retry must ask for the same (a new request needs a new id)"
         )
-    return row
+    return GrantRecord(**{name: getattr(row, name) for name in GrantRecord.__dataclass_fields__})
 
 
 def load_plan(

@@ -13,7 +13,7 @@ from hq_server.audit import chain_ok
 from hq_server.enrolment import DEFAULT_TOKEN_TTL
 from hq_server.grpc_backoffice import BackOfficeMixin, usage_forecast
 from hq_server.grpc_reports import ReportsMixin
-from hq_server.records import branch_row, refill_of
+from hq_server.records import load_branch
 from protos.einvoice.v1 import admin_pb2, admin_pb2_grpc
 from runtime import messages
 from runtime.guard import current_principal
@@ -54,7 +54,8 @@ class AdminServicer(ReportsMixin, BackOfficeMixin, admin_pb2_grpc.AdminServiceSe
                     year_month=v.key.year_month,
                     invoice_type=messages.TYPE_TO_PB[v.key.invoice_type],
                     assignments=[
-                        convert.assignment_pb(a.row, a.granted, a.free) for a in v.assignments
+                        convert.assignment_pb(a.assignment, a.granted, a.free)
+                        for a in v.assignments
                     ],
                     assigned=v.assigned,
                     granted=v.granted,
@@ -79,7 +80,7 @@ class AdminServicer(ReportsMixin, BackOfficeMixin, admin_pb2_grpc.AdminServiceSe
         row = await self.hq.write(
             lambda conn, now: admin_ops.add_branch(conn, now, who, ban, settings)
         )
-        return convert.branch_pb(row, list(settings.emails))
+        return convert.branch_pb(row)
 
     async def ListBranches(self, request: admin_pb2.ListBranchesRequest, context: Ctx):
         size = min(request.page_size or BRANCH_PAGE, BRANCH_PAGE)
@@ -87,8 +88,8 @@ class AdminServicer(ReportsMixin, BackOfficeMixin, admin_pb2_grpc.AdminServiceSe
         rows = await self.hq.read(lambda conn: queries.list_branches(conn, after, size + 1))
         page, more = rows[:size], len(rows) > size
         return admin_pb2.ListBranchesReply(
-            branches=[convert.branch_pb(r, queries.emails_of(r)) for r in page],
-            next_page_token=page[-1].ban if more else "",
+            branches=[convert.branch_pb(r) for r in page],
+            next_page_token=page[-1].ban.value if more else "",
         )
 
     async def DisableBranch(self, request: admin_pb2.DisableBranchRequest, context: Ctx):
@@ -96,14 +97,14 @@ class AdminServicer(ReportsMixin, BackOfficeMixin, admin_pb2_grpc.AdminServiceSe
         ban = convert.ban(request.ban)
         row = await self.hq.write(lambda conn, now: admin_ops.disable_branch(conn, now, who, ban))
         await self.hq.config_changed([ban.value])
-        return convert.branch_pb(row, queries.emails_of(row))
+        return convert.branch_pb(row)
 
     async def EnableBranch(self, request: admin_pb2.EnableBranchRequest, context: Ctx):
         ban = convert.ban(request.ban)
         who = actor()
         row = await self.hq.write(lambda conn, now: admin_ops.enable_branch(conn, now, who, ban))
         await self.hq.config_changed([ban.value])
-        return convert.branch_pb(row, queries.emails_of(row))
+        return convert.branch_pb(row)
 
     async def CreateEnrollToken(self, request: admin_pb2.CreateEnrollTokenRequest, context: Ctx):
         ban = convert.ban(request.ban)
@@ -160,12 +161,12 @@ class AdminServicer(ReportsMixin, BackOfficeMixin, admin_pb2_grpc.AdminServiceSe
         def work(conn, now):  # type: ignore[no-untyped-def]
             refill = None
             if request.HasField("refill"):
-                refill = messages.refill_policy(request.refill, refill_of(branch_row(conn, ban)))
+                refill = messages.refill_policy(request.refill, load_branch(conn, ban).refill)
             return admin_ops.set_quota(conn, now, who, ban, quota, refill, effective)
 
         row = await self.hq.write(work)
         await self.hq.config_changed([ban.value])
-        return convert.branch_pb(row, queries.emails_of(row))
+        return convert.branch_pb(row)
 
     async def SetRangeStatus(self, request: admin_pb2.SetRangeStatusRequest, context: Ctx):
         who = actor()

@@ -18,7 +18,6 @@ from hq_server import branch_ops, convert, enrolment
 from hq_server.app import Hq
 from hq_server.grant_batch import RangeRequest, request_ranges
 from hq_server.queries import ConfigView, branch_config
-from hq_server.records import quota_of, refill_of
 from protos.einvoice.v1 import branch_pb2, branch_pb2_grpc
 from runtime import messages, pki
 from runtime.guard import current_principal
@@ -138,8 +137,8 @@ def config_message(branch: Ban, view: ConfigView) -> branch_pb2.BranchConfig:
     return branch_pb2.BranchConfig(
         branch_ban=branch.value,
         enabled=view.branch.enabled,
-        quota=convert.quota_pb(quota_of(view.branch)),
-        refill=messages.refill_settings(refill_of(view.branch)),
+        quota=convert.quota_pb(view.branch.quota),
+        refill=messages.refill_settings(view.branch.refill),
         disabled_ranges=[messages.track_range_message(r) for r in view.disabled_ranges],
         version=view.branch.config_version,
     )

@@ -50,7 +50,7 @@ class ReportsMixin:
         if added:
             await self.hq.config_changed()
         return admin_pb2.ImportE0501Reply(
-            imported=[convert.assignment_pb(r, 0, r.end - r.begin + 1) for r in added],
+            imported=[convert.assignment_pb(a, 0, a.track_range.range.count) for a in added],
             unchanged=unchanged,
         )
 

@@ -190,8 +190,9 @@ class TurnkeyTracker:
 
 def _tell_held_back(conn: Any, now: datetime, pool: PoolKey, held: list[str]) -> None:
     """Tell the admins (notifier) about each branch held back; resolve the ones now sent."""
-    for row in list_branches(conn):
-        if row.ban in held:
-            raise_held_back(conn, now, row.ban, row.name, pool, "its final usage report is missing")
+    for branch in list_branches(conn):
+        ban = branch.ban.value
+        if ban in held:
+            raise_held_back(conn, now, ban, branch.name, pool, "its final usage report is missing")
         else:
-            resolve_held_back(conn, now, row.ban, pool)
+            resolve_held_back(conn, now, ban, pool)

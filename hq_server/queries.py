@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,9 +23,13 @@ from allocator import (
 from hq_server.branch_ops import burn_per_hour
 from hq_server.rates import burn_rates
 from hq_server.records import (
+    Assignment,
+    Branch,
     assigned_ranges,
-    branch_row,
+    assignment_of,
+    branch_of,
     grant_usage,
+    load_branch,
     pool_grants,
     skipped_by_grant,
     track_range,
@@ -50,7 +53,7 @@ def pool_keys(conn: Connection, year_month: str | None) -> list[PoolKey]:
 
 @dataclass(frozen=True, slots=True)
 class AssignmentView:
-    row: Row[Any]
+    assignment: Assignment
     granted: int
     free: int
 
@@ -71,7 +74,7 @@ class PoolView:
 
     @property
     def free(self) -> int:
-        return sum(a.free for a in self.assignments if a.row.status == RangeStatus.ENABLED.value)
+        return sum(a.free for a in self.assignments if a.assignment.status is RangeStatus.ENABLED)
 
 
 def list_pools(conn: Connection, year_month: str | None) -> list[PoolView]:
@@ -88,7 +91,7 @@ def list_pools(conn: Connection, year_month: str | None) -> list[PoolView]:
         for row in rows:
             whole = RangeSet((track_range(row).range,))
             used = (whole & granted.get(Track(row.track), RangeSet())).count
-            items.append(AssignmentView(row, used, whole.count - used))
+            items.append(AssignmentView(assignment_of(row), used, whole.count - used))
         views.append(PoolView(key, items, is_closed(conn, key)))
     return views
 
@@ -222,26 +225,22 @@ def previous_audit(conn: Connection, seq: int) -> Row[Any] | None:
 
 @dataclass(frozen=True, slots=True)
 class ConfigView:
-    branch: Row[Any]
+    branch: Branch
     disabled_ranges: list[TrackRange]
 
 
 def branch_config(conn: Connection, ban: Ban) -> ConfigView:
     """What an agent needs to know: quota, refill, enabled, ranges it must stop issuing from."""
-    row = branch_row(conn, ban)
+    branch = load_branch(conn, ban)
     disabled = conn.execute(
         select(assignments).where(assignments.c.status == RangeStatus.DISABLED.value)
     ).all()
-    return ConfigView(row, [track_range(r) for r in disabled])
+    return ConfigView(branch, [track_range(r) for r in disabled])
 
 
-def emails_of(row: Row[Any]) -> list[str]:
-    return list(json.loads(row.emails))
-
-
-def list_branches(conn: Connection, after: str = "", limit: int | None = None) -> list[Row[Any]]:
+def list_branches(conn: Connection, after: str = "", limit: int | None = None) -> list[Branch]:
     """Branches in BAN order, after `after`, at most `limit` of them (a page)."""
     query = select(branches).where(branches.c.ban > after).order_by(branches.c.ban)
     if limit is not None:
         query = query.limit(limit)
-    return list(conn.execute(query).all())
+    return [branch_of(r) for r in conn.execute(query)]

@@ -1,7 +1,11 @@
-"""Loading domain values from rows: the one place rows turn into allocator types."""
+"""Loading domain values from rows: the one place rows turn into allocator types and into
+the HQ's own records (`Branch`, `Assignment`), which the use cases return instead of rows."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, select
@@ -10,8 +14,10 @@ from allocator import (
     AssignedRange,
     Ban,
     BranchUsage,
+    InvoiceType,
     NotFound,
     NumberRange,
+    Period,
     PoolKey,
     Quota,
     RangeSet,
@@ -23,6 +29,53 @@ from allocator import (
     free_runs,
 )
 from hq_server.schema import assignments, branches, grants, skipped
+
+
+@dataclass(frozen=True, slots=True)
+class Branch:
+    """A branch as HQ keeps it."""
+
+    ban: Ban
+    name: str
+    enabled: bool
+    quota: Quota
+    refill: RefillPolicy
+    emails: tuple[str, ...]
+    last_report_at: datetime | None
+    config_version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """A range the MOF assigned (E0501) or an admin added, and whether it may be granted."""
+
+    id: int
+    pool: PoolKey
+    track_range: TrackRange
+    status: RangeStatus
+    source: str
+
+
+def branch_of(row: Row[Any]) -> Branch:
+    return Branch(
+        Ban(row.ban),
+        row.name,
+        row.enabled,
+        quota_of(row),
+        refill_of(row),
+        tuple(json.loads(row.emails or "[]")),
+        row.last_report_at,
+        row.config_version,
+    )
+
+
+def load_branch(conn: Connection, ban: Ban) -> Branch:
+    return branch_of(branch_row(conn, ban))
+
+
+def assignment_of(row: Row[Any]) -> Assignment:
+    pool = PoolKey(Period.from_year_month(row.year_month), InvoiceType.parse(row.invoice_type))
+    return Assignment(row.id, pool, track_range(row), RangeStatus(row.status), row.source)
 
 
 def track_range(row: Row[Any]) -> TrackRange:
