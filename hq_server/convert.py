@@ -1,6 +1,9 @@
-"""Protobuf messages to domain values and rows back to messages."""
+"""The HQ's one translation between protobuf messages and domain values (and its records):
+every servicer of the admin and branch APIs translates through here."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from allocator import (
     Ban,
@@ -11,9 +14,15 @@ from allocator import (
     Quota,
     RangeStatus,
 )
+from hq_server import forecasting
+from hq_server.forecasting import PeriodOutlook
 from hq_server.grant_batch import GrantRecord
+from hq_server.handover import Due
 from hq_server.records import Assignment, Branch
+from hq_server.web import users
+from notifier.alerts import AlertView
 from protos.einvoice.v1 import admin_pb2, branch_pb2, common_pb2
+from runtime import messages
 from runtime.messages import (
     STATUS_TO_PB,
     TYPE_TO_PB,
@@ -22,6 +31,7 @@ from runtime.messages import (
     refill_settings,
     track_range_message,
 )
+from runtime.principal import Role
 
 
 def range_status(value: int) -> RangeStatus:
@@ -85,4 +95,134 @@ def branch_pb(branch: Branch) -> admin_pb2.Branch:
         refill=refill_settings(branch.refill),
         last_report=optional_timestamp(branch.last_report_at),
         emails=list(branch.emails),
+    )
+
+
+ROLE_TO_PB = {
+    Role.VIEWER: admin_pb2.USER_ROLE_VIEWER,
+    Role.OPERATOR: admin_pb2.USER_ROLE_OPERATOR,
+    Role.ADMIN: admin_pb2.USER_ROLE_ADMIN,
+}
+
+
+ROLE_FROM_PB = {code: role for role, code in ROLE_TO_PB.items()}
+
+
+def role_of(code: int) -> Role:
+    if code not in ROLE_FROM_PB:
+        raise InvalidInput(f"user role {code} must be viewer (1), operator (2) or admin (3)")
+    return ROLE_FROM_PB[code]
+
+
+def user_pb(user: users.User) -> admin_pb2.WebUser:
+    return admin_pb2.WebUser(
+        name=user.name,
+        role=ROLE_TO_PB[user.role],
+        created_at=messages.timestamp(user.created_at),
+        password_changed_at=messages.timestamp(user.password_changed_at),
+        failed_attempts=user.failed_attempts,
+        locked_until=messages.optional_timestamp(user.locked_until),
+    )
+
+
+def alert_pb(v: AlertView) -> admin_pb2.AlertInfo:
+    return admin_pb2.AlertInfo(
+        key=v.key,
+        kind=v.kind,
+        state=v.state,
+        about=v.about,
+        first_seen=messages.timestamp(v.first_seen),
+        last_seen=messages.timestamp(v.last_seen),
+        resolved_at=messages.optional_timestamp(v.resolved_at),
+        reminders_sent=v.reminders_sent,
+        acknowledged_by=v.acknowledged_by or "",
+        acknowledged_at=messages.optional_timestamp(v.acknowledged_at),
+        last_error=v.last_error or "",
+        mails_sent=v.mails_sent,
+        mails_waiting=v.mails_waiting,
+        mails_failed=v.mails_failed,
+    )
+
+
+def run_out_pb(verdict: Any, reason: str) -> admin_pb2.RunOut:
+    return admin_pb2.RunOut(
+        at=messages.optional_timestamp(verdict.runs_out_at),
+        lasts_period=verdict.lasts_period,
+        ask_mof_by=messages.optional_timestamp(verdict.ask_by),
+        late=verdict.late,
+        reason=reason,
+    )
+
+
+def forecast_pb(found: PeriodOutlook) -> admin_pb2.ForecastReply:
+    code = {p.type_code: messages.TYPE_TO_PB[InvoiceType.parse(p.type_code)] for p in found.pools}
+    return admin_pb2.ForecastReply(
+        year_month=found.period.to_year_month(),
+        now=messages.timestamp(found.now),
+        pools=[
+            admin_pb2.PoolForecast(
+                year_month=found.period.to_year_month(),
+                invoice_type=code[p.type_code],
+                free=p.free,
+                burn_per_hour=p.rate,
+                current=run_out_pb(p.current, p.current_reason),
+                seasonal=run_out_pb(p.seasonal, "pool" if p.seasonal.runs_out_at else "never"),
+                mof_cutoff=messages.timestamp(p.cutoff),
+                seasonal_known=p.seasonal_known,
+            )
+            for p in found.pools
+        ],
+        branches=[branch_forecast_pb(found, b, code[b.type_code]) for b in found.branches],
+    )
+
+
+def branch_forecast_pb(
+    found: PeriodOutlook, b: forecasting.BranchOutlook, invoice_type: int
+) -> admin_pb2.BranchForecast:
+    current = run_out_pb(found.verdict(b.current), b.current.reason)
+    same = b.seasonal is b.current  # no seasonal scenario asked for: the same run-out
+    return admin_pb2.BranchForecast(
+        branch_ban=b.ban,
+        invoice_type=invoice_type,
+        held=b.held,
+        quota_left=b.quota_left,
+        burn_per_hour=b.rate,
+        seasonal_per_hour=b.seasonal_rate,
+        current=current,
+        seasonal=current if same else run_out_pb(found.verdict(b.seasonal), b.seasonal.reason),
+        booklets_per_period=b.per_period,
+        changed=b.changed,
+        booklets_granted=b.booklets,
+    )
+
+
+def report_pb(d: Any) -> admin_pb2.ReportDocument:
+    return admin_pb2.ReportDocument(
+        name=d.name,
+        kind=REPORT_KINDS.get(d.key.message.value, admin_pb2.REPORT_KIND_UNSPECIFIED),
+        year_month=d.key.period.to_year_month(),
+        invoice_type=messages.TYPE_TO_PB[d.key.invoice_type],
+        branch_ban=d.key.branch_ban.value,
+        track=str(d.key.track),
+        state=d.state.value,
+        attempts=d.attempts,
+        error_code=d.error_code or "",
+        written_at=messages.timestamp(d.written_at),
+        updated_at=messages.timestamp(d.updated_at),
+        revision=d.revision,
+    )
+
+
+REPORT_KINDS = {"E0401": admin_pb2.REPORT_KIND_E0401, "E0402": admin_pb2.REPORT_KIND_E0402}
+
+
+def deadline_pb(due: Due) -> admin_pb2.Deadline:
+    return admin_pb2.Deadline(
+        year_month=due.period.to_year_month(),
+        invoice_type=messages.invoice_type_code(due.invoice_type),
+        branch_ban=due.branch_ban,
+        status=due.status,
+        deadline=messages.optional_timestamp(due.deadline),
+        days_left=due.days_left,
+        error_codes=list(due.error_codes),
     )

@@ -26,104 +26,9 @@ from notifier.alerts import AlertView
 from protos.einvoice.v1 import admin_pb2
 from runtime import messages
 from runtime.guard import current_principal
-from runtime.principal import Role
 
 Ctx = grpc.aio.ServicerContext
-ROLE_TO_PB = {
-    Role.VIEWER: admin_pb2.USER_ROLE_VIEWER,
-    Role.OPERATOR: admin_pb2.USER_ROLE_OPERATOR,
-    Role.ADMIN: admin_pb2.USER_ROLE_ADMIN,
-}
-ROLE_FROM_PB = {code: role for role, code in ROLE_TO_PB.items()}
 MAX_WHAT_IF = 100
-
-
-def role_of(code: int) -> Role:
-    if code not in ROLE_FROM_PB:
-        raise InvalidInput(f"user role {code} must be viewer (1), operator (2) or admin (3)")
-    return ROLE_FROM_PB[code]
-
-
-def user_pb(user: users.User) -> admin_pb2.WebUser:
-    return admin_pb2.WebUser(
-        name=user.name,
-        role=ROLE_TO_PB[user.role],
-        created_at=messages.timestamp(user.created_at),
-        password_changed_at=messages.timestamp(user.password_changed_at),
-        failed_attempts=user.failed_attempts,
-        locked_until=messages.optional_timestamp(user.locked_until),
-    )
-
-
-def alert_pb(v: AlertView) -> admin_pb2.AlertInfo:
-    return admin_pb2.AlertInfo(
-        key=v.key,
-        kind=v.kind,
-        state=v.state,
-        about=v.about,
-        first_seen=messages.timestamp(v.first_seen),
-        last_seen=messages.timestamp(v.last_seen),
-        resolved_at=messages.optional_timestamp(v.resolved_at),
-        reminders_sent=v.reminders_sent,
-        acknowledged_by=v.acknowledged_by or "",
-        acknowledged_at=messages.optional_timestamp(v.acknowledged_at),
-        last_error=v.last_error or "",
-        mails_sent=v.mails_sent,
-        mails_waiting=v.mails_waiting,
-        mails_failed=v.mails_failed,
-    )
-
-
-def run_out_pb(verdict: Any, reason: str) -> admin_pb2.RunOut:
-    return admin_pb2.RunOut(
-        at=messages.optional_timestamp(verdict.runs_out_at),
-        lasts_period=verdict.lasts_period,
-        ask_mof_by=messages.optional_timestamp(verdict.ask_by),
-        late=verdict.late,
-        reason=reason,
-    )
-
-
-def forecast_pb(found: PeriodOutlook) -> admin_pb2.ForecastReply:
-    code = {p.type_code: messages.TYPE_TO_PB[InvoiceType.parse(p.type_code)] for p in found.pools}
-    return admin_pb2.ForecastReply(
-        year_month=found.period.to_year_month(),
-        now=messages.timestamp(found.now),
-        pools=[
-            admin_pb2.PoolForecast(
-                year_month=found.period.to_year_month(),
-                invoice_type=code[p.type_code],
-                free=p.free,
-                burn_per_hour=p.rate,
-                current=run_out_pb(p.current, p.current_reason),
-                seasonal=run_out_pb(p.seasonal, "pool" if p.seasonal.runs_out_at else "never"),
-                mof_cutoff=messages.timestamp(p.cutoff),
-                seasonal_known=p.seasonal_known,
-            )
-            for p in found.pools
-        ],
-        branches=[branch_forecast_pb(found, b, code[b.type_code]) for b in found.branches],
-    )
-
-
-def branch_forecast_pb(
-    found: PeriodOutlook, b: forecasting.BranchOutlook, invoice_type: int
-) -> admin_pb2.BranchForecast:
-    current = run_out_pb(found.verdict(b.current), b.current.reason)
-    same = b.seasonal is b.current  # no seasonal scenario asked for: the same run-out
-    return admin_pb2.BranchForecast(
-        branch_ban=b.ban,
-        invoice_type=invoice_type,
-        held=b.held,
-        quota_left=b.quota_left,
-        burn_per_hour=b.rate,
-        seasonal_per_hour=b.seasonal_rate,
-        current=current,
-        seasonal=current if same else run_out_pb(found.verdict(b.seasonal), b.seasonal.reason),
-        booklets_per_period=b.per_period,
-        changed=b.changed,
-        booklets_granted=b.booklets,
-    )
 
 
 def acknowledge_alert(conn: Connection, now: datetime, key: str, who: str) -> AlertView:
@@ -159,26 +64,6 @@ def grant_states(conn: Connection, ban: str, year_month: str) -> list[admin_pb2.
     return found
 
 
-def report_pb(d: Any) -> admin_pb2.ReportDocument:
-    return admin_pb2.ReportDocument(
-        name=d.name,
-        kind=REPORT_KINDS.get(d.key.message.value, admin_pb2.REPORT_KIND_UNSPECIFIED),
-        year_month=d.key.period.to_year_month(),
-        invoice_type=messages.TYPE_TO_PB[d.key.invoice_type],
-        branch_ban=d.key.branch_ban.value,
-        track=str(d.key.track),
-        state=d.state.value,
-        attempts=d.attempts,
-        error_code=d.error_code or "",
-        written_at=messages.timestamp(d.written_at),
-        updated_at=messages.timestamp(d.updated_at),
-        revision=d.revision,
-    )
-
-
-REPORT_KINDS = {"E0401": admin_pb2.REPORT_KIND_E0401, "E0402": admin_pb2.REPORT_KIND_E0402}
-
-
 class BackOfficeMixin:
     """Mixed into AdminServicer: needs `self.hq`."""
 
@@ -186,12 +71,12 @@ class BackOfficeMixin:
 
     async def AddUser(self, request: admin_pb2.AddUserRequest, context: Ctx) -> Any:
         who = current_principal().actor
-        role = role_of(request.role)
+        role = convert.role_of(request.role)
         digest = await asyncio.to_thread(passwords.hash_password, request.password)
         user = await self.hq.write(
             lambda conn, now: users.add_user(conn, now, who, request.name, role, digest)
         )
-        return user_pb(user)
+        return convert.user_pb(user)
 
     async def SetPassword(self, request: admin_pb2.SetPasswordRequest, context: Ctx) -> Any:
         who = current_principal().actor
@@ -199,22 +84,22 @@ class BackOfficeMixin:
         user = await self.hq.write(
             lambda conn, now: users.set_password(conn, now, who, request.name, digest)
         )
-        return user_pb(user)
+        return convert.user_pb(user)
 
     async def ListUsers(self, request: admin_pb2.ListUsersRequest, context: Ctx) -> Any:
         found = await self.hq.read(users.list_users)
-        return admin_pb2.ListUsersReply(users=[user_pb(u) for u in found])
+        return admin_pb2.ListUsersReply(users=[convert.user_pb(u) for u in found])
 
     async def ListAlerts(self, request: admin_pb2.ListAlertsRequest, context: Ctx) -> Any:
         everything = request.include_resolved
         views = await self.hq.read(lambda conn: alerts.views(conn, everything))
-        return admin_pb2.ListAlertsReply(alerts=[alert_pb(v) for v in views])
+        return admin_pb2.ListAlertsReply(alerts=[convert.alert_pb(v) for v in views])
 
     async def AckAlert(self, request: admin_pb2.AckAlertRequest, context: Ctx) -> Any:
         who = current_principal().actor
         key = request.key
         view = await self.hq.write(lambda conn, now: acknowledge_alert(conn, now, key, who))
-        return alert_pb(view)
+        return convert.alert_pb(view)
 
     async def SendTestMail(self, request: admin_pb2.SendTestMailRequest, context: Ctx) -> Any:
         who, address = current_principal().actor, request.address
@@ -290,7 +175,7 @@ class BackOfficeMixin:
             what_if = WhatIf.of(changes, moves, stored)
             return forecasting.outlook(conn, now, period, what_if, not request.current_only)
 
-        return forecast_pb(await self.hq.read(work))
+        return convert.forecast_pb(await self.hq.read(work))
 
     async def ListGrants(self, request: admin_pb2.ListGrantsRequest, context: Ctx) -> Any:
         ban = convert.ban(request.branch_ban).value
@@ -309,7 +194,9 @@ class BackOfficeMixin:
         outbox = self.hq.reports.outbox(self.hq.store.write_engine)
         found = await asyncio.to_thread(lambda: outbox.documents(period=period))
         return admin_pb2.ListReportsReply(
-            documents=[report_pb(d) for d in found if d.key.message.value in REPORT_KINDS]
+            documents=[
+                convert.report_pb(d) for d in found if d.key.message.value in convert.REPORT_KINDS
+            ]
         )
 
 

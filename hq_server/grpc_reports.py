@@ -10,10 +10,8 @@ import grpc
 from allocator import Ban, InvalidInput
 from hq_server import admin_ops, convert, handover, reports
 from hq_server.app import Hq
-from hq_server.grpc_backoffice import report_pb
 from mof_sync import DEFAULT_VERSION, MessageType, MigVersion
 from protos.einvoice.v1 import admin_pb2
-from runtime import messages
 from runtime.guard import current_principal
 
 Ctx = grpc.aio.ServicerContext
@@ -68,20 +66,8 @@ class ReportsMixin:
 
     async def ResendReport(self, request: admin_pb2.ResendReportRequest, context: Ctx) -> Any:
         who = current_principal().actor
-        return report_pb(await handover.resend(self.hq, request.name, who))
+        return convert.report_pb(await handover.resend(self.hq, request.name, who))
 
     async def ListDeadlines(self, request: admin_pb2.ListDeadlinesRequest, context: Ctx) -> Any:
         due = await handover.deadlines(self.hq)
-        return admin_pb2.ListDeadlinesReply(deadlines=[deadline_pb(d) for d in due])
-
-
-def deadline_pb(due: handover.Due) -> admin_pb2.Deadline:
-    return admin_pb2.Deadline(
-        year_month=due.period.to_year_month(),
-        invoice_type=messages.invoice_type_code(due.invoice_type),
-        branch_ban=due.branch_ban,
-        status=due.status,
-        deadline=messages.optional_timestamp(due.deadline),
-        days_left=due.days_left,
-        error_codes=list(due.error_codes),
-    )
+        return admin_pb2.ListDeadlinesReply(deadlines=[convert.deadline_pb(d) for d in due])
