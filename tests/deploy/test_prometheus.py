@@ -125,6 +125,12 @@ def test_every_expression_names_exported_metrics(exported: set[str]) -> None:
     assert families - shown - hidden == set()
 
 
+def test_deploy_readme_documents_every_family(exported: set[str]) -> None:
+    families = {re.sub(r"_(bucket|count|sum|gcount|gsum|created)$", "", n) for n in exported}
+    text = (DEPLOY / "README.md").read_text()
+    assert {f for f in families if f"`{f}`" not in text} == set()
+
+
 def test_the_scrape_config_loads_the_rules_and_names_the_jobs_they_use() -> None:
     config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
     assert config["rule_files"] == ["alerts.yml"]
