@@ -119,10 +119,14 @@ async def test_cached_reads_once_per_period_however_many_ask() -> None:
     cached = Cached(read, 60.0)
     await asyncio.gather(*(cached.refresh() for _ in range(5)))
     assert cached.value == 1 and len(reads) == 1
-    fresh = Cached(read, 0.0)
+    fresh = Cached(read, 0.0, share=1e9)  # no keeping at all
     await fresh.refresh()
     await fresh.refresh()
     assert len(reads) == 3
+    slow = Cached(read, 0.0, share=0.001)  # a read of 10 ms is kept for 10 s
+    await slow.refresh()
+    await slow.refresh()
+    assert len(reads) == 4
 
 
 def test_the_default_hooks_do_nothing() -> None:
