@@ -1,12 +1,12 @@
 """HQ's Prometheus metrics: its own registry, the hot paths' hooks, and state read at scrape time.
 
-Hooks (runtime.metrics ports): each shared write transaction (Store), each RequestRange and
-each grant batch (GrantQueue). Everything else is read when Prometheus scrapes, at most once
-per REFRESH_SECONDS (or READ_SHARE of the time) however many scrapers ask, in a worker
-thread on the read engine: pools
-(assigned, granted, issued, blank, free), the alert conditions the notifier's own pure rules
-find now (the same functions that decide its mails, so Prometheus and the mails never
-disagree), the alerts it has open, E0402 days left, the stored fencing token.
+Hooks (runtime.metrics ports): each shared write transaction (the store's group commit), each
+RequestRange and each batch of grants decided together (Hq.write_together). Everything else is
+read when Prometheus scrapes, at most once per REFRESH_SECONDS (or READ_SHARE of the time)
+however many scrapers ask, in a worker thread on the read engine: pools (assigned, granted,
+issued, blank, free), the alert conditions the notifier's own pure rules find now (the same
+functions that decide its mails, so Prometheus and the mails never disagree), the alerts it has
+open, E0402 days left, the stored fencing token.
 
 Cardinality at 10,000 branches: no per-branch series but the TOPN_LAG branches heard from
 longest ago. The usage-report lag of all branches is one gauge histogram (how many branches
@@ -353,7 +353,7 @@ class HqMetrics:
         self.grant_batch = histogram(
             r,
             "einv_hq_grant_batch_size",
-            "RequestRange calls decided in one transaction",
+            "RequestRange calls decided together (one read of the pools, one savepoint)",
             BATCH_BUCKETS,
         )
         self.commit_seconds = histogram(

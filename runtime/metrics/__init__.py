@@ -1,11 +1,11 @@
 """The metrics port: what the hot paths tell, and the no-op they tell it to by default.
 
 The hot paths (the group commit of the agent's ledger and of HQ's store, HQ's grants, the POS
-use case)
-call one of these hooks with what they already know, in one line. Without `--metrics-listen`
-the hook is `NO_METRICS`, which does nothing, so the domain and the hot paths import nothing
-of Prometheus and a server without metrics pays one empty method call. The Prometheus side is
-`runtime.metrics.server` (HTTP, TLS) and each process's own `metrics` module (its registry).
+use case) call one of these hooks with what they already know, in one line. Without
+`--metrics-listen` the hook is `NO_METRICS`, which does nothing, so the domain and the hot paths
+import nothing of Prometheus and a server without metrics pays one empty method call. The
+Prometheus side is `runtime.metrics.server` (HTTP, TLS) and each process's own `metrics` module
+(its registry).
 """
 
 from __future__ import annotations

@@ -22,10 +22,10 @@ from branch_agent.ledger import LedgerSnapshot
 from branch_agent.metrics import AgentCollector, AgentMetrics, AgentSources
 from branch_agent.model import AgentConfig
 from branch_agent.state import BufferState
+from hq_server.alert_state import AlertState
 from hq_server.metrics import HqCollector
 from notifier.config import Thresholds
 from notifier.model import Kind
-from notifier.reports import ClosedPeriodTracker
 from protos.einvoice.v1 import admin_pb2, common_pb2
 from tests.branch_agent.test_metrics import Refills, grant
 from tests.conftest import ManualClock
@@ -72,7 +72,7 @@ async def hq_names(metered: MeteredHq) -> set[str]:
             return True
 
     metered.app.coordinator = OnEtcd()  # type: ignore[assignment]
-    collector = HqCollector(metered.app, Thresholds(), ClosedPeriodTracker())
+    collector = HqCollector(metered.app, Thresholds(), AlertState())
     names |= {s.name for family in collector.collect() for s in family.samples}
     return names
 

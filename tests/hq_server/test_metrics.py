@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from allocator import TAIPEI, InvoiceType, Period, PoolKey
 from hq_server import cli
+from hq_server.alert_state import AlertState
 from hq_server.app import Hq
 from hq_server.coordinator import LocalCoordinator
 from hq_server.metrics import HqMetrics, listen_of
@@ -62,7 +63,7 @@ async def metered(tmp_path: Path) -> AsyncIterator[MeteredHq]:
     clock = ManualClock(NOW)
     store = Store(f"sqlite:///{tmp_path / 'hq.db'}")
     app = Hq(store, LocalCoordinator(store, "test-hq", clock), clock, HEAD_BAN)
-    exporter = await start_metrics(app, MetricsListen("127.0.0.1:0", None))
+    exporter = await start_metrics(app, MetricsListen("127.0.0.1:0", None), AlertState())
     assert exporter is not None
     await app.coordinator.start()
     server, port = await build_server(app, "127.0.0.1:0")
@@ -133,7 +134,7 @@ async def test_pools_branches_alerts_and_leadership_read_from_the_database(
     await metered.branch.RequestRange(request(BRANCH_BANS[1], "g2"))
     await report(metered, BRANCH_BANS[0], a, 30)  # 0..29 handed out, 5..7 skipped
     await metered.app.write(
-        lambda conn, now, _t: raise_held_back(
+        lambda conn, now: raise_held_back(
             conn, now, BRANCH_BANS[2], "store", PoolKey(previous, InvoiceType.GENERAL), "test"
         )
     )
@@ -194,20 +195,16 @@ async def test_a_failing_database_read_says_db_down_and_shows_no_stale_figures(
 def test_hooks_count_outcomes_without_a_server() -> None:
     metrics = HqMetrics()
 
+    async def replayed() -> str:
+        return "the stored grant's row"
+
+    async def refused() -> str:
+        raise RuntimeError("boom")
+
     async def run() -> None:
-        loop = asyncio.get_running_loop()
-        for outcome in ("x", RuntimeError("boom")):
-            future: asyncio.Future[object] = loop.create_future()
-            metrics.requested(future)
-            if isinstance(outcome, Exception):
-                future.set_exception(outcome)
-            else:
-                future.set_result(outcome)
-            await asyncio.sleep(0)
-        cancelled: asyncio.Future[object] = loop.create_future()
-        metrics.requested(cancelled)
-        cancelled.cancel()
-        await asyncio.sleep(0)
+        assert await metrics.observe(replayed()) == "the stored grant's row"
+        with pytest.raises(RuntimeError):
+            await metrics.observe(refused())
 
     asyncio.run(run())
     metrics.batched(7)
@@ -216,7 +213,7 @@ def test_hooks_count_outcomes_without_a_server() -> None:
     assert get("einv_hq_grants_total", {"outcome": "replayed"}) == 1
     assert get("einv_hq_grants_total", {"outcome": "refused"}) == 1
     assert get("einv_hq_grant_refusals_total", {"reason": "RuntimeError"}) == 1
-    assert get("einv_hq_grant_seconds_count") == 3
+    assert get("einv_hq_grant_seconds_count") == 2
     assert get("einv_hq_grant_batch_size_sum") == 7
     assert get("einv_hq_db_batch_size_sum") == 3
     assert get("einv_hq_db_commit_seconds_bucket", {"le": "0.0032"}) == 1
