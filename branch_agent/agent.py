@@ -112,7 +112,7 @@ class Agent:
         refiller = Refiller(
             ban, settings.types, state, writer, ledger, hq, clock, burn, timing, reporter.wake
         )
-        writer.on_commit(refiller.wake)
+        writer.on_commit(refiller.numbers_went_out)
         watcher = ConfigWatcher(ban, hq, writer, refiller.config_changed)
         service = AgentService(
             ban, settings.types, state, writer, ledger, refiller, hq.health, burn, clock

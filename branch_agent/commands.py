@@ -1,17 +1,20 @@
 """The changes the writer applies, each to the in-memory buffer and the ledger in one step.
 
-Every command runs in the writer's thread inside the batch transaction (its own savepoint) and
-changes `BufferState` only after its rows are written, so a command that raises leaves nothing.
+Every command runs in the writer's thread inside the batch transaction (its own savepoint; the
+POS calls of a batch share one, `NextNumbers.apply_all`). A refused command changes nothing; if
+the transaction fails, the writer rebuilds `BufferState` from the ledger.
 The rules come from `allocator.buffer`: `take` for new numbers, `rewind_on_give_back`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
 from allocator import (
+    DomainError,
     Holding,
     InvalidInput,
     InvoiceNumber,
@@ -24,6 +27,7 @@ from allocator import (
     take,
 )
 from branch_agent.ledger import PosRequestRow, Tx
+from branch_agent.ledger_tx import HandedRows
 from branch_agent.model import AgentConfig, GiveBackOutcome, GrantRecord, HandedOut, HeldGrant
 from branch_agent.state import BufferState
 
@@ -44,23 +48,56 @@ class NextNumbers:
     request_id: str = ""
 
     def apply(self, state: BufferState, tx: Tx, now: datetime) -> HandedOut:
-        if self.request_id:
-            prior = tx.find_pos_request(self.request_id)
-            if prior is not None:
-                return self._replay(prior)
-        issued, cursors = take(
-            state.issuable(self.invoice_type), self.count, now, self.invoice_type
-        )
-        tx.insert_issued(issued, self.terminal_id, self.request_id, now)
-        for grant_id, cursor in cursors.items():
-            grant = _held(state, grant_id)
-            tx.set_cursor(grant_id, cursor, max(grant.high_water, cursor))
-        if self.request_id:
-            tx.insert_pos_request(self.request_id, self.terminal_id, self.count, issued, now)
-        state.set_cursors(cursors)
+        (outcome,) = NextNumbers.apply_all(state, tx, now, [self])
+        if isinstance(outcome, DomainError):
+            raise outcome
+        return outcome
+
+    @staticmethod
+    def apply_all(
+        state: BufferState, tx: Tx, now: datetime, calls: Sequence[NextNumbers]
+    ) -> list[HandedOut | DomainError]:
+        """The POS calls of one batch together: each decided in turn against the buffer (a
+        refused one changes nothing), their rows written with one statement per table."""
+        answered = tx.find_pos_requests([c.request_id for c in calls if c.request_id])
+        handed: list[HandedRows] = []
+        cursors: dict[str, int] = {}
+        outcomes: list[HandedOut | DomainError] = []
+        for call in calls:
+            try:
+                outcomes.append(call._hand_out(state, now, answered, handed, cursors))
+            except DomainError as error:
+                outcomes.append(error)
+        if handed:
+            tx.insert_issued(handed, now)
+            for grant_id, cursor in cursors.items():
+                tx.set_cursor(grant_id, cursor, max(_held(state, grant_id).high_water, cursor))
+            tx.insert_pos_requests(handed, now)
+        return outcomes
+
+    def _hand_out(
+        self,
+        state: BufferState,
+        now: datetime,
+        answered: dict[str, PosRequestRow],
+        handed: list[HandedRows],
+        cursors: dict[str, int],
+    ) -> HandedOut:
+        """Takes the numbers from the buffer; the ledger rows go to `handed` and `cursors`. If
+        writing them fails, the whole batch fails and the writer reloads the buffer."""
+        if self.request_id in answered:
+            return self._replay(answered[self.request_id])
+        issued, moved = take(state.issuable(self.invoice_type), self.count, now, self.invoice_type)
+        state.set_cursors(moved)
         state.set_last_issued(self.invoice_type, issued[-1].number)
         state.issued_total += len(issued)
+        cursors.update(moved)
+        handed.append(HandedRows(issued, self.terminal_id, self.request_id))
         numbers = tuple(item.number for item in issued)
+        if self.request_id:  # the same id twice in one batch: the second is a retry
+            answered[self.request_id] = PosRequestRow(
+                self.terminal_id, self.invoice_type, self.count, issued[0].period, numbers
+            )
         return HandedOut(issued[0].period, self.invoice_type, numbers)
 
     def _replay(self, prior: PosRequestRow) -> HandedOut:

@@ -22,6 +22,8 @@ from allocator import (
 from branch_agent.ledger_schema import iso
 from branch_agent.model import AgentConfig, GrantRecord, HeldGrant
 
+IN_LIST = 500  # request ids per SELECT ... IN (...), under SQLite's parameter limit
+
 
 @dataclass(frozen=True, slots=True)
 class IssuedRow:
@@ -42,6 +44,15 @@ class PosRequestRow:
     numbers: tuple[InvoiceNumber, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class HandedRows:
+    """The numbers one POS call got, as the ledger records them."""
+
+    issued: Sequence[Issued]
+    terminal_id: str
+    request_id: str
+
+
 class Tx:
     """The statements of one transaction, used by the writer's commands."""
 
@@ -60,9 +71,8 @@ class Tx:
             raise
         self.conn.execute("RELEASE command")
 
-    def insert_issued(
-        self, issued: Sequence[Issued], terminal_id: str, request_id: str, now: datetime
-    ) -> None:
+    def insert_issued(self, handed: Sequence[HandedRows], now: datetime) -> None:
+        """The numbers of several POS calls, in one statement."""
         at = iso(now)
         self.conn.executemany(
             "INSERT INTO issued (year_month, invoice_type, track, number, grant_id, terminal_id, "
@@ -74,11 +84,12 @@ class Tx:
                     item.number.track.code,
                     item.number.number,
                     item.grant_id,
-                    terminal_id,
-                    request_id or None,
+                    call.terminal_id,
+                    call.request_id or None,
                     at,
                 )
-                for item in issued
+                for call in handed
+                for item in call.issued
             ],
         )
 
@@ -170,39 +181,43 @@ class Tx:
             "UPDATE grants SET final=1, version=version+1 WHERE grant_id=?", (grant_id,)
         )
 
-    def find_pos_request(self, request_id: str) -> PosRequestRow | None:
-        row = self.conn.execute(
-            "SELECT terminal_id, invoice_type, count, year_month, numbers FROM pos_requests "
-            "WHERE request_id=?",
-            (request_id,),
-        ).fetchone()
-        if row is None:
-            return None
-        numbers = tuple(InvoiceNumber.parse(text) for text in row[4].split(","))
-        return PosRequestRow(
-            row[0], InvoiceType.parse(row[1]), row[2], Period.from_year_month(row[3]), numbers
-        )
+    def find_pos_requests(self, request_ids: Sequence[str]) -> dict[str, PosRequestRow]:
+        """The calls already answered under these request ids (a POS retrying)."""
+        found: dict[str, PosRequestRow] = {}
+        unique = sorted(set(request_ids))
+        for start in range(0, len(unique), IN_LIST):
+            chunk = unique[start : start + IN_LIST]
+            rows = self.conn.execute(
+                "SELECT request_id, terminal_id, invoice_type, count, year_month, numbers "
+                f"FROM pos_requests WHERE request_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ).fetchall()
+            for row in rows:
+                numbers = tuple(InvoiceNumber.parse(text) for text in row[5].split(","))
+                period = Period.from_year_month(row[4])
+                found[row[0]] = PosRequestRow(
+                    row[1], InvoiceType.parse(row[2]), row[3], period, numbers
+                )
+        return found
 
-    def insert_pos_request(
-        self,
-        request_id: str,
-        terminal_id: str,
-        count: int,
-        issued: Sequence[Issued],
-        now: datetime,
-    ) -> None:
-        first = issued[0]
-        self.conn.execute(
+    def insert_pos_requests(self, handed: Sequence[HandedRows], now: datetime) -> None:
+        """What each call with a request id got, so a retry gets the same numbers back."""
+        at = iso(now)
+        self.conn.executemany(
             "INSERT INTO pos_requests VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                request_id,
-                terminal_id,
-                first.invoice_type.value,
-                count,
-                first.period.to_year_month(),
-                ",".join(str(item.number) for item in issued),
-                iso(now),
-            ),
+            [
+                (
+                    call.request_id,
+                    call.terminal_id,
+                    call.issued[0].invoice_type.value,
+                    len(call.issued),
+                    call.issued[0].period.to_year_month(),
+                    ",".join(str(item.number) for item in call.issued),
+                    at,
+                )
+                for call in handed
+                if call.request_id
+            ],
         )
 
     def save_config(self, config: AgentConfig, now: datetime) -> None:

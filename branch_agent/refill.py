@@ -71,6 +71,13 @@ class Refiller:
         """Look at the buffer now (after a batch of numbers went out, or a new config)."""
         self._wake.set()
 
+    def numbers_went_out(self) -> None:
+        """After a batch of the writer: look at the buffer now only if it is below its low
+        water (the tick every `tick_seconds` does the rest), not after every POS call."""
+        now = self.clock.now()
+        if any(self._wants(p, t, now) for t in self.types for p in self._periods(now)):
+            self.wake()
+
     def config_changed(self) -> None:
         """An admin may have raised a quota or re-enabled the branch: retry refusals now."""
         self._retries.clear()

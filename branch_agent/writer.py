@@ -14,13 +14,13 @@ from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
 from allocator import DomainError
-from branch_agent.commands import Command
+from branch_agent.commands import Command, NextNumbers
 from branch_agent.errors import LedgerUnavailable
 from branch_agent.ledger import Ledger
 from branch_agent.ledger_tx import Tx
 from branch_agent.state import BufferState
 from runtime.clock import Clock
-from runtime.group_commit import GroupCommit, Limits
+from runtime.group_commit import GroupCommit, Limits, Together
 from runtime.metrics import NO_METRICS, BatchObserver
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,11 @@ class Writer:
 
     async def submit(self, command: Command) -> Any:
         """Apply `command` durably and return its result (or raise its domain error)."""
+        if isinstance(command, NextNumbers):  # the batch's POS calls share their statements
+            return await self._commit.submit(Together(NextNumbers, command, self._hand_out))
         return await self._commit.submit(
             lambda tx: command.apply(self._state, tx, self._clock.now())
         )
+
+    def _hand_out(self, tx: Tx, calls: list[NextNumbers]) -> list[Any]:
+        return NextNumbers.apply_all(self._state, tx, self._clock.now(), calls)

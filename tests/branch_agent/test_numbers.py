@@ -12,7 +12,8 @@ from contextlib import contextmanager
 import grpc
 import pytest
 
-from allocator import InvoiceNumber
+from allocator import BufferEmpty, InvalidInput, InvoiceNumber, InvoiceType
+from branch_agent.commands import NextNumbers
 from branch_agent.ledger import Tx
 from protos.einvoice.v1 import pos_pb2
 from tests.branch_agent.conftest import SPECIAL_CODE, Pos, StartAgent, ready
@@ -148,3 +149,29 @@ async def test_count_zero_means_one(start_agent: StartAgent, pos_for: Callable[.
     agent = await start_agent()
     await ready(agent)
     assert len(await pos_for(agent).next(0)) == 1
+
+
+async def test_one_batch_of_calls_is_decided_in_turn(start_agent: StartAgent) -> None:
+    """POS calls that land in one batch share its statements, yet each is decided alone: a
+    refused one takes nothing, a retry inside the batch gets the first one's numbers."""
+    agent = await start_agent()
+    await ready(agent, 100)
+    writer, ledger = agent.parts.writer, agent.parts.ledger
+    commits = writer.commits
+    calls = [
+        NextNumbers(2, InvoiceType.GENERAL, "pos-1", "r1"),
+        NextNumbers(10**6, InvoiceType.GENERAL, "pos-2", "too-many"),
+        NextNumbers(1, InvoiceType.GENERAL, "pos-3"),
+        NextNumbers(2, InvoiceType.GENERAL, "pos-1", "r1"),
+        NextNumbers(3, InvoiceType.GENERAL, "pos-4", "r1"),
+    ]
+    outcomes = await asyncio.gather(*(writer.submit(c) for c in calls), return_exceptions=True)
+    assert writer.commits == commits + 1
+    first, too_many, single, retry, misused = outcomes
+    assert isinstance(too_many, BufferEmpty) and isinstance(misused, InvalidInput)
+    assert retry.numbers == first.numbers and retry.replayed
+    everything = [*first.numbers, *single.numbers]
+    assert all(a < b for a, b in itertools.pairwise(everything))
+    assert sorted(str(n) for n in everything) == sorted(ledger.issued_numbers())
+    again = await writer.submit(NextNumbers(2, InvoiceType.GENERAL, "pos-1", "r1"))
+    assert again.numbers == first.numbers  # the stored answer, after the batch
