@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from time import monotonic
 
-from bench import p1_agent, p2_hq, p2_pg, p3_mof, web
+from bench import p1_agent, p1_metrics, p2_hq, p2_pg, p3_mof, web
 from bench.figures import Figure, Results, table
 from bench.servers import REPO, Server, child_environment, echo_server, profile_into
 
-SUITES = ("p1", "p2", "p3", "p4", "web")
+SUITES = ("p1", "p1m", "p2", "p3", "p4", "web")
 RESULTS = REPO / "bench" / "results"
 
 
@@ -70,6 +70,9 @@ def _steps(
     if "p1" in chosen:
         sizes1 = p1_agent.SMOKE if smoke else p1_agent.FULL
         steps["p1"] = lambda echo: p1_agent.run(root / "p1", echo, sizes1)
+    if "p1m" in chosen:  # P1 with --metrics-listen next to P1 without (bench/p1_metrics.py)
+        sizes1m = p1_metrics.SMOKE if smoke else p1_metrics.FULL
+        steps["p1m"] = lambda echo: p1_metrics.run(root / "p1m", echo, sizes1m)
     if "p2" in chosen or "p4" in chosen:
         # P4 reports usage of the grants the P2 burst made, to the same HQ: one step.
         sizes2 = p2_hq.SMOKE if smoke else p2_hq.FULL

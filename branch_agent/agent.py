@@ -24,6 +24,7 @@ from branch_agent.burn import BurnMeter
 from branch_agent.config_watch import ConfigWatcher
 from branch_agent.hq_client import HqClient, HqPort
 from branch_agent.ledger import Ledger
+from branch_agent.metrics import AgentMetrics, AgentSources, listen_of
 from branch_agent.pos_service import build_server
 from branch_agent.refill import Refiller, RefillTiming
 from branch_agent.renewal import Renewal
@@ -33,6 +34,8 @@ from branch_agent.state import BufferState
 from branch_agent.tasks import cancel_all
 from branch_agent.writer import Writer
 from runtime.clock import Clock, SystemClock
+from runtime.metrics import NO_METRICS
+from runtime.metrics.server import MetricsServer
 from runtime.tls import is_loopback, require_secure_or_loopback
 
 log = logging.getLogger(__name__)
@@ -52,6 +55,7 @@ class AgentSettings:
     prefetch_before: timedelta = timedelta(days=2)
     hq_timeout: float = 5.0
     refill_tick: float = 0.5
+    metrics_listen: str | None = None  # Prometheus /metrics (see branch_agent.metrics)
     clock: Clock = field(default_factory=SystemClock)
 
 
@@ -75,6 +79,7 @@ class Agent:
         self._parts: _Parts | None = None
         self.renewal: Renewal | None = None
         self._server: grpc.aio.Server | None = None
+        self.metrics: MetricsServer | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -88,11 +93,13 @@ class Agent:
         identity, ban = await asyncio.to_thread(who_am_i, settings)
         require_secure_or_loopback(settings.listen, secure=False, flag="--lan-listen")
         lan_tls = pos_tls.server_tls(settings.data_dir) if settings.lan_listen else None
+        metrics_listen = listen_of(settings.metrics_listen, settings.data_dir, identity is not None)
+        metrics = AgentMetrics() if metrics_listen else None
         clock = settings.clock
         ledger = await asyncio.to_thread(Ledger.open, settings.data_dir, ban)
         await asyncio.to_thread(ledger.prune_pos_requests, clock.now() - POS_REQUEST_KEEP)
         state = BufferState(await asyncio.to_thread(ledger.load))
-        writer = Writer(ledger, state, clock)
+        writer = Writer(ledger, state, clock, metrics or NO_METRICS)
         hq = HqClient(
             settings.hq_addresses,
             clock,
@@ -110,7 +117,13 @@ class Agent:
         service = AgentService(
             ban, settings.types, state, writer, ledger, refiller, hq.health, burn, clock
         )
+        service.metrics = metrics or NO_METRICS
         self._parts = _Parts(ledger, state, writer, hq, refiller, reporter, service)
+        if metrics is not None and metrics_listen is not None:
+            sources = AgentSources(
+                ban, settings.types, state, burn, hq.health, refiller, clock, ledger.reports_pending
+            )
+            self.metrics = await metrics.serve(metrics_listen, sources)
         self._server, self.address = await build_server(
             service, settings.listen, settings.lan_listen, lan_tls
         )
@@ -132,6 +145,8 @@ class Agent:
         parts, self._parts = self._parts, None
         if self._server is not None:
             await self._server.stop(grace)
+        if self.metrics is not None:
+            await self.metrics.stop()
         left = await cancel_all(self._tasks)
         if left:
             log.error("background tasks did not stop: %s", left)

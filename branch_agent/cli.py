@@ -17,6 +17,7 @@ from branch_agent import pos_tls
 from branch_agent.agent import Agent, AgentSettings
 from runtime.cli import Parser, address, addresses, arg, seconds
 from runtime.clock import clock_from_args
+from runtime.metrics.server import listen_address
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,6 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--hq-timeout", type=seconds(0, 300), default=5.0, help="seconds per HQ call (0..300)"
+    )
+    serve.add_argument(
+        "--metrics-listen",
+        type=listen_address,
+        help="serve Prometheus /metrics on PORT or HOST:PORT (loopback: HTTP; else TLS with the "
+        "pos-certs server certificate, to HQ admin certificates only; default: off)",
     )
     serve.add_argument("--sim-start", help="simulated clock: start instant (ISO, with zone)")
     serve.add_argument("--sim-epoch", type=float, help="simulated clock: real UNIX time of start")
@@ -111,6 +118,7 @@ def settings_from_args(args: argparse.Namespace) -> AgentSettings:
         report_interval=args.report_interval,
         prefetch_before=timedelta(seconds=args.prefetch_before),
         hq_timeout=args.hq_timeout,
+        metrics_listen=args.metrics_listen,
         clock=clock_from_args(args.sim_start, args.sim_epoch, args.sim_speed),
     )
 
@@ -125,6 +133,8 @@ async def serve(settings: AgentSettings) -> None:
     address = await agent.start()
     ban = agent.parts.service.branch_ban
     mode = "HQ over mutual TLS" if not settings.insecure else "INSECURE: HQ without TLS"
+    if agent.metrics is not None:
+        print(f"agent {ban} metrics on {agent.metrics.url}", flush=True)
     print(f"agent {ban} ({mode}) serving POS on {address}", flush=True)
     try:
         await stop.wait()

@@ -7,6 +7,7 @@ the buffer is empty, says why: HQ unreachable since when, or HQ's own refusal.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +31,7 @@ from branch_agent.refill import Refiller
 from branch_agent.state import BufferState
 from branch_agent.writer import Writer
 from runtime.clock import Clock
+from runtime.metrics import NO_METRICS, NumbersObserver
 
 MAX_COUNT = 1000
 REFILL_WAITS = 3  # refills a call may wait for when it finds the buffer empty ...
@@ -62,10 +64,12 @@ class AgentService:
     health: HqHealth
     burn: BurnMeter
     clock: Clock
+    metrics: NumbersObserver = NO_METRICS
 
     async def next_numbers(
         self, count: int, invoice_type: InvoiceType, terminal_id: str = "", request_id: str = ""
     ) -> HandedOut:
+        started = time.perf_counter()
         if not 1 <= count <= MAX_COUNT:
             raise InvalidInput(f"count {count} must be 1..{MAX_COUNT}")
         if invoice_type not in self.types:
@@ -77,6 +81,7 @@ class AgentService:
         handed = await self._submit(command)
         if not handed.replayed:
             self.burn.record(invoice_type, len(handed.numbers), self.clock.now())
+        self.metrics.handed_out(len(handed.numbers), time.perf_counter() - started)
         return handed
 
     async def _submit(self, command: NextNumbers) -> HandedOut:

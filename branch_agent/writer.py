@@ -21,6 +21,7 @@ from branch_agent.ledger_tx import Tx
 from branch_agent.state import BufferState
 from runtime.clock import Clock
 from runtime.group_commit import GroupCommit, Limits, Together
+from runtime.metrics import NO_METRICS, BatchObserver
 
 log = logging.getLogger(__name__)
 # A lone call on a disk that commits faster than this is written on the event loop.
@@ -59,13 +60,16 @@ class LedgerTransactions:
 
 
 class Writer:
-    def __init__(self, ledger: Ledger, state: BufferState, clock: Clock) -> None:
+    def __init__(
+        self, ledger: Ledger, state: BufferState, clock: Clock, observer: BatchObserver = NO_METRICS
+    ) -> None:
         self._state = state
         self._clock = clock
         self._commit = GroupCommit(
             LedgerTransactions(ledger, state),
             lambda: LedgerUnavailable("the agent is shutting down"),
             LIMITS,
+            observer,
         )
 
     @property

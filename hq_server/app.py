@@ -23,6 +23,7 @@ from hq_server.store import Store
 from notifier.config import NotifierConfig
 from runtime.clock import Clock
 from runtime.errors import Fenced
+from runtime.metrics import NO_METRICS, GrantObserver
 from runtime.principal import SCHEDULER
 from runtime.ratelimit import BucketSize
 from runtime.tls import Tls
@@ -81,6 +82,7 @@ class Hq:
     tls: Tls | None = None  # None: --insecure (loopback only, nobody authenticated)
     signer: Signer = field(default_factory=lambda: Signer(None))
     limits: RateLimits = field(default_factory=lambda: RateLimits())
+    grant_observer: GrantObserver = NO_METRICS  # metrics of RequestRange (hq_server.metrics)
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -99,6 +101,7 @@ class Hq:
         token = self.coordinator.token()
 
         def decide(conn: Connection, items: list[Any]) -> list[Any]:
+            self.grant_observer.batched(len(items))
             return work(conn, self.now(), token, items)
 
         return await self._fenced(self.store.write_together(token, work, item, decide))

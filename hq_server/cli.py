@@ -21,6 +21,7 @@ from hq_server.cluster import MIN_LEASE_TTL, ClusterSettings, cluster_hq
 from hq_server.coordinator import LocalCoordinator
 from hq_server.enrolment import Signer
 from hq_server.etcd_client import EtcdTls, parse_endpoints
+from hq_server.metrics import listen_of
 from hq_server.reports import ReportSettings
 from hq_server.server import serve
 from hq_server.store import Store, make_engines
@@ -29,6 +30,7 @@ from notifier import ConfigError, NotifierConfig, load_config
 from runtime import pki
 from runtime.cli import Parser, address, arg, seconds, whole
 from runtime.clock import Clock, clock_from_args
+from runtime.metrics.server import MetricsListen, listen_address
 from runtime.tls import Tls, require_secure_or_loopback, server_tls
 
 
@@ -125,6 +127,12 @@ def parser() -> argparse.ArgumentParser:
         "with --insecure) on this address, e.g. 127.0.0.1:8443 (default: off)",
     )
     run.add_argument(
+        "--metrics-listen",
+        type=listen_address,
+        help="serve Prometheus /metrics on PORT or HOST:PORT (loopback: HTTP; else HTTPS with "
+        "hq.crt, to HQ admin certificates only; default: off)",
+    )
+    run.add_argument(
         "--history-minutes",
         type=seconds(0.01, 24 * 60),
         default=60.0,
@@ -167,6 +175,7 @@ class Checked:
     signer: Signer
     etcd_tls: EtcdTls | None
     web: WebListen | None = None
+    metrics: MetricsListen | None = None
 
 
 def open_store(url: str, head_ban: str, migrate_schema: bool = True) -> Store:
@@ -189,6 +198,7 @@ async def run(args: argparse.Namespace, checked: Checked, store: Store) -> None:
             args.listen,
             web=checked.web,
             history_every=history_interval(args),
+            metrics=checked.metrics,
         )
         return
     settings = ClusterSettings(
@@ -200,6 +210,7 @@ async def run(args: argparse.Namespace, checked: Checked, store: Store) -> None:
             args.listen,
             web=checked.web,
             history_every=history_interval(args),
+            metrics=checked.metrics,
         )
 
 
@@ -323,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.etcd_cacert
             else None,
             web=web_listen(args),
+            metrics=listen_of(args.metrics_listen, None if args.insecure else args.certs_dir),
         )
         if args.etcd:
             parse_endpoints(args.etcd)

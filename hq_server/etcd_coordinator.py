@@ -83,6 +83,10 @@ class EtcdCoordinator:
     def leading(self) -> bool:
         return self._token is not None and self._lease is not None and self._lease.alive()
 
+    def has_session(self) -> bool:
+        """Whether this replica's etcd lease is alive (etcd reachable, with quorum)."""
+        return self._lease is not None and self._lease.alive()
+
     def token(self) -> int:
         """The fencing token while this replica leads and its lease is surely alive."""
         if self._token is not None and self.leading():

@@ -60,7 +60,7 @@ class BranchServicer(branch_pb2_grpc.BranchServiceServicer):
             booklets=request.booklets or 1,
             actor=branch_actor(branch),
         )
-        row = await self.hq.write_together(req, request_ranges)
+        row = await self.hq.grant_observer.observe(self.hq.write_together(req, request_ranges))
         return convert.grant_pb(row)
 
     async def ReportUsage(

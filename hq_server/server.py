@@ -20,12 +20,14 @@ from hq_server.app import Hq
 from hq_server.authz import RULES
 from hq_server.grpc_admin import AdminServicer
 from hq_server.grpc_branch import BranchServicer
+from hq_server.metrics import HqMetrics
 from hq_server.web.app import BackOffice, WebListen
 from notifier import NotifierService
 from protos.einvoice.v1 import admin_pb2, admin_pb2_grpc, branch_pb2, branch_pb2_grpc
 from runtime import principal
 from runtime.errors import Unauthenticated
 from runtime.guard import Guard
+from runtime.metrics.server import MetricsListen, MetricsServer
 from runtime.principal import Kind, Principal
 from runtime.ratelimit import BucketSize, RateLimiter
 from runtime.tls import add_port, server_options
@@ -106,11 +108,16 @@ async def serve(
     ready: asyncio.Event | None = None,
     web: WebListen | None = None,
     history_every: timedelta = history.DEFAULT_INTERVAL,
+    metrics: MetricsListen | None = None,
 ) -> None:
     """Take office (or follow), serve until SIGTERM/SIGINT (or cancellation), then stop cleanly.
 
-    With `web`, the back office too (same event loop); the history sampler always runs.
+    With `web`, the back office too (same event loop); with `metrics`, Prometheus /metrics; the
+    history sampler always runs.
     """
+    tracker = handover.TurnkeyTracker() if hq.reports.turnkey_root is not None else None
+    state = AlertState(tracker)  # the notifier's view of HQ, for its mails and for metrics
+    exporter = await start_metrics(hq, metrics, state)
     await hq.coordinator.start()
     await hq.presence.start()
     await hq.config_bus.start(hq.hub.notify)
@@ -123,14 +130,11 @@ async def serve(
     scheduler = asyncio.create_task(hq.run_quota_scheduler())
     sampler = asyncio.create_task(history.run_sampler(hq.write, history_every))
     turnkey = None
-    tracker = None
     if hq.reports.turnkey_root is not None:
         turnkey = asyncio.create_task(handover.run_turnkey_poll(hq))
-        tracker = handover.TurnkeyTracker()
     stop = asyncio.Event()
     alerts = None
     if hq.notifier_config is not None:
-        state = AlertState(tracker)
         notifier = NotifierService(hq.store, hq.coordinator, hq.clock, hq.notifier_config, state)
         alerts = asyncio.create_task(notifier.run(stop))
     loop = asyncio.get_running_loop()
@@ -149,6 +153,8 @@ async def serve(
             turnkey.cancel()
         if office is not None:
             await office.stop()
+        if exporter is not None:
+            await exporter.stop()
         if alerts is not None:
             await alerts
         await server.stop(grace=2)
@@ -156,6 +162,20 @@ async def serve(
         await hq.presence.stop()
         await hq.coordinator.stop()
         hq.store.close()
+
+
+async def start_metrics(
+    hq: Hq, listen: MetricsListen | None, state: AlertState
+) -> MetricsServer | None:
+    """The hot paths' hooks, then /metrics; `state` is the notifier's view of HQ."""
+    if listen is None:
+        return None
+    metrics = HqMetrics()
+    hq.grant_observer = metrics
+    hq.store.observe_commits(metrics)
+    exporter = await metrics.serve(hq, listen, state)
+    print(f"HQ {hq.head_ban} metrics on {exporter.url}", flush=True)
+    return exporter
 
 
 async def start_back_office(hq: Hq, web: WebListen | None) -> BackOffice | None:

@@ -31,6 +31,7 @@ from hq_server import migrate
 from hq_server.schema import GRANTS_NO_OVERLAP, hq_settings, leadership
 from runtime.errors import Fenced, NotLeader, Unavailable
 from runtime.group_commit import GroupCommit, Together
+from runtime.metrics import BatchObserver
 
 T = TypeVar("T")
 LEADERSHIP_ROW = 1
@@ -99,6 +100,10 @@ class Store:
     def close(self) -> None:
         self.write_engine.dispose()
         self.read_engine.dispose()
+
+    def observe_commits(self, observer: BatchObserver) -> None:
+        """Metrics: each shared write transaction's size and seconds (hq_server.metrics)."""
+        self._batches.observer = observer
 
     def write_sync(self, token: int, work: Callable[[Connection], T]) -> T:
         try:

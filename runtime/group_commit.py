@@ -20,6 +20,8 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
+from runtime.metrics import NO_METRICS, BatchObserver
+
 Tx = TypeVar("Tx")
 AVERAGE_WEIGHT = 0.2  # of the moving average of a commit's duration
 
@@ -82,7 +84,9 @@ class GroupCommit(Generic[Tx]):
         transactions: Transactions[Tx],
         closed: Callable[[], Exception],
         limits: Limits = Limits(),
+        observer: BatchObserver = NO_METRICS,
     ) -> None:
+        self.observer = observer  # each commit's size and seconds (runtime.metrics)
         self._transactions = transactions
         self._closed = closed
         self._limits = limits
@@ -151,6 +155,7 @@ class GroupCommit(Generic[Tx]):
             outcomes = await asyncio.to_thread(self._write, changes, key)
         took = time.perf_counter() - started
         self._commit_seconds += (took - self._commit_seconds) * AVERAGE_WEIGHT
+        self.observer.committed(len(changes), took)
         return outcomes
 
     def _write(self, changes: Sequence[Change[Tx]], key: Hashable) -> list[Any]:

@@ -47,7 +47,7 @@ class Cluster:
         ]
         return epoch
 
-    def start_hq(self) -> Admin:
+    def start_hq(self, *extra: str) -> Admin:
         if not self.hq_address:
             self.hq_address = f"127.0.0.1:{free_port()}"
         self.hq = Proc(
@@ -65,6 +65,7 @@ class Cluster:
                 "--certs-dir",
                 str(self.certs.folder),
                 *self.sim,
+                *extra,
             ],
             self.root / "hq.log",
             "serving on",
