@@ -78,6 +78,14 @@ class GrantRecord:
     fencing_token: int
     next_number: int
     final: bool = False
+    replayed: bool = False  # the answer to a retried request id (not stored)
+
+    @classmethod
+    def stored(cls, row: Any) -> GrantRecord:
+        return cls(**{name: getattr(row, name) for name in STORED}, replayed=True)
+
+
+STORED = [name for name in GrantRecord.__dataclass_fields__ if name != "replayed"]
 
 
 @dataclass
@@ -150,7 +158,7 @@ def original(row: Any, req: RangeRequest) -> GrantRecord:
             f"request id {req.request_id!r} was already used for period {row.year_month} type "
             f"{row.invoice_type}; a retry must ask for the same (a new request needs a new id)"
         )
-    return GrantRecord(**{name: getattr(row, name) for name in GrantRecord.__dataclass_fields__})
+    return GrantRecord.stored(row)
 
 
 def load_plan(
@@ -269,7 +277,7 @@ def write(conn: Connection, now: datetime, made: list[GrantRecord], actors: dict
 
 
 def record_values(record: GrantRecord) -> dict[str, Any]:
-    return {name: getattr(record, name) for name in GrantRecord.__dataclass_fields__}
+    return {name: getattr(record, name) for name in STORED}
 
 
 def group_by_assignment(made: list[GrantRecord]) -> dict[int, list[GrantRecord]]:

@@ -385,7 +385,7 @@ class HqMetrics:
             raise
         finally:
             self.grant_seconds.observe(time.perf_counter() - started)
-        if isinstance(result, GrantRecord):
+        if isinstance(result, GrantRecord) and not result.replayed:
             self.grants.labels("granted").inc()
             self.booklets.inc(result.booklets)
         else:
