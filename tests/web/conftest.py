@@ -24,6 +24,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
@@ -198,6 +199,7 @@ class Browser:
 
     def open(self, path: str) -> None:
         self.driver.get(self.base + path)
+        self.wait_loaded()
 
     def login(self, user: str, password: str = PASSWORD) -> None:
         self.open("/login")
@@ -212,7 +214,28 @@ class Browser:
         self.wait_gone(old)
 
     def wait_gone(self, old: Any) -> None:
+        """The page `old` belonged to is replaced, and the next one has loaded."""
         WebDriverWait(self.driver, WAIT).until(expected_conditions.staleness_of(old))
+        self.wait_loaded()
+
+    def wait_loaded(self) -> None:
+        WebDriverWait(self.driver, WAIT).until(
+            lambda d: d.execute_script("return document.readyState") == "complete"
+        )
+
+    def read(self, selector: str, attribute: str | None = None) -> str:
+        """An element's text (or attribute) once it is there; a page still being replaced
+        (a stale element) is read again, never reported as a failure of the page."""
+        ignored = (StaleElementReferenceException, NoSuchElementException)
+
+        def value(driver: Any) -> str | None:
+            element = driver.find_element(By.CSS_SELECTOR, selector)
+            return element.text if attribute is None else element.get_attribute(attribute)
+
+        found = WebDriverWait(self.driver, WAIT, ignored_exceptions=ignored).until(
+            lambda d: (v := value(d)) is not None and (v,)
+        )
+        return found[0]
 
     def console_errors(self) -> list[dict[str, Any]]:
         return [e for e in self.driver.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]

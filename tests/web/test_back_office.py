@@ -70,7 +70,7 @@ def test_login_every_page_without_console_errors_and_figures_equal_the_api(
     time.sleep(2)  # a few history samples and reports under traffic
     for path in PAGES:
         browser.open(path)
-        assert browser.driver.find_element(By.CSS_SELECTOR, "main h1").text
+        assert browser.read("main h1")
         assert not browser.driver.find_elements(By.CSS_SELECTOR, "p.error"), path
         assert browser.console_errors() == [], path
         browser.shot(path.strip("/").replace("/", "-").replace("?", "-")[:40])
@@ -141,7 +141,7 @@ def post_as_page(browser: Browser, action: str, fields: dict[str, str]) -> str:
         fields,
     )
     browser.wait_gone(old)
-    return browser.driver.find_element(By.CSS_SELECTOR, "p.error").get_attribute("data-status")
+    return browser.read("p.error", "data-status")
 
 
 @pytest.mark.parametrize("office", [60.0], indirect=True)  # no sample during the test
@@ -152,7 +152,7 @@ def test_a_viewer_is_refused_every_edit_and_no_table_changes(
     browser.wait_for(lambda: "/pools" in browser.driver.current_url, "the pools page")
     browser.open(f"/branches/{B}")
     assert not browser.driver.find_elements(By.CSS_SELECTOR, "form[name=quota]")
-    assert "viewer" in browser.driver.find_element(By.CSS_SELECTOR, "main").text
+    assert "viewer" in browser.read("main")
     before = office.snapshot()
     edits = [
         (f"/branches/{B}/quota", {"per_request": "2", "per_period": "99", "confirm": "yes"}),
@@ -165,14 +165,14 @@ def test_a_viewer_is_refused_every_edit_and_no_table_changes(
     for action, fields in edits:
         browser.open(f"/branches/{B}")
         assert post_as_page(browser, action, fields) == "403", action
-        assert "operator" in browser.driver.find_element(By.CSS_SELECTOR, "p.error").text
+        assert "operator" in browser.read("p.error")
     browser.shot("viewer-refused")
     assert office.snapshot() == before
     # A forged form without the session's CSRF token is refused for anyone.
     browser.open(f"/branches/{B}")
     browser.driver.execute_script("document.querySelector('input[name=csrf]').value = 'x'")
     browser.click("form.inline button")  # log out, with a forged token
-    assert "CSRF" in browser.driver.find_element(By.CSS_SELECTOR, "p.error").text
+    assert "CSRF" in browser.read("p.error")
     assert office.snapshot() == before
 
 
@@ -299,13 +299,13 @@ def test_a_wrong_password_is_refused_and_the_fifth_locks_the_account(
 ) -> None:
     for attempt in range(1, 5):
         browser.login("alice", "not the password")
-        message = browser.driver.find_element(By.CSS_SELECTOR, "p.error").text
+        message = browser.read("p.error")
         assert message == "Wrong user name or password", attempt
         assert browser.driver.get_cookie("einv_session") is None
     browser.login("alice", "not the password")  # the fifth
-    assert "locked" in browser.driver.find_element(By.CSS_SELECTOR, "p.error").text
+    assert "locked" in browser.read("p.error")
     browser.login("alice")  # the right password no longer helps
-    assert "locked" in browser.driver.find_element(By.CSS_SELECTOR, "p.error").text
+    assert "locked" in browser.read("p.error")
     assert browser.driver.get_cookie("einv_session") is None
     browser.shot("locked")
     users = office.admin().call("ListUsers", admin_pb2.ListUsersRequest())
@@ -319,6 +319,4 @@ def test_a_wrong_password_is_refused_and_the_fifth_locks_the_account(
     browser.login("alice")
     browser.wait_for(lambda: "/pools" in browser.driver.current_url, "the pools page")
     browser.login("nobody-here", "whatever it is")  # an unknown user reads the same
-    assert browser.driver.find_element(By.CSS_SELECTOR, "p.error").text == (
-        "Wrong user name or password"
-    )
+    assert browser.read("p.error") == ("Wrong user name or password")
