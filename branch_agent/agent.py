@@ -17,7 +17,7 @@ from typing import Any
 
 import grpc
 
-from allocator import Ban, InvalidInput, InvoiceType
+from allocator import Ban, InvalidInput, InvoiceType, Period
 from branch_agent import identity as ident
 from branch_agent import pos_tls
 from branch_agent.burn import BurnMeter
@@ -134,6 +134,22 @@ class Agent:
         for job in jobs:
             self._spawn(job)
         return self.address
+
+    def healthy(self) -> bool:
+        """Every background loop still runs (they end only at `stop`: one that ended crashed)."""
+        return self._parts is not None and not any(task.done() for task in self._tasks)
+
+    def describe(self) -> str:
+        """One line for systemd's STATUS=: what the POS can get, and whether HQ answers."""
+        if self._parts is None:
+            return "stopped"
+        service, health = self._parts.service, self._parts.service.health
+        hq = "HQ reachable" if health.reachable else "HQ not reached yet"
+        if health.unreachable_since is not None:
+            hq = f"HQ unreachable since {health.unreachable_since.isoformat(timespec='seconds')}"
+        period = Period.containing(self.settings.clock.now())
+        left = sum(service.state.remaining(period, t) for t in service.types)
+        return f"serving POS on {self.address}: {left} numbers left for {period}; {hq}"
 
     def _spawn(self, job: Coroutine[Any, Any, None]) -> None:
         self._tasks.append(asyncio.create_task(job))

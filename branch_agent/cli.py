@@ -15,6 +15,7 @@ from allocator import Ban, DomainError, InvoiceType
 from branch_agent import identity as ident
 from branch_agent import pos_tls
 from branch_agent.agent import Agent, AgentSettings
+from runtime import systemd
 from runtime.cli import Parser, address, addresses, arg, seconds
 from runtime.clock import clock_from_args
 from runtime.metrics.server import listen_address
@@ -137,7 +138,8 @@ async def serve(settings: AgentSettings) -> None:
         print(f"agent {ban} metrics on {agent.metrics.url}", flush=True)
     print(f"agent {ban} ({mode}) serving POS on {address}", flush=True)
     try:
-        await stop.wait()
+        async with systemd.serving(agent.describe, agent.healthy):
+            await stop.wait()
     finally:
         await agent.stop()
 

@@ -24,7 +24,7 @@ from hq_server.metrics import HqMetrics
 from hq_server.web.app import BackOffice, WebListen
 from notifier import NotifierService
 from protos.einvoice.v1 import admin_pb2, admin_pb2_grpc, branch_pb2, branch_pb2_grpc
-from runtime import principal
+from runtime import principal, systemd
 from runtime.errors import Unauthenticated
 from runtime.guard import Guard
 from runtime.metrics.server import MetricsListen, MetricsServer
@@ -143,8 +143,10 @@ async def serve(
             loop.add_signal_handler(sig, stop.set)
     if ready is not None:
         ready.set()
+    jobs = [t for t in (scheduler, sampler, turnkey, alerts) if t is not None]
     try:
-        await stop.wait()
+        async with systemd.serving(role_of(hq, f"{host}:{port}"), lambda: running(jobs)):
+            await stop.wait()
     finally:
         stop.set()
         scheduler.cancel()
@@ -187,3 +189,21 @@ async def start_back_office(hq: Hq, web: WebListen | None) -> BackOffice | None:
     host = web.address.rsplit(":", 1)[0]
     print(f"HQ back office on {scheme}://{host}:{port}/", flush=True)
     return office
+
+
+def role_of(hq: Hq, where: str) -> Callable[[], str]:
+    """The replica's role for systemd's STATUS= line (`systemctl status einv-hq`)."""
+
+    def describe() -> str:
+        try:
+            return f"leading (fencing token {hq.coordinator.token()}) on {where}"
+        except DomainError:
+            leader = hq.coordinator.leader_address() or "none known"
+            return f"following (leader: {leader}) on {where}"
+
+    return describe
+
+
+def running(jobs: list[asyncio.Task[None]]) -> bool:
+    """The background jobs loop until shutdown: one that ended has crashed (systemd restarts)."""
+    return not any(job.done() for job in jobs)
