@@ -27,14 +27,7 @@ def cmd_init_ca(args: argparse.Namespace) -> None:
 def cmd_hq(args: argparse.Namespace) -> None:
     ca = pki.load_ca(args.certs_dir)
     key = pki.new_key()
-    cert = ca.issue(
-        key.public_key(),
-        args.host[0],
-        principal.HQ.spiffe_id,
-        lifetime(args.days),
-        hosts=args.host,
-        server=True,
-    )
+    cert = ca.issue_hq(key.public_key(), args.host, lifetime(args.days))
     write_pair(args.certs_dir, "hq", key, cert, args.overwrite)
     print(f"HQ certificate for {', '.join(args.host)} written: {args.certs_dir / pki.HQ_CERT}")
 
@@ -79,7 +72,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
     add("init-ca", cmd_init_ca, "create the CA (ca.crt, ca.key)")
     p = add("hq", cmd_hq, "the HQ server's certificate (hq.crt, hq.key)")
     p.add_argument(
-        "--host", action="append", required=True, help="a name or IP clients use (repeatable)"
+        "--host",
+        action="append",
+        required=True,
+        help="a name or IP clients use (repeatable); the name einv-hq is always added, for "
+        "clients given several replicas",
     )
     p.add_argument("--days", type=int, default=DEFAULT_DAYS, help="validity (default: %(default)s)")
     p = add("admin", cmd_admin, "an admin's client certificate (NAME.crt, NAME.key)")

@@ -1,10 +1,11 @@
-"""The agent's side of BranchService, over mutual TLS, with failover over several HQ addresses.
+"""The agent's side of BranchService, over mutual TLS, on one channel over every HQ replica.
 
-On UNAVAILABLE or a timeout the next address is tried (a follower or a dead replica); any other
-status is HQ's answer and becomes the domain error it stands for, by its ErrorInfo reason
-(`status_map.hq_error`). When no address answers, `HqUnreachable` is raised and `HqHealth`
-remembers since when. A renewed certificate takes effect with `use`: new channels replace the
-old ones.
+gRPC fails over and retries (runtime.replicas: pick_first over the addresses, a retry policy
+for UNAVAILABLE); a follower's NOT_LEADER naming the leader sends the call there once, and the
+leader goes first from then on. Any status but UNAVAILABLE or a timeout is HQ's answer and
+becomes the domain error it stands for, by its ErrorInfo reason (`status_map.hq_error`). When no
+replica answers, `HqUnreachable` is raised and `HqHealth` remembers since when. A renewed
+certificate takes effect with `use`: a new channel replaces the old one.
 """
 
 from __future__ import annotations
@@ -24,17 +25,21 @@ from branch_agent.status_map import hq_error
 from protos.einvoice.v1 import branch_pb2, branch_pb2_grpc
 from runtime import messages
 from runtime.clock import Clock
-from runtime.grpc_status import refusal
+from runtime.errors import Fenced, NotLeader, Unavailable
+from runtime.grpc_status import Refusal, refusal
+from runtime.replicas import Replicas, service_config
 from runtime.tls import Tls
 
 T = TypeVar("T")
-RETRY_ELSEWHERE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
-# Reconnect quickly once a replica is back, instead of gRPC's default backoff of up to 2 minutes.
-CHANNEL_OPTIONS = (
-    ("grpc.initial_reconnect_backoff_ms", 100),
-    ("grpc.min_reconnect_backoff_ms", 100),
-    ("grpc.max_reconnect_backoff_ms", 2000),
-)
+UNREACHABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+LEADER_ELSEWHERE = (NotLeader.reason, Fenced.reason)
+BRANCH_SERVICE = branch_pb2.DESCRIPTOR.services_by_name["BranchService"].full_name
+# Retried by gRPC on UNAVAILABLE, as safe to repeat: RequestRange carries the agent's request id
+# (HQ answers a repeat with the same grant); ReportUsage sends each grant's furthest state (HQ
+# keeps the furthest: a repeat changes nothing); WatchConfig only reads, and a stream is retried
+# only until its first message. Not RenewCertificate: a repeat would sign a second certificate;
+# the renewal loop tries a failed renewal again itself.
+IDEMPOTENT = ("RequestRange", "ReportUsage", "WatchConfig")
 
 
 class HqPort(Protocol):
@@ -80,7 +85,7 @@ class HqHealth:
 
 
 class HqClient:
-    """One channel per address; calls stick to the address that answered last."""
+    """The BranchService calls the agent makes, on one channel over every HQ address."""
 
     def __init__(
         self,
@@ -89,38 +94,16 @@ class HqClient:
         timeout: float = 5.0,
         tls: Tls | None = None,
     ) -> None:
-        if not addresses:
-            raise ValueError("at least one HQ address is needed")
-        self._addresses = list(addresses)
-        self._channels: list[grpc.aio.Channel] = []
-        self._stubs: list[branch_pb2_grpc.BranchServiceStub] = []
-        self._open(tls)
-        self._current = 0
+        self._replicas = Replicas(addresses, tls, service_config(BRANCH_SERVICE, IDEMPOTENT))
         self._timeout = timeout
         self.health = HqHealth(clock)
 
-    def _open(self, tls: Tls | None) -> list[grpc.aio.Channel]:
-        old = self._channels
-        if tls is None:
-            self._channels = [
-                grpc.aio.insecure_channel(a, options=CHANNEL_OPTIONS) for a in self._addresses
-            ]
-        else:
-            creds = tls.credentials()
-            self._channels = [
-                grpc.aio.secure_channel(a, creds, options=CHANNEL_OPTIONS) for a in self._addresses
-            ]
-        self._stubs = [branch_pb2_grpc.BranchServiceStub(channel) for channel in self._channels]
-        return old
-
     async def use(self, tls: Tls) -> None:
         """Call HQ with a new certificate from now on (after a renewal)."""
-        for channel in self._open(tls):
-            await channel.close(grace=1.0)
+        await self._replicas.use(tls)
 
     async def close(self) -> None:
-        for channel in self._channels:
-            await channel.close()
+        await self._replicas.close()
 
     async def renew_certificate(self, csr_pem: bytes) -> branch_pb2.BranchCertificate:
         request = branch_pb2.RenewCertificateRequest(csr_pem=csr_pem)
@@ -151,49 +134,58 @@ class HqClient:
     async def watch_config(self, branch_ban: str) -> AsyncIterator[AgentConfig]:
         """Follow HQ's configuration until the stream breaks (then raise; the caller resumes).
 
-        Addresses are tried in turn until one sends the first copy.
+        A stream that broke after it had served was HQ answering: its replica went away, and
+        the caller's next stream goes to another (gRPC retries the start of a stream itself).
         """
         request = branch_pb2.WatchConfigRequest(branch_ban=branch_ban)
-        for index in self._rotation():
-            stream = self._stubs[index].WatchConfig(request)
-            try:
-                async for message in stream:
-                    self._answered(index)
-                    yield wire.config(message)
-            except grpc.aio.AioRpcError as error:
-                if error.code() not in RETRY_ELSEWHERE:
-                    self._answered(index)
-                    raise hq_error(refusal(error)) from error
-                continue
-            finally:
-                stream.cancel()
-            return
-        self.health.failed(f"no HQ address streams the configuration ({self._addresses})")
-        raise HqUnreachable(self.health.last_error)
+        channel = await self._channel()
+        stream = branch_pb2_grpc.BranchServiceStub(channel).WatchConfig(request)
+        served = False
+        try:
+            async for message in stream:
+                served = True
+                self.health.answered()
+                yield wire.config(message)
+        except grpc.aio.AioRpcError as error:
+            seen = refusal(error)
+            if seen.code not in (*UNREACHABLE, grpc.StatusCode.CANCELLED):
+                self.health.answered()
+                raise hq_error(seen) from error
+            if served:
+                raise HqUnreachable(f"the configuration stream broke ({seen.message})") from error
+            raise await self._unreachable(seen, channel) from error
+        finally:
+            stream.cancel()
 
     async def _call(self, call: Callable[[branch_pb2_grpc.BranchServiceStub], Awaitable[T]]) -> T:
-        """One attempt per address, starting with the one that answered last."""
-        errors: list[str] = []
-        for index in self._rotation():
+        """One call: gRPC fails over and retries; a follower naming the leader sends it there
+        once (and the leader goes first for every call after it)."""
+        for redirects_left in (1, 0):
+            channel = await self._channel()
             try:
-                result = await call(self._stubs[index])
+                result = await call(branch_pb2_grpc.BranchServiceStub(channel))
             except grpc.aio.AioRpcError as error:
-                if error.code() not in RETRY_ELSEWHERE:
-                    self._answered(index)
-                    raise hq_error(refusal(error)) from error
-                errors.append(f"{self._addresses[index]}: {error.code().name}")
-                continue
-            self._answered(index)
+                seen = refusal(error)
+                if seen.code not in UNREACHABLE:
+                    self.health.answered()
+                    raise hq_error(seen) from error
+                leader = seen.metadata.get("leader") if seen.reason in LEADER_ELSEWHERE else None
+                if leader and redirects_left:
+                    await self._replicas.redirect(leader, channel)
+                    continue
+                raise await self._unreachable(seen, channel) from error
+            self.health.answered()
             return result
-        self.health.failed("; ".join(errors))
-        raise HqUnreachable(f"no HQ address answered ({'; '.join(errors)})")
+        raise AssertionError("the last pass returns or raises")
 
-    def _rotation(self) -> list[int]:
-        """Every address once, the one that answered last first (calls run concurrently, so
-        each walks its own copy of the order)."""
-        count = len(self._stubs)
-        return [(self._current + step) % count for step in range(count)]
+    async def _channel(self) -> grpc.aio.Channel:
+        try:
+            return await self._replicas.channel()
+        except Unavailable as error:  # no address resolves
+            self.health.failed(str(error))
+            raise HqUnreachable(str(error)) from error
 
-    def _answered(self, index: int) -> None:
-        self._current = index
-        self.health.answered()
+    async def _unreachable(self, seen: Refusal, channel: grpc.aio.Channel) -> HqUnreachable:
+        await self._replicas.unreachable(channel)
+        self.health.failed(f"{seen.code.name}: {seen.message}")
+        return HqUnreachable(f"no HQ address answered ({seen.code.name}: {seen.message})")

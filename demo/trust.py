@@ -37,9 +37,7 @@ class Certs:
         pki.write_private(folder / pki.CA_KEY, pki.key_pem(ca.key))
         pki.write_public(folder / pki.CA_CERT, pki.cert_pem(ca.cert))
         key = pki.new_key()
-        cert = ca.issue(
-            key.public_key(), hosts[0], principal.HQ.spiffe_id, timedelta(days=30), hosts, True
-        )
+        cert = ca.issue_hq(key.public_key(), hosts, timedelta(days=30))
         pki.write_private(folder / pki.HQ_KEY, pki.key_pem(key))
         pki.write_public(folder / pki.HQ_CERT, pki.cert_pem(cert))
         made = cls(folder)

@@ -28,6 +28,7 @@ from runtime.errors import NotLeader, RateLimited, Unauthenticated, Unavailable
 
 ERROR_DOMAIN = "einvoice.v1"
 DETAILS_KEY = "grpc-status-details-bin"
+PUSHBACK_KEY = "grpc-retry-pushback-ms"  # gRPC retries: a negative value means "do not retry"
 # gRPC carries the message in a trailer; metadata is limited (8 KiB by default), so an error that
 # echoes a huge value would itself fail. Messages are cut well below that.
 MAX_MESSAGE = 1000
@@ -90,8 +91,16 @@ def details_for(error: DomainError) -> status_pb2.Status:
     return status
 
 
-def trailers_for(error: DomainError) -> tuple[tuple[str, bytes], ...]:
-    return ((DETAILS_KEY, details_for(error).SerializeToString()),)
+def trailers_for(error: DomainError) -> tuple[tuple[str, bytes | str], ...]:
+    details: tuple[tuple[str, bytes | str], ...] = (
+        (DETAILS_KEY, details_for(error).SerializeToString()),
+    )
+    if isinstance(error, NotLeader) and error.leader:
+        # A follower that knows the leader tells gRPC's retry policy not to try it again: the
+        # client goes to the leader instead (runtime.replicas). Without a leader known (an
+        # election under way), the policy's own backoff retries.
+        return (*details, (PUSHBACK_KEY, "-1"))
+    return details
 
 
 async def abort(context: grpc.aio.ServicerContext, error: DomainError) -> None:

@@ -29,9 +29,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from allocator import InvalidInput
+from runtime import principal
 
 CA_CERT, CA_KEY = "ca.crt", "ca.key"
 HQ_CERT, HQ_KEY = "hq.crt", "hq.key"
+# Every HQ certificate also names the service: a client of several replicas checks this one name
+# on whichever replica it reaches (one gRPC channel checks one name; see runtime.replicas).
+HQ_NAME = "einv-hq"
 CA_LIFETIME = timedelta(days=3650)
 SKEW = timedelta(minutes=5)  # not-before is set this far back, for clocks slightly behind
 MAX_CSR_BYTES = 16 * 1024
@@ -110,6 +114,13 @@ class CertificateAuthority:
         if names:
             builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
         return builder.sign(self.key, hashes.SHA256())
+
+    def issue_hq(
+        self, public_key: ec.EllipticCurvePublicKey, hosts: Sequence[str], lifetime: timedelta
+    ) -> x509.Certificate:
+        """An HQ replica's server certificate: its `hosts`, and HQ_NAME for clients of several."""
+        names = [*hosts, *([HQ_NAME] if HQ_NAME not in hosts else [])]
+        return self.issue(public_key, hosts[0], principal.HQ.spiffe_id, lifetime, names, True)
 
     def sign_csr(
         self, csr_pem: bytes, common_name: str, identity: str, lifetime: timedelta

@@ -101,5 +101,11 @@ def add_port(server: grpc.aio.Server, address: str, tls: Tls | None) -> int:
     return port
 
 
+# Clients ping every 10 s while a call is open (runtime.replicas) to notice a replica that went
+# away without a reset; gRPC's default answers pings more often than every 5 minutes on a quiet
+# connection (a WatchConfig stream) with GOAWAY "too many pings".
+ACCEPT_PINGS = ("grpc.http2.min_ping_interval_without_data_ms", 5_000)
+
+
 def server_options(extra: Sequence[tuple[str, object]] = ()) -> list[tuple[str, object]]:
-    return [EXCLUSIVE_PORT, *extra]
+    return [EXCLUSIVE_PORT, ACCEPT_PINGS, *extra]

@@ -29,6 +29,8 @@ from allocator import (
 )
 from protos.einvoice.v1 import branch_pb2, branch_pb2_grpc, common_pb2
 from runtime import messages
+from runtime.errors import NotLeader
+from runtime.grpc_status import abort
 
 PoolKey = tuple[str, InvoiceType]
 
@@ -64,6 +66,8 @@ class HqDouble:
     # Fault injection: the next N RequestRange calls commit (or find) their grant, then answer
     # UNAVAILABLE, as if the reply were lost on the way.
     lose_replies: int = 0
+    # A follower: writes are refused NOT_LEADER naming this address, as a real follower does.
+    leader: str | None = None
     grants: dict[str, branch_pb2.Grant] = field(default_factory=dict)  # by request id
     request_ids: list[str] = field(default_factory=list)  # every RequestRange, retries too
     usage: dict[str, Usage] = field(default_factory=dict)
@@ -161,6 +165,7 @@ class _Servicer(branch_pb2_grpc.BranchServiceServicer):
     ) -> branch_pb2.Grant:
         hq = self.hq
         hq.request_ids.append(request.request_id)
+        await self._leader_only(context)
         grant = hq.grants.get(request.request_id) or await self._new_grant(request, context)
         if hq.lose_replies > 0:
             hq.lose_replies -= 1
@@ -190,9 +195,14 @@ class _Servicer(branch_pb2_grpc.BranchServiceServicer):
             await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
         raise AssertionError("unreachable")
 
+    async def _leader_only(self, context: grpc.aio.ServicerContext) -> None:
+        if self.hq.leader is not None:
+            await abort(context, NotLeader("this HQ replica follows", leader=self.hq.leader))
+
     async def ReportUsage(
         self, request: branch_pb2.UsageReport, context: grpc.aio.ServicerContext
     ) -> branch_pb2.UsageAck:
+        await self._leader_only(context)
         return branch_pb2.UsageAck(grants_updated=self.hq.record(request))
 
     async def WatchConfig(

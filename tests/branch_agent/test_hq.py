@@ -113,6 +113,38 @@ async def test_failover_to_the_next_hq_address(start_agent: StartAgent, hq: HqDo
     assert agent.parts.hq.health.reachable
 
 
+async def test_a_follower_naming_the_leader_sends_the_agent_there_for_good(
+    start_agent: StartAgent, pos_for: Callable[..., Pos], hq: HqDouble
+) -> None:
+    follower = double_for(("11502", "AB"))
+    follower.leader = hq.address  # refuses writes NOT_LEADER, naming the leader
+    await follower.start()
+    try:
+        agent = await start_agent(hq_addresses=(follower.address, hq.address))
+        await ready(agent, 100)
+        # gRPC did not retry on the follower (it said where the leader is), nor went back there.
+        assert len(follower.request_ids) <= 1
+        grants = len(hq.granted())
+        await pos_for(agent).next((await pos_for(agent).status()).remaining - 99)
+        await eventually(lambda: len(hq.granted()) > grants)  # a refill under the low water
+        await eventually(lambda: hq.reports > 0)
+        assert len(follower.request_ids) <= 1 and follower.reports == 0
+        assert agent.parts.hq.health.reachable
+    finally:
+        await follower.stop()
+
+
+async def test_a_reply_lost_on_the_way_is_retried_by_grpc_with_the_same_request_id(
+    start_agent: StartAgent, hq: HqDouble, caplog: pytest.LogCaptureFixture
+) -> None:
+    hq.lose_replies = 1  # HQ grants, then answers UNAVAILABLE: the channel's retry policy asks
+    agent = await start_agent()
+    await ready(agent)
+    first, again = hq.request_ids[:2]
+    assert first == again  # the same request id, so the same grant
+    assert not [r for r in caplog.records if "refill" in r.getMessage()]  # not the refill's loop
+
+
 async def test_config_from_hq_is_followed_and_disabled_ranges_stop_issuing(
     start_agent: StartAgent, pos_for: Callable[..., Pos], hq: HqDouble
 ) -> None:

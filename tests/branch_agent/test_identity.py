@@ -4,6 +4,7 @@ stops refilling once disabled, and honours HQ's rate limit."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from datetime import timedelta
 from pathlib import Path
 
@@ -41,13 +42,13 @@ async def registered(hq: SecureHq) -> None:
     )
 
 
-async def enrolled_agent(hq: SecureHq, data: Path) -> Agent:
+async def enrolled_agent(hq: SecureHq, data: Path, addresses: tuple[str, ...] = ()) -> Agent:
     token = await hq.admin_as("root").CreateEnrollToken(admin_pb2.CreateEnrollTokenRequest(ban=BAN))
     await asyncio.to_thread(identity.enroll, hq.address, hq.certs.ca_cert, token.token, data)
     agent = Agent(
         AgentSettings(
             branch_ban=None,
-            hq_addresses=(hq.address,),
+            hq_addresses=addresses or (hq.address,),
             data_dir=data,
             listen="127.0.0.1:0",
             report_interval=0.2,
@@ -127,3 +128,25 @@ async def test_identity_files_are_private(secure_hq: SecureHq, tmp_path: Path) -
     key.chmod(0o644)
     with pytest.raises(pki.PkiError, match="readable by others"):
         identity.load(tmp_path / "store")
+
+
+async def test_over_tls_an_agent_given_several_hq_addresses_checks_the_hq_name(
+    secure_hq: SecureHq, tmp_path: Path
+) -> None:
+    """One channel over every replica checks one server name, whichever replica answers:
+    einv-hq, which every HQ certificate carries besides its hosts."""
+    hq_cert = pki.load_cert(secure_hq.certs.folder / pki.HQ_CERT)
+    names = hq_cert.extensions.get_extension_for_class(pki.x509.SubjectAlternativeName).value
+    assert pki.HQ_NAME in names.get_values_for_type(pki.x509.DNSName)
+    await registered(secure_hq)
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        dead = f"127.0.0.1:{sock.getsockname()[1]}"
+    agent = await enrolled_agent(secure_hq, tmp_path / "store", (dead, secure_hq.address))
+    try:
+        await eventually(lambda: remaining(agent) > 0)
+        await agent.parts.service.next_numbers(3, GENERAL, "till-1")
+        await eventually(lambda: agent.parts.reporter.sent > 0)
+        assert agent.parts.hq.health.reachable
+    finally:
+        await agent.stop(grace=0.1)
