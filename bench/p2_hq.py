@@ -27,6 +27,7 @@ from bench.servers import Server, hq_process
 from branch_agent.refill import RefillTiming
 from demo.cluster import valid_bans
 from protos.einvoice.v1 import branch_pb2, branch_pb2_grpc, common_pb2
+from runtime.backoff import Backoff
 
 PLAN = BranchPlan(per_request=4, per_period=400)
 # What the agent's HqClient takes for "HQ unreachable": its refill retries after a backoff.
@@ -121,7 +122,7 @@ class _Branches:
             booklets=PLAN.per_request,
         )
         stub = self.stubs[index % len(self.stubs)]
-        delay = BACKOFF.backoff_min
+        backoff = Backoff(BACKOFF.backoff_min, BACKOFF.backoff_max)
         for _ in range(RETRIES):
             try:
                 self.replies[index] = await stub.RequestRange(request, timeout=CALL_TIMEOUT)
@@ -130,8 +131,7 @@ class _Branches:
                 if error.code() not in RETRY_CODES:
                     raise
             self.retries += 1
-            await asyncio.sleep(delay)
-            delay = min(BACKOFF.backoff_max, delay * 2)
+            await backoff.sleep()
         self.replies[index] = await stub.RequestRange(request, timeout=CALL_TIMEOUT)
 
     def granted(self) -> list[Granted]:

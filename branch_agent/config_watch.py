@@ -13,6 +13,7 @@ from branch_agent.hq_client import HqPort
 from branch_agent.model import AgentConfig
 from branch_agent.tasks import raise_if_cancelling
 from branch_agent.writer import Writer
+from runtime.backoff import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +34,11 @@ class ConfigWatcher:
             self.on_change()
 
     async def run(self) -> None:
-        delay = self.backoff_min
+        backoff = Backoff(self.backoff_min, self.backoff_max)
         while True:
             try:
                 async for config in self.hq.watch_config(self.branch_ban):
-                    delay = self.backoff_min
+                    backoff.reset()
                     await self._apply(config)
             except BranchDisabled as error:
                 raise_if_cancelling()
@@ -54,5 +55,4 @@ class ConfigWatcher:
             except Exception:  # a bad message must not end the watch for good
                 raise_if_cancelling()
                 log.exception("configuration stream failed")
-            await asyncio.sleep(delay)
-            delay = min(self.backoff_max, delay * 2)
+            await backoff.sleep()

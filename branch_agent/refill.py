@@ -27,6 +27,7 @@ from branch_agent.model import PendingRequest
 from branch_agent.state import BufferState
 from branch_agent.tasks import nap, raise_if_cancelling
 from branch_agent.writer import Writer
+from runtime.backoff import Backoff
 from runtime.clock import Clock
 from runtime.errors import RateLimited
 
@@ -46,7 +47,7 @@ class RefillTiming:
 
 @dataclass
 class _Retry:
-    delay: float = 0.0
+    backoff: Backoff  # HQ or the ledger away, failures in a row
     not_before: float = 0.0
 
 
@@ -204,14 +205,13 @@ class Refiller:
 
     def _failed(self, key: Key, error: DomainError) -> None:
         self.errors[key] = error
-        retry = self._retries.setdefault(key, _Retry())
+        backoff = Backoff(self.timing.backoff_min, self.timing.backoff_max)
+        retry = self._retries.setdefault(key, _Retry(backoff))
         if isinstance(error, RateLimited):
-            retry.delay = error.retry_after  # HQ said when
+            delay = error.retry_after  # HQ said when
         elif isinstance(error, HqUnreachable | LedgerUnavailable):
-            retry.delay = min(
-                self.timing.backoff_max, max(self.timing.backoff_min, retry.delay * 2)
-            )
+            delay = retry.backoff.failed()
         else:
-            retry.delay = self.timing.refused_backoff
-        retry.not_before = asyncio.get_running_loop().time() + retry.delay
+            delay = self.timing.refused_backoff
+        retry.not_before = asyncio.get_running_loop().time() + delay
         log.warning("refill %s type %s failed: %s", key[0], key[1].value, error)

@@ -12,6 +12,7 @@ from branch_agent import identity as ident
 from branch_agent.hq_client import HqClient
 from branch_agent.tasks import raise_if_cancelling
 from runtime import pki
+from runtime.backoff import Backoff
 
 log = logging.getLogger(__name__)
 RETRY_MIN, RETRY_MAX = 5.0, 600.0
@@ -26,7 +27,7 @@ class Renewal:
     renewals: int = 0
 
     async def run(self) -> None:
-        delay = RETRY_MIN
+        backoff = Backoff(RETRY_MIN, RETRY_MAX)
         while True:
             wait = (self.identity.renew_at - pki.now_utc()).total_seconds()
             if wait > 0:
@@ -34,13 +35,12 @@ class Renewal:
                 continue
             try:
                 await self.renew_now()
-                delay = RETRY_MIN
+                backoff.reset()
             except DomainError as error:
                 raise_if_cancelling()
                 left = self.identity.not_after - pki.now_utc()
                 log.warning("certificate renewal failed (%s left): %s", left, error)
-                await asyncio.sleep(delay)
-                delay = min(RETRY_MAX, delay * 2)
+                await backoff.sleep()
 
     async def renew_now(self) -> None:
         fresh = await ident.renew(self.identity, self.hq, self.data_dir)

@@ -20,6 +20,7 @@ from sqlalchemy import Connection
 from notifier.config import NotifierConfig, Schedule
 from notifier.outbox import OutMessage, claim_due, mark_sent, mark_unsent
 from notifier.smtp import Outcome
+from runtime.backoff import Backoff
 
 log = logging.getLogger("einv.notifier")
 
@@ -82,5 +83,5 @@ def record(
 def backoff(schedule: Schedule, attempts: int) -> timedelta:
     """Exponential: base, 2 base, 4 base, ... up to the maximum; retried for as long as it
     takes (a mail is never given up because the server was down)."""
-    seconds = schedule.retry_base_seconds * 2 ** min(attempts - 1, 30)
-    return timedelta(seconds=min(seconds, schedule.retry_max_seconds))
+    exact = Backoff(schedule.retry_base_seconds, schedule.retry_max_seconds, jitter=False)
+    return timedelta(seconds=exact.delay(attempts))
