@@ -99,7 +99,7 @@ async def serving(
     if not notifier.socket_path:
         yield notifier
         return
-    notifier.send("READY=1", f"STATUS={status()}", f"MAINPID={os.getpid()}")
+    notifier.send("READY=1", f"STATUS={status()}")
     pinger = asyncio.create_task(notifier.keep_alive(status, healthy))
     try:
         yield notifier
