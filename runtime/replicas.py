@@ -93,8 +93,14 @@ class Replicas:
         async with self._lock:
             if used is not self._channel:
                 return  # another call has moved already
-            self._order = [leader, *(a for a in self._order if a != leader)]
-            self._replace(await self._open())
+            order = [leader, *(a for a in self._order if a != leader)]
+            try:
+                target = await target_of(order)
+            except Unavailable as error:  # the channel it has is no worse: keep it
+                log.warning("cannot go to the leader %s: %s", leader[:80], error)
+                return
+            self._order = order
+            self._replace(self._open_at(target))
 
     async def unreachable(self, used: grpc.aio.Channel) -> None:
         """No replica answered: resolve the names again next time (a replica may have moved)."""
@@ -125,7 +131,9 @@ class Replicas:
             task.add_done_callback(self._closing.discard)
 
     async def _open(self) -> grpc.aio.Channel:
-        target = await target_of(self._order)
+        return self._open_at(await target_of(self._order))
+
+    def _open_at(self, target: str) -> grpc.aio.Channel:
         options: list[tuple[str, int | str]] = [*OPTIONS, ("grpc.service_config", self._config)]
         if self._tls is None:
             return grpc.aio.insecure_channel(target, options=options)
