@@ -48,6 +48,9 @@ OPTIONS: tuple[tuple[str, int], ...] = (
     ("grpc.keepalive_time_ms", 10_000),
     ("grpc.keepalive_timeout_ms", 5_000),
     ("grpc.enable_retries", 1),
+    # Connections of its own: a channel made to reach the leader must try it afresh, not share
+    # the waiting time of another channel's failed connection to it (gRPC's global pool).
+    ("grpc.use_local_subchannel_pool", 1),
 )
 
 

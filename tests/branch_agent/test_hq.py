@@ -134,6 +134,25 @@ async def test_a_follower_naming_the_leader_sends_the_agent_there_for_good(
         await follower.stop()
 
 
+async def test_the_agent_goes_back_to_the_leader_it_first_found_away(
+    start_agent: StartAgent, hq: HqDouble
+) -> None:
+    """pick_first stays on the connection it has: the agent reached the follower while the
+    leader was down, and only the follower's answer naming the leader moves it there."""
+    follower = double_for(("11502", "AB"))
+    follower.leader = hq.address
+    await follower.start()
+    await hq.stop()
+    try:
+        agent = await start_agent(hq_addresses=(hq.address, follower.address))
+        await eventually(lambda: agent.parts.refiller.errors)  # refused there, the leader away
+        assert follower.request_ids
+        await hq.start()
+        await ready(agent)
+    finally:
+        await follower.stop()
+
+
 async def test_a_reply_lost_on_the_way_is_retried_by_grpc_with_the_same_request_id(
     start_agent: StartAgent, hq: HqDouble, caplog: pytest.LogCaptureFixture
 ) -> None:
