@@ -205,8 +205,9 @@ class Refiller:
 
     def _failed(self, key: Key, error: DomainError) -> None:
         self.errors[key] = error
-        backoff = Backoff(self.timing.backoff_min, self.timing.backoff_max)
-        retry = self._retries.setdefault(key, _Retry(backoff))
+        if key not in self._retries:
+            self._retries[key] = _Retry(Backoff(self.timing.backoff_min, self.timing.backoff_max))
+        retry = self._retries[key]
         if isinstance(error, RateLimited):
             delay = error.retry_after  # HQ said when
         elif isinstance(error, HqUnreachable | LedgerUnavailable):

@@ -10,8 +10,8 @@
   with backoff, for the idempotent methods the caller names. A follower that names the leader
   adds grpc-retry-pushback-ms=-1 (runtime.grpc_status): gRPC then does not retry on it, and
   the caller redirects at once.
-- Keepalive: a replica that hangs, or is cut off without a reset, is given up within 15 s, and
-  pick_first goes on to the next one.
+- Keepalive: a replica that hangs (paused, or cut off without a reset) is given up within
+  15 s, and pick_first goes on to the next one.
 - TLS: a channel checks one server name, whichever replica it reaches. With several addresses
   that is `pki.HQ_NAME`, which `einv-admin certs hq` writes into every HQ certificate.
 """
@@ -39,14 +39,16 @@ RETRY_POLICY = {
     "backoffMultiplier": 2,
     "retryableStatusCodes": ["UNAVAILABLE"],
 }
+# A ping every this many seconds while a call is open (servers accept one every 5 s or more,
+# runtime.tls.ACCEPT_PINGS); a replica that does not answer one within half of it is given up.
+KEEPALIVE_SECONDS = 10.0
 OPTIONS: tuple[tuple[str, int], ...] = (
     # Reconnect quickly once a replica is back, instead of gRPC's default backoff of 2 minutes.
     ("grpc.initial_reconnect_backoff_ms", 100),
     ("grpc.min_reconnect_backoff_ms", 100),
     ("grpc.max_reconnect_backoff_ms", 2000),
-    # Servers accept pings this often (runtime.tls.ACCEPT_PINGS); only while a call is open.
-    ("grpc.keepalive_time_ms", 10_000),
-    ("grpc.keepalive_timeout_ms", 5_000),
+    # Keep pinging a quiet connection (a WatchConfig stream); gRPC's default stops after two.
+    ("grpc.http2.max_pings_without_data", 0),
     ("grpc.enable_retries", 1),
     # Connections of its own: a channel made to reach the leader must try it afresh, not share
     # the waiting time of another channel's failed connection to it (gRPC's global pool).
@@ -68,14 +70,27 @@ def service_config(service: str, idempotent: Sequence[str]) -> str:
 class Replicas:
     """The channel to the replicas at `addresses`, rebuilt when the order or the TLS changes."""
 
-    def __init__(self, addresses: Sequence[str], tls: Tls | None, config: str) -> None:
+    def __init__(
+        self,
+        addresses: Sequence[str],
+        tls: Tls | None,
+        config: str,
+        keepalive: float = KEEPALIVE_SECONDS,
+    ) -> None:
         if not addresses:
             raise ValueError("at least one HQ address is needed")
         if len(addresses) > 1 and any(a.startswith("unix:") for a in addresses):
             raise ValueError("several HQ addresses must each be HOST:PORT, not unix:PATH")
         self._order = list(dict.fromkeys(addresses))  # preferred first
         self._tls = tls
-        self._config = config
+        wait = round(keepalive * 1000)
+        self._options: list[tuple[str, int | str]] = [
+            *OPTIONS,
+            ("grpc.keepalive_time_ms", wait),
+            ("grpc.keepalive_timeout_ms", wait // 2),
+            ("grpc.http2.ping_timeout_ms", wait // 2),  # what ends the wait in gRPC 1.85
+            ("grpc.service_config", config),
+        ]
         self._channel: grpc.aio.Channel | None = None
         self._lock = asyncio.Lock()
         self._closing: set[asyncio.Task[None]] = set()
@@ -137,7 +152,7 @@ class Replicas:
         return self._open_at(await target_of(self._order))
 
     def _open_at(self, target: str) -> grpc.aio.Channel:
-        options: list[tuple[str, int | str]] = [*OPTIONS, ("grpc.service_config", self._config)]
+        options = list(self._options)
         if self._tls is None:
             return grpc.aio.insecure_channel(target, options=options)
         if len(self._order) > 1:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import signal
+from pathlib import Path
 
+import grpc
 import pytest
 
+from demo.procs import Proc, free_port
+from protos.einvoice.v1 import branch_pb2, branch_pb2_grpc
 from runtime.errors import NotLeader
 from runtime.grpc_status import PUSHBACK_KEY, trailers_for
 from runtime.replicas import RETRY_POLICY, Replicas, service_config, target_of
@@ -48,3 +55,41 @@ def test_a_follower_that_names_the_leader_tells_grpc_not_to_retry_it() -> None:
     named = dict(trailers_for(NotLeader("follows", leader="10.0.0.11:50051")))
     assert named[PUSHBACK_KEY] == "-1"
     assert PUSHBACK_KEY not in dict(trailers_for(NotLeader("no leader known")))
+
+
+NAMES = ("first", "second")
+
+
+def replica(name: str, port: int, folder: Path) -> Proc:
+    args = ["-m", "tests.runtime.replica_server", str(port), name]
+    return Proc(name, args, folder / f"{name}.log", "serving").start()
+
+
+@pytest.mark.slow
+async def test_a_paused_replica_is_given_up_and_the_next_one_serves(tmp_path: Path) -> None:
+    """SIGSTOP keeps the connection open (the kernel still acknowledges), so only keepalive
+    pings notice; gRPC's defaults stop pinging a quiet stream after two pings."""
+    ports = [free_port(), free_port()]
+    first, second = (replica(name, port, tmp_path) for name, port in zip(NAMES, ports, strict=True))
+    replicas = Replicas(
+        [f"127.0.0.1:{port}" for port in ports],
+        None,
+        service_config("einvoice.v1.BranchService", ["RequestRange", "WatchConfig"]),
+        keepalive=5.0,  # the least the servers accept (runtime.tls.ACCEPT_PINGS)
+    )
+    try:
+        stub = branch_pb2_grpc.BranchServiceStub(await replicas.channel())
+        request = branch_pb2.RequestRangeRequest(request_id="r")
+        assert (await stub.RequestRange(request, timeout=5)).grant_id == "first"
+        stream = stub.WatchConfig(branch_pb2.WatchConfigRequest(branch_ban="x"))
+        assert (await stream.read()).version == 1
+        os.kill(first.pid, signal.SIGSTOP)
+        with pytest.raises(grpc.aio.AioRpcError) as broke:
+            await asyncio.wait_for(stream.read(), 30)  # a bound: keepalive ends it in ~7.5 s
+        assert broke.value.code() is grpc.StatusCode.UNAVAILABLE
+        assert (await stub.RequestRange(request, timeout=5)).grant_id == "second"
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
+        await replicas.close()
+        first.stop()
+        second.stop()
