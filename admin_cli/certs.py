@@ -75,7 +75,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-
         "--host",
         action="append",
         required=True,
-        help="a name or IP clients use (repeatable); the name einv-hq is always added, for "
+        help=f"a name or IP clients use (repeatable); {pki.HQ_NAME!r} is always added, for "
         "clients given several replicas",
     )
     p.add_argument("--days", type=int, default=DEFAULT_DAYS, help="validity (default: %(default)s)")
