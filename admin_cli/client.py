@@ -4,7 +4,6 @@ the HQ replicas given, and the refusals turned into one readable line."""
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,13 +37,8 @@ class Identity:
     user: str
 
     @classmethod
-    def resolve(
-        cls, certs_dir: Path | None, user: str | None, insecure: bool, environ: dict[str, str]
-    ) -> Identity:
-        certs_dir = certs_dir or (
-            Path(environ["EINV_CERTS_DIR"]) if environ.get("EINV_CERTS_DIR") else None
-        )
-        user = user or environ.get("EINV_USER") or None
+    def resolve(cls, certs_dir: Path | None, user: str | None, insecure: bool) -> Identity:
+        """From --certs-dir and --user (or EINV_CERTS_DIR and EINV_USER: the parser reads them)."""
         if insecure:
             return cls(None, "insecure")
         if certs_dir is None or user is None:
@@ -94,7 +88,3 @@ class Admin:
         if seen.code is grpc.StatusCode.UNAVAILABLE and closed:
             text += f" ({TLS_HINT if self.tls is not None else PLAIN_HINT})"
         return text
-
-
-def environment() -> dict[str, str]:
-    return dict(os.environ)

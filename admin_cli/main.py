@@ -14,9 +14,17 @@ import grpc
 from admin_cli import alerts, certs, forecast, users
 from admin_cli import commands as c
 from admin_cli.args import duration, instant, invoice_type, number, period, whole
-from admin_cli.client import Admin, Identity, environment
+from admin_cli.client import Admin, Identity
 from allocator import DomainError
-from runtime.cli import EXIT_CODES_HELP, EXIT_USAGE, Parser, addresses, exit_code, seconds
+from runtime.cli import (
+    EXIT_CODES_HELP,
+    EXIT_USAGE,
+    Parser,
+    add_completion,
+    addresses,
+    exit_code,
+    seconds,
+)
 
 DEFAULT_HQ = "127.0.0.1:50051"
 Command = Callable[[Admin, argparse.Namespace], None]
@@ -68,7 +76,9 @@ def parser() -> argparse.ArgumentParser:
         description="HQ administration",
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        env_prefix="EINV_",  # --hq, --certs-dir, --user, --insecure: EINV_HQ, ... (runtime.layers)
     )
+    add_completion(root)
     # The connection options work before the command and after it (default SUPPRESS below the
     # root, so a value given first is not reset by the subcommand's parser).
     for parser_, default in ((root, None), (common, argparse.SUPPRESS)):
@@ -154,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "local", None) is not None:  # certs ...: local files, no HQ
             args.local(args)
             return 0
-        identity = Identity.resolve(args.certs_dir, args.user, args.insecure, environment())
+        identity = Identity.resolve(args.certs_dir, args.user, args.insecure)
         admin = Admin(list(args.hq), identity.tls)
         args.func(admin, args)
     except DomainError as error:

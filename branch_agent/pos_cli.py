@@ -15,7 +15,15 @@ from rich.table import Table
 
 from allocator import TAIPEI, DomainError
 from protos.einvoice.v1 import common_pb2, pos_pb2, pos_pb2_grpc
-from runtime.cli import EXIT_CODES_HELP, Parser, address, exit_code, seconds, whole
+from runtime.cli import (
+    EXIT_CODES_HELP,
+    Parser,
+    add_completion,
+    address,
+    exit_code,
+    seconds,
+    whole,
+)
 from runtime.grpc_status import refusal
 from runtime.json_style import as_json, dumps
 from runtime.tls import client_tls
@@ -29,7 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Talk to the branch agent",
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        # --agent, --terminal, --timeout, --certs-dir: EINV_POS_AGENT, ... (runtime.layers); a
+        # prefix of its own, since a till's certificates are not an admin's EINV_CERTS_DIR.
+        env_prefix="EINV_POS_",
     )
+    add_completion(parser)
     parser.add_argument(
         "--agent", type=address, default="127.0.0.1:50061", help="the agent's POS address"
     )
