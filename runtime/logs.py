@@ -71,7 +71,7 @@ class Repeating:
     at once."""
 
     log: logging.Logger
-    what: str  # "refill 11412 type 07 failed": the line reads "<what>: <error>"
+    what: str  # "refill 11412 type 07": the line reads "<what> failed: <error>"
     every: float = SUMMARY_EVERY
     clock: Callable[[], float] = time.monotonic  # real seconds, whatever the simulated clock
     failures: int = 0  # since it last worked
@@ -80,23 +80,27 @@ class Repeating:
     _unsaid: int = 0  # failures since that line
     _kind: str = ""
 
-    def failed(self, error: object, level: int = logging.WARNING, exc_info: bool = False) -> None:
+    def failed(
+        self, error: object, level: int = logging.WARNING, exc_info: bool = False, note: str = ""
+    ) -> None:
+        """`note`: what the error does not say ("3 days left"), written after it."""
         now, kind = self.clock(), type(error).__name__
+        error = f"{error} ({note})" if note else error
         self.failures += 1
         if self.failures == 1 or kind != self._kind:
             if self.failures == 1:
                 self._since = now
-            self._say(now, level, "%s: %s", self.what, error, exc_info=exc_info)
+            self._say(now, level, "%s failed: %s", self.what, error, exc_info=exc_info)
             self._kind = kind
             return
         self._unsaid += 1
         if now - self._said < self.every:
-            self.log.debug("%s again: %s", self.what, error)
+            self.log.debug("%s failed again: %s", self.what, error)
             return
         self._say(
             now,
             level,
-            "%s: %s (repeated %d times in the last %.0f s)",
+            "%s failed: %s (repeated %d times in the last %.0f s)",
             self.what,
             error,
             self._unsaid,
@@ -108,8 +112,8 @@ class Repeating:
         if not self.failures:
             return
         self.log.info(
-            "%s: recovered after %d failures in %.0f s",
-            self.what.removesuffix(" failed"),
+            "%s works again, after %d failures in %.0f s",
+            self.what,
             self.failures,
             self.clock() - self._since,
         )
