@@ -135,7 +135,8 @@ class _Version(argparse.Action):
         )
 
     def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
-        parser.exit(0, f"{parser.prog.split()[0]} {package_version()}\n")
+        print(parser.prog.split()[0], package_version())  # on stdout, as argparse's --version
+        parser.exit(0)
 
 
 class Parser(argparse.ArgumentParser):
