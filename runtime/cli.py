@@ -180,6 +180,8 @@ class Parser(argparse.ArgumentParser):
         return parsed, extra
 
     def error(self, message: str) -> NoReturn:
+        if self.env_prefix is not None and message.startswith("the following arguments are"):
+            message = layers.where_else(self, self.env_prefix, message)
         self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 

@@ -53,6 +53,20 @@ def env_name(prefix: str, key: str) -> str:
     return prefix + key.upper().replace("-", "_")
 
 
+def where_else(parser: argparse.ArgumentParser, prefix: str, message: str) -> str:
+    """argparse's "the following arguments are required: --a, --b", with where else each of
+    them may be given."""
+    head, _, names = message.partition(": ")
+    options = settable(parser)
+    hints = [
+        f"{name} (or {env_name(prefix, name[2:])}, or {name[2:]} in --{CONFIG})"
+        if name[2:] in options
+        else name
+        for name in names.split(", ")
+    ]
+    return f"{head}: {', '.join(hints)}"
+
+
 def _one(action: argparse.Action, text: str) -> Any:
     """What the command line would make of `text`: the option's type, then its choices."""
     convert = action.type if callable(action.type) else str
@@ -175,13 +189,10 @@ class Layers:
 
 @dataclass(frozen=True, slots=True)
 class _From:
-    """A value from the environment or the file, in place of a default (shown as such in
-    --help's %(default)s, though --help skips reading them)."""
+    """A value from the environment or the file, standing in for a default: still there after
+    the parse means no option replaced it."""
 
     value: Any
-
-    def __str__(self) -> str:
-        return str(self.value)
 
 
 def config_path(argv: list[str]) -> str | None:

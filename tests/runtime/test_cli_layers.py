@@ -116,3 +116,13 @@ def test_names_are_derived_from_the_options() -> None:
     assert {"hq", "data", "listen", "insecure", "log-level", "log-format"} <= set(keys)
     assert "config" not in keys and "help" not in keys and "version" not in keys
     assert env_name("EINV_", "hq-timeout") == "EINV_HQ_TIMEOUT"
+
+
+def test_a_missing_required_option_names_its_variable_and_key(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert hq_main(["serve", "--insecure"]) == 2
+    assert capsys.readouterr().err == (
+        "einv-hq serve: the following arguments are required: --head-ban (or EINV_HEAD_BAN, or "
+        "head-ban in --config) (see einv-hq serve --help)\n"
+    )
