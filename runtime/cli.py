@@ -153,10 +153,10 @@ class Parser(argparse.ArgumentParser):
             self.add_argument(
                 f"--{layers.CONFIG}",
                 metavar="FILE.toml",
-                help=f'settings in a TOML file, a key per long option (head-ban = "..."); '
-                f"each option is also read from {env_prefix}OPTION ({env_prefix}HEAD_BAN); an "
-                f"option given wins over its variable, which wins over the file "
-                f"(also {env_prefix}CONFIG)",
+                help=f"settings from a TOML file (or {env_prefix}CONFIG): a key per long option "
+                f'without its dashes (--some-option X: some-option = "X"); each option is also '
+                f"read from {env_prefix}SOME_OPTION. An option given wins over its variable, "
+                "which wins over the file",
             )
 
     def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
