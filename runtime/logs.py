@@ -46,7 +46,10 @@ def add_options(parser: argparse.ArgumentParser, default_level: str) -> None:
 
 
 def setup(log_level: str, log_format: str, stream: TextIO | None = None) -> None:
-    """The process's one log handler, on stderr (journald adds its own time; keep ours)."""
+    """The process's one log handler, on stderr. Logging configured already (a test runner,
+    a program embedding this one) is left as it is, as logging.basicConfig does."""
+    if logging.getLogger().handlers:
+        return
     handler = logging.StreamHandler(stream or sys.stderr)
     if log_format == "json":
         from pythonjsonlogger.json import JsonFormatter  # only when asked: a dependency less
@@ -60,7 +63,7 @@ def setup(log_level: str, log_format: str, stream: TextIO | None = None) -> None
         )
     else:
         handler.setFormatter(logging.Formatter(TEXT))
-    logging.basicConfig(level=log_level.upper(), handlers=[handler], force=True)
+    logging.basicConfig(level=log_level.upper(), handlers=[handler])
 
 
 @dataclass

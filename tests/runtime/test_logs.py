@@ -77,25 +77,31 @@ def test_a_failure_of_another_kind_is_news(records: list[logging.LogRecord]) -> 
     assert [r.levelname for r in records if r.levelno >= logging.INFO] == ["WARNING", "WARNING"]
 
 
-@pytest.fixture
-def root_logger() -> Iterator[logging.Logger]:
-    """setup() replaces the root logger's handlers: put pytest's back afterwards."""
+def test_every_line_has_its_level_in_text_and_json() -> None:
     root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield root
-    root.handlers[:] = handlers
-    root.setLevel(level)
-
-
-def test_every_line_has_its_level_in_text_and_json(root_logger: logging.Logger) -> None:
+    saved, level = root.handlers[:], root.level  # pytest's, while the test runs
     out = io.StringIO()
-    setup("info", "text", out)
-    logging.getLogger("einv.test").info("hello %s", "text")
-    logging.getLogger("einv.test").debug("not at info")
-    setup("info", "json", out)
-    logging.getLogger("einv.test").warning("hello %s", "json")
+    try:
+        root.handlers.clear()  # as in a process that starts
+        setup("info", "text", out)
+        logging.getLogger("einv.test").info("hello %s", "text")
+        logging.getLogger("einv.test").debug("not at info")
+        root.handlers.clear()
+        setup("info", "json", out)
+        logging.getLogger("einv.test").warning("hello %s", "json")
+    finally:
+        root.handlers[:] = saved
+        root.setLevel(level)
     text, line = out.getvalue().splitlines()
     assert " INFO einv.test hello text" in text
     record = json.loads(line)
     assert record["level"] == "WARNING" and record["logger"] == "einv.test"
     assert record["message"] == "hello json" and record["time"]
+
+
+def test_logging_set_up_already_is_left_alone() -> None:
+    root = logging.getLogger()
+    before = root.handlers[:]
+    assert before  # pytest's
+    setup("debug", "json")
+    assert root.handlers == before
