@@ -56,9 +56,10 @@ def setup(log_level: str, log_format: str, stream: TextIO | None = None) -> None
 
         handler.setFormatter(
             JsonFormatter(
-                "{asctime}{levelname}{name}{message}",
+                "{levelname}{name}{message}",
                 style="{",
-                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+                rename_fields={"levelname": "level", "name": "logger"},
+                timestamp="time",  # ISO 8601 in UTC, as log collectors parse it
             )
         )
     else:

@@ -5,16 +5,21 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shlex
+import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from branch_agent.cli import build_parser as agent_parser
+from demo.procs import Proc, running
 from hq_server.cli import parser as hq_parser
+from tests.conftest import BRANCH_BANS
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 PROGRAMS: dict[str, Callable[[], argparse.ArgumentParser]] = {
@@ -80,3 +85,36 @@ def test_the_systemd_unit_with_its_env_file(
     else:
         assert got.hq == tuple(settings["EINV_HQ"].split(",")) and got.lan_listen is None
         assert got.listen == "127.0.0.1:50061" and got.log_level == "warning"
+
+
+@pytest.mark.slow
+def test_an_agent_starts_from_the_example_file_and_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """agent.toml.example as shipped, with this machine's places from EINV_ variables (which
+    win over the file): it starts, and logs JSON lines with a level, an HQ outage once."""
+    with socket.socket() as sock:  # a port nobody listens on: HQ is down
+        sock.bind(("127.0.0.1", 0))
+        dead = f"127.0.0.1:{sock.getsockname()[1]}"
+    settings = {
+        "EINV_HQ": dead,
+        "EINV_DATA": str(tmp_path / "agent"),
+        "EINV_LISTEN": "127.0.0.1:0",
+        "EINV_METRICS_LISTEN": "127.0.0.1:0",
+        "EINV_INSECURE": "true",
+        "EINV_BRANCH_BAN": BRANCH_BANS[0],
+        "EINV_LOG_LEVEL": "info",
+        "EINV_CONFIG": str(DEPLOY / "config/agent.toml.example"),
+    }
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    log = tmp_path / "agent.log"
+    agent = Proc("agent", ["-m", "branch_agent", "serve"], log, ready="serving POS on")
+    with running(agent.start()):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and log.read_text().count('"refill ') < 1:
+            time.sleep(0.05)
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    assert lines and all(line["level"] in ("INFO", "WARNING", "ERROR") for line in lines)
+    refill = [line for line in lines if line["message"].startswith("refill ")]
+    assert len(refill) == 1 and refill[0]["level"] == "WARNING", refill

@@ -96,7 +96,7 @@ def test_every_line_has_its_level_in_text_and_json() -> None:
     assert " INFO einv.test hello text" in text
     record = json.loads(line)
     assert record["level"] == "WARNING" and record["logger"] == "einv.test"
-    assert record["message"] == "hello json" and record["time"]
+    assert record["message"] == "hello json" and record["time"].endswith("+00:00")
 
 
 def test_logging_set_up_already_is_left_alone() -> None:
