@@ -126,3 +126,19 @@ def test_a_missing_required_option_names_its_variable_and_key(
         "einv-hq serve: the following arguments are required: --head-ban (or EINV_HEAD_BAN, or "
         "head-ban in --config) (see einv-hq serve --help)\n"
     )
+
+
+def test_the_clients_connection_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    from admin_cli.main import parser as admin_parser
+    from branch_agent.pos_cli import build_parser as pos_parser
+
+    monkeypatch.setenv("EINV_HQ", "10.0.0.11:50051,10.0.0.12:50051")
+    monkeypatch.setenv("EINV_INSECURE", "yes")
+    got = admin_parser().parse_args(["pools"])
+    assert got.hq == ("10.0.0.11:50051", "10.0.0.12:50051") and got.insecure
+    assert admin_parser().parse_args(["pools", "--hq", "127.0.0.1:1"]).hq == ("127.0.0.1:1",)
+    monkeypatch.setenv("EINV_POS_AGENT", "unix:/run/einv-agent/pos.sock")
+    monkeypatch.setenv("EINV_POS_TIMEOUT", "2.5")
+    monkeypatch.setenv("EINV_CERTS_DIR", "admin-certs")  # an admin's: not einv-pos's
+    got = pos_parser().parse_args(["status"])
+    assert (got.agent, got.timeout, got.certs_dir) == ("unix:/run/einv-agent/pos.sock", 2.5, None)
