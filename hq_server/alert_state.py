@@ -65,10 +65,7 @@ def load_snapshot(conn: Connection, now: datetime, tracker: ReportTracker) -> Sn
         for row in conn.execute(select(branches).order_by(branches.c.ban))
     )
     assigned = assigned_types(conn, (previous, period, period.next()))
-    reports = {
-        t: tracker.blank_report_status(conn, PoolKey(previous, InvoiceType.parse(t)))
-        for t in sorted(assigned.get(previous.to_year_month(), frozenset()))
-    }
+    reports = {pool: tracker.blank_report_status(conn, pool) for pool in ended_pools(conn, now)}
     return Snapshot(now, period, pool_states(conn, period, states), states, assigned, reports)
 
 
@@ -177,6 +174,16 @@ def burn_rates(conn: Connection) -> dict[str, float]:
         hours = (at_b - at_a).total_seconds() / 3600
         rates[ban] = (total_b - total_a) / hours if hours > 0 else 0.0
     return rates
+
+
+def ended_pools(conn: Connection, now: datetime) -> list[PoolKey]:
+    """Every pool whose period has ended: each owes an E0402, however long ago it ended."""
+    query = select(assignments.c.year_month, assignments.c.invoice_type).distinct()
+    pools = (
+        PoolKey(Period.from_year_month(r.year_month), InvoiceType.parse(r.invoice_type))
+        for r in conn.execute(query)
+    )
+    return sorted(pool for pool in pools if pool.period.has_ended(now))
 
 
 def assigned_types(conn: Connection, periods: tuple[Period, ...]) -> dict[str, frozenset[str]]:
