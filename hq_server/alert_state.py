@@ -11,12 +11,12 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import Connection, case, func, select
 
 from allocator import InvoiceType, Period, PoolKey, RangeStatus
 from hq_server.queries import is_closed, list_pools
-from hq_server.schema import assignments, branches, grants, usage_samples
+from hq_server.rates import burn_rates
+from hq_server.schema import assignments, branches, grants
 from notifier.model import BranchPool, BranchState, PoolState, ReportState, ReportStatus, Snapshot
 from notifier.ports import ReportTracker
 
@@ -147,33 +147,6 @@ def active_types(conn: Connection, periods: tuple[Period, ...]) -> dict[str, set
     for r in conn.execute(query):
         result.setdefault(r.branch_ban, set()).add(r.invoice_type)
     return result
-
-
-def burn_rates(conn: Connection) -> dict[str, float]:
-    """Numbers issued per hour between each branch's first and last sample.
-
-    The same measure as hq_server.branch_ops.burn_per_hour, for all branches in one query.
-    """
-    ends = (
-        select(
-            usage_samples.c.ban,
-            func.min(usage_samples.c.id).label("first"),
-            func.max(usage_samples.c.id).label("last"),
-        )
-        .group_by(usage_samples.c.ban)
-        .subquery()
-    )
-    first, last = aliased(usage_samples), aliased(usage_samples)
-    query = (
-        select(ends.c.ban, first.c.at, first.c.issued_total, last.c.at, last.c.issued_total)
-        .join(first, first.c.id == ends.c.first)
-        .join(last, and_(last.c.id == ends.c.last, ends.c.first != ends.c.last))
-    )
-    rates = {}
-    for ban, at_a, total_a, at_b, total_b in conn.execute(query):
-        hours = (at_b - at_a).total_seconds() / 3600
-        rates[ban] = (total_b - total_a) / hours if hours > 0 else 0.0
-    return rates
 
 
 def ended_pools(conn: Connection, now: datetime) -> list[PoolKey]:

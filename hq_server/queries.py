@@ -20,7 +20,6 @@ from allocator import (
     account,
     by_track,
 )
-from hq_server.branch_ops import burn_per_hour
 from hq_server.rates import burn_rates
 from hq_server.records import (
     Assignment,
@@ -141,7 +140,7 @@ def usage(conn: Connection, year_month: str, ban: str | None) -> list[UsageView]
         t["booklets"] += row.booklets
         t["final"] = t["final"] and row.final
     branch_rows = conn.execute(select(branches).order_by(branches.c.ban)).all()
-    rates = burn_rates(conn) if ban is None else None  # every branch: one query, not 10,000
+    rates = burn_rates(conn, ban)  # every branch: one query, not 10,000
     views = []
     for b in branch_rows:
         if ban and b.ban != ban:
@@ -150,9 +149,7 @@ def usage(conn: Connection, year_month: str, ban: str | None) -> list[UsageView]
             UsageView(
                 b.ban,
                 **totals.get(b.ban, {}),
-                burn_per_hour=burn_per_hour(conn, Ban(b.ban))
-                if rates is None
-                else rates.get(b.ban, 0.0),
+                burn_per_hour=rates.get(b.ban, 0.0),
                 last_report=b.last_report_at,
             )
         )
