@@ -17,7 +17,6 @@ import functools
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from sqlalchemy import Connection
 
@@ -168,8 +167,7 @@ async def export(hq: Hq, request: ExportRequest, actor: str) -> AsyncIterator[Pa
     pools = await hq.read(lambda conn: export_pools(conn, request))
     count = 0
     if request.kind is ExportKind.BLANKS:
-        now: datetime = hq.now()
-        request.period.require_ended(now, "the export of its blank ranges (E0402)")
+        request.period.require_ended(hq.now(), "the export of its blank ranges (E0402)")
         page = await hq.read(lambda conn: blank_page(conn, Ban(hq.head_ban), pools))
         count = len(page.lines)
         yield page
