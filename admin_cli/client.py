@@ -4,7 +4,7 @@ the HQ replicas given, and the refusals turned into one readable line."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from runtime.grpc_status import refusal
 from runtime.tls import Tls, client_tls
 
 TIMEOUT = 30.0
+STREAM_TIMEOUT = 3600.0  # a whole export of a large chain, not one reply
 # An HQ just started (a script's next line) may take a moment to listen: wait for it this long,
 # then make the call anyway, so a refusal (TLS, address) is reported as it is.
 CONNECT_WAIT = 5.0
@@ -64,19 +65,42 @@ class Admin:
             return grpc.insecure_channel(address)
         return grpc.secure_channel(address, self.tls.credentials())
 
-    def call(self, method: str, request: Message, timeout: float = TIMEOUT) -> Any:
-        last: grpc.RpcError | None = None
+    def stubs(self) -> Iterator[admin_pb2_grpc.AdminServiceStub]:
+        """A stub on each HQ address in turn, its channel open until the next one is asked for."""
         for address in self.addresses:
             with self.channel(address) as channel:
                 with contextlib.suppress(grpc.FutureTimeoutError):
                     grpc.channel_ready_future(channel).result(timeout=CONNECT_WAIT)
-                stub = admin_pb2_grpc.AdminServiceStub(channel)
-                try:
-                    return getattr(stub, method)(request, timeout=timeout)
-                except grpc.RpcError as error:
-                    if error.code() != grpc.StatusCode.UNAVAILABLE:
-                        raise
-                    last = error
+                yield admin_pb2_grpc.AdminServiceStub(channel)
+
+    def call(self, method: str, request: Message, timeout: float = TIMEOUT) -> Any:
+        last: grpc.RpcError | None = None
+        for stub in self.stubs():
+            try:
+                return getattr(stub, method)(request, timeout=timeout)
+            except grpc.RpcError as error:
+                if error.code() != grpc.StatusCode.UNAVAILABLE:
+                    raise
+                last = error
+        assert last is not None
+        raise last
+
+    def stream(self, method: str, request: Message, timeout: float = STREAM_TIMEOUT) -> Any:
+        """A server-streaming call's replies, failing over like `call` until the first one
+        arrives (after that a failure is the caller's: it has already used some replies)."""
+        last: grpc.RpcError | None = None
+        for stub in self.stubs():
+            replies = getattr(stub, method)(request, timeout=timeout)
+            try:
+                first = next(replies, None)
+            except grpc.RpcError as error:
+                if error.code() != grpc.StatusCode.UNAVAILABLE:
+                    raise
+                last = error
+                continue
+            yield from [] if first is None else [first]
+            yield from replies
+            return
         assert last is not None
         raise last
 

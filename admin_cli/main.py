@@ -11,7 +11,7 @@ from typing import Any
 
 import grpc
 
-from admin_cli import alerts, certs, forecast, users
+from admin_cli import alerts, certs, export, forecast, users
 from admin_cli import commands as c
 from admin_cli.args import duration, instant, invoice_type, number, period, whole
 from admin_cli.client import Admin, Identity
@@ -81,7 +81,9 @@ def parser() -> argparse.ArgumentParser:
     add_completion(root)
     # The connection options work before the command and after it (default SUPPRESS below the
     # root, so a value given first is not reset by the subcommand's parser).
-    for parser_, default in ((root, None), (common, argparse.SUPPRESS)):
+    connection = Parser(add_help=False)  # for commands without --json (export)
+    below = argparse.SUPPRESS
+    for parser_, default in ((root, None), (common, below), (connection, below)):
         connection_options(parser_, default)
     sub = root.add_subparsers(dest="command", required=True)
 
@@ -151,6 +153,7 @@ def parser() -> argparse.ArgumentParser:
     users.add_commands(sub, common)
     forecast.add_commands(sub, common, period)
     certs.add_commands(sub)
+    export.add_commands(sub, connection)
     return root
 
 

@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from time import monotonic
 
-from bench import p1_agent, p1_metrics, p2_hq, p2_pg, p3_mof, web
+from bench import p1_agent, p1_metrics, p2_hq, p2_pg, p2_tls, p3_mof, web
 from bench.figures import Figure, Results, table
 from bench.servers import REPO, Server, child_environment, echo_server, profile_into
 
-SUITES = ("p1", "p1m", "p2", "p3", "p4", "web")
+SUITES = ("p1", "p1m", "p2", "p2tls", "p3", "p4", "web")
 RESULTS = REPO / "bench" / "results"
 
 
@@ -81,6 +81,9 @@ def _steps(
     if "p2" in chosen and not args.no_pg:
         sizes_pg = p2_pg.SMOKE if smoke else p2_pg.FULL
         steps["p2-pg"] = lambda echo: p2_pg.run(root / "p2-pg", echo, sizes_pg, results)
+    if "p2tls" in chosen:  # the same burst through mutual TLS, one certificate per branch
+        sizes_tls = p2_tls.SMOKE if smoke else p2_tls.FULL
+        steps["p2tls"] = lambda _echo: p2_tls.run(root / "p2tls", sizes_tls, results)
     if "p3" in chosen:
         sizes3 = p3_mof.SMOKE if smoke else p3_mof.FULL
         steps["p3"] = lambda _echo: p3_mof.run(sizes3, results)

@@ -64,11 +64,12 @@ def echo_server(root: Path) -> Iterator[Server]:
 
 
 @contextlib.contextmanager
-def hq_process(root: Path, db_url: str) -> Iterator[Server]:
-    """One HQ (`python -m hq_server serve`) on a database seeded beforehand."""
+def hq_process(root: Path, db_url: str, certs_dir: Path | None = None) -> Iterator[Server]:
+    """One HQ (`python -m hq_server serve`) on a database seeded beforehand: plaintext on
+    loopback, or mutual TLS with the CA and HQ certificate of `certs_dir`."""
     address = loopback()
     args = [*_python("hq"), "-m", "hq_server", "serve", "--head-ban", HEAD_BAN, "--db", db_url]
-    args += ["--insecure"]
+    args += ["--insecure"] if certs_dir is None else ["--certs-dir", str(certs_dir)]
     proc = Proc("hq", [*args, "--listen", address], root / "hq.log", "serving on")
     with running(proc.start()):
         yield Server(address, proc.pid)

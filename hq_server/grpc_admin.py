@@ -7,7 +7,7 @@ from datetime import timedelta
 import grpc
 
 from allocator import InvalidInput, Period, check_schedule
-from hq_server import admin_ops, convert, enrolment, queries
+from hq_server import admin_ops, convert, enrolment, export, queries
 from hq_server.app import Hq
 from hq_server.audit import chain_ok
 from hq_server.enrolment import DEFAULT_TOKEN_TTL
@@ -267,3 +267,10 @@ class AdminServicer(ReportsMixin, BackOfficeMixin, admin_pb2_grpc.AdminServiceSe
             ],
             chain_ok=chain_ok(chain),
         )
+
+    # ---- ERP export (hq_server/export.py; rows built in convert.py) ----
+    async def ExportData(self, request: admin_pb2.ExportDataRequest, context: Ctx):
+        wanted = convert.export_request(request)
+        async for page in export.export(self.hq, wanted, actor()):
+            for reply in convert.export_replies(page):
+                yield reply

@@ -313,16 +313,16 @@ def alert_metrics(view: HqView) -> Iterator[Metric]:
     yield opened
     snap = view.snapshot
     assert snap is not None
-    previous = snap.period.previous()
     days = GaugeMetricFamily(
         "einv_hq_e0402_days_left",
-        "Days until the E0402 blank report of the last period is due (negative: overdue)",
+        "Days until an ended period's E0402 blank report is due (negative: overdue), for "
+        "every pool whose report is not confirmed",
         labels=POOL_LABELS,
     )
-    left = (previous.blank_report_deadline() - snap.now).total_seconds() / 86400
-    for invoice_type, status in sorted(snap.reports.items()):
+    for pool, status in sorted(snap.reports.items()):
         if status.state is not ReportState.CONFIRMED:
-            days.add_metric([previous.to_year_month(), invoice_type], left)
+            left = pool.period.blank_report_days_left(snap.now)
+            days.add_metric([pool.year_month, pool.type_code], left)
     yield days
 
 
