@@ -168,6 +168,7 @@ def db_command(args: argparse.Namespace) -> int:
 
 
 def main(args: argparse.Namespace) -> int:
+    """Run what hq_server.cli parsed: exit 2 with one line for whatever refuses to start."""
     if args.command == "db":
         try:
             return db_command(args)
