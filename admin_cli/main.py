@@ -11,7 +11,7 @@ from typing import Any
 
 import grpc
 
-from admin_cli import alerts, certs, forecast, users
+from admin_cli import alerts, certs, forecast, status, users
 from admin_cli import commands as c
 from admin_cli.args import duration, instant, invoice_type, number, period, whole
 from admin_cli.client import Admin, Identity, environment
@@ -141,6 +141,7 @@ def parser() -> argparse.ArgumentParser:
     users.add_commands(sub, common)
     forecast.add_commands(sub, common, period)
     certs.add_commands(sub)
+    status.add_commands(sub, common)
     return root
 
 

@@ -35,6 +35,7 @@ RULES: Mapping[str, Rule] = {
     ADMIN + "Forecast": VIEWER,  # a what-if only reads: applying it is SetQuota's
     ADMIN + "ListGrants": VIEWER,
     ADMIN + "ListReports": VIEWER,
+    ADMIN + "GetServerStatus": VIEWER,  # who leads, tokens, versions: what etcdctl shows
     # Operators change the pools, the branches and what goes to the MOF.
     ADMIN + "AddAssignment": OPERATOR,
     ADMIN + "AddBranch": OPERATOR,

@@ -7,7 +7,7 @@ from datetime import timedelta
 import grpc
 
 from allocator import InvalidInput, Period, check_schedule
-from hq_server import admin_ops, convert, enrolment, queries
+from hq_server import admin_ops, convert, enrolment, health, queries
 from hq_server.app import Hq
 from hq_server.audit import chain_ok
 from hq_server.enrolment import DEFAULT_TOKEN_TTL
@@ -32,6 +32,10 @@ def actor() -> str:
 class AdminServicer(ReportsMixin, BackOfficeMixin, admin_pb2_grpc.AdminServiceServicer):
     def __init__(self, hq: Hq) -> None:
         self.hq = hq
+
+    async def GetServerStatus(self, request: admin_pb2.GetServerStatusRequest, context: Ctx):
+        now = await health.readiness(self.hq)
+        return convert.server_status_pb(now, self.hq.head_ban, health.package_version())
 
     async def AddAssignment(self, request: admin_pb2.AddAssignmentRequest, context: Ctx):
         who = actor()
