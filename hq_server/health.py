@@ -116,8 +116,13 @@ class Readiness:
                 f"fenced: the database names token {self.stored.token} of "
                 f"{self.stored.holder}, not this replica's {self.token}"
             )
-        if self.leader is None:
-            found.append("no leader known: writes are refused everywhere")
+        if not self.cluster and self.token is None and self.stored is not None:
+            found.append(  # LocalCoordinator.fenced: it never takes office back by itself
+                f"not in office: the database names token {self.stored.token} of "
+                f"{self.stored.holder} (another HQ process on this database?)"
+            )
+        elif self.leader is None:
+            found.append("no leader known to this replica")
         return found
 
     @property

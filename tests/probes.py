@@ -9,8 +9,11 @@ import asyncio
 import time
 
 import grpc
+import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2
+
+from admin_cli.main import main as admin_main
 
 SERVING = "SERVING"
 NOT_SERVING = "NOT_SERVING"
@@ -63,3 +66,18 @@ async def listed_services(address: str, version: str) -> list[str]:
         address, version, reflection_pb2.ServerReflectionRequest(list_services="")
     )
     return [s.name for s in reply.list_services_response.service]
+
+
+async def einv_admin(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """`einv-admin --insecure ARGV` in a thread (an in-process HQ serves on this event loop):
+    its exit code, stdout and stderr."""
+
+    def run() -> int:
+        try:
+            return admin_main(["--insecure", *argv])
+        except SystemExit as exit_:  # a check that failed exits from the command
+            return int(exit_.code or 0)
+
+    code = await asyncio.to_thread(run)
+    out = capsys.readouterr()
+    return code, out.out, out.err

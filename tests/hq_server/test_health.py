@@ -4,7 +4,6 @@ v1alpha. (A replica losing its etcd lease: tests/cluster/test_health.py.)"""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
 from collections.abc import AsyncIterator
@@ -13,7 +12,6 @@ import grpc
 import pytest
 from grpc_reflection.v1alpha import reflection_pb2
 
-from admin_cli.main import main as admin_main
 from hq_server import migrate
 from hq_server.coordinator import LocalCoordinator
 from hq_server.health import ADMIN_SERVICE, BRANCH_SERVICE, READ_SERVICE, ServerHealth
@@ -22,7 +20,7 @@ from hq_server.server import build_server
 from protos.einvoice.v1 import admin_pb2, admin_pb2_grpc
 from tests.fixtures import SecureHq
 from tests.hq_server.conftest import HqHandle
-from tests.probes import NOT_SERVING, SERVING, health, listed_services, reflect
+from tests.probes import NOT_SERVING, SERVING, einv_admin, health, listed_services, reflect
 
 WRITES = (BRANCH_SERVICE, ADMIN_SERVICE)
 
@@ -88,22 +86,10 @@ async def test_server_status_of_a_single_hq(hq: HqHandle) -> None:
     assert status.healthy and list(status.problems) == []
 
 
-async def admin(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    def run() -> int:
-        try:
-            return admin_main(["--insecure", *argv])
-        except SystemExit as exit_:  # a check that failed exits from the command
-            return int(exit_.code or 0)
-
-    code = await asyncio.to_thread(run)  # the HQ serves on this event loop
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
 async def test_einv_admin_status_of_one_hq_and_of_one_that_is_down(
     hq: HqHandle, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = await admin(capsys, "status", "--hq", hq.address)
+    code, out, _ = await einv_admin(capsys, "status", "--hq", hq.address)
     assert code == 0
     (line,) = [row for row in out.splitlines() if hq.address in row]
     cells = [c.strip() for c in line.strip("│ ").split("│")]
@@ -113,7 +99,7 @@ async def test_einv_admin_status_of_one_hq_and_of_one_that_is_down(
     assert cells[7:10] == [SERVING] * 3 and cells[10] == "-"
 
     dead = dead_address()
-    code, out, _ = await admin(capsys, "status", "--hq", f"{hq.address},{dead}", "--json")
+    code, out, _ = await einv_admin(capsys, "status", "--hq", f"{hq.address},{dead}", "--json")
     assert code == 6  # a replica did not answer
     first, second = json.loads(out)["endpoints"]
     assert first["endpoint"] == hq.address and first["status"]["healthy"] is True
@@ -125,7 +111,7 @@ async def test_einv_admin_status_of_one_hq_and_of_one_that_is_down(
         "status": None,
     }
     assert second["error"].startswith("UNAVAILABLE")
-    code, out, _ = await admin(capsys, "status", "--hq", f"{dead},{hq.address}")
+    code, out, _ = await einv_admin(capsys, "status", "--hq", f"{dead},{hq.address}")
     assert code == 6 and "UNREACHABLE" in out and "single" in out
 
 
@@ -133,7 +119,7 @@ async def test_einv_admin_status_exits_1_for_a_fenced_hq(
     hq: HqHandle, capsys: pytest.CaptureFixture[str]
 ) -> None:
     await LocalCoordinator(hq.app.store, "other-hq", hq.clock).start()
-    code, out, _ = await admin(capsys, "status", "--hq", hq.address)
+    code, out, _ = await einv_admin(capsys, "status", "--hq", hq.address)
     assert code == 1 and "fenced: the database names token" in out
 
 
