@@ -17,6 +17,7 @@ from hq_server.records import load_branch
 from protos.einvoice.v1 import admin_pb2, admin_pb2_grpc
 from runtime import messages
 from runtime.guard import current_principal
+from runtime.version import package_version
 
 Ctx = grpc.aio.ServicerContext
 MAX_AUDIT_PAGE = 1000
@@ -35,7 +36,7 @@ class AdminServicer(ReportsMixin, BackOfficeMixin, admin_pb2_grpc.AdminServiceSe
 
     async def GetServerStatus(self, request: admin_pb2.GetServerStatusRequest, context: Ctx):
         now = await health.readiness(self.hq)
-        return convert.server_status_pb(now, self.hq.head_ban, health.package_version())
+        return convert.server_status_pb(now, self.hq.head_ban, package_version())
 
     async def AddAssignment(self, request: admin_pb2.AddAssignmentRequest, context: Ctx):
         who = actor()

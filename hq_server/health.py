@@ -21,7 +21,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from importlib import metadata
 
 import grpc
 from sqlalchemy import Connection, select
@@ -42,7 +41,6 @@ BRANCH_SERVICE = branch_pb2.DESCRIPTOR.services_by_name["BranchService"].full_na
 ADMIN_SERVICE = admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name
 EVERY_SECONDS = 0.5
 DB_PROBE_SECONDS = 2.0  # a database that has not answered by then counts as down
-PACKAGE = "einvoice-allocator"
 
 
 class ServerRole(StrEnum):
@@ -167,13 +165,6 @@ def read_term(conn: Connection) -> StoredTerm:
 def one_line(error: SQLAlchemyError) -> str:
     cause = getattr(error, "orig", None) or error
     return (str(cause).strip().splitlines() or [type(cause).__name__])[0][:300]
-
-
-def package_version() -> str:
-    try:
-        return metadata.version(PACKAGE)
-    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
-        return "unknown"
 
 
 class ServerHealth:

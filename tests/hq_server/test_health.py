@@ -15,9 +15,9 @@ from grpc_reflection.v1alpha import reflection_pb2
 from hq_server import migrate
 from hq_server.coordinator import LocalCoordinator
 from hq_server.health import ADMIN_SERVICE, BRANCH_SERVICE, READ_SERVICE, ServerHealth
-from hq_server.health import package_version as version
 from hq_server.server import build_server
 from protos.einvoice.v1 import admin_pb2, admin_pb2_grpc
+from runtime.version import package_version as version
 from tests.fixtures import SecureHq
 from tests.hq_server.conftest import HqHandle
 from tests.probes import NOT_SERVING, SERVING, einv_admin, health, listed_services, reflect
