@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import grpc
 import pytest
@@ -14,7 +15,14 @@ from grpc_reflection.v1alpha import reflection_pb2
 
 from hq_server import migrate
 from hq_server.coordinator import LocalCoordinator
-from hq_server.health import ADMIN_SERVICE, BRANCH_SERVICE, READ_SERVICE, ServerHealth
+from hq_server.health import (
+    ADMIN_SERVICE,
+    BRANCH_SERVICE,
+    READ_SERVICE,
+    Readiness,
+    ServerHealth,
+    StoredTerm,
+)
 from hq_server.server import build_server
 from protos.einvoice.v1 import admin_pb2, admin_pb2_grpc
 from runtime.version import package_version as version
@@ -148,3 +156,46 @@ async def test_a_branch_may_not_ask_for_the_status_a_viewer_may(secure_hq: Secur
     assert refused.value.code() is grpc.StatusCode.PERMISSION_DENIED
     status = await secure_hq.admin_as("vera").GetServerStatus(admin_pb2.GetServerStatusRequest())
     assert status.healthy
+
+
+def ready(**changes: object) -> Readiness:
+    """A healthy cluster leader (token 7 stored, etcd lease alive), with `changes`."""
+    base = Readiness(
+        cluster=True,
+        token=7,
+        leader="hq-a:50051",
+        etcd_ok=True,
+        stored=StoredTerm(7, "hq-a:50051", "0004"),
+        db_error="",
+        head="0004",
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("case", "now", "writes", "reads", "problem"),
+    [
+        ("leader", ready(), True, True, None),
+        ("follower", ready(token=None, leader="hq-b:50051"), False, True, None),
+        ("single", ready(cluster=False, etcd_ok=None), True, True, None),
+        ("lease lapsed", ready(token=None, etcd_ok=False, leader=None), False, True, "etcd: "),
+        ("fenced", ready(stored=StoredTerm(9, "hq-b:50051", "0004")), False, True, "fenced: "),
+        ("database down", ready(stored=None, db_error="refused"), False, False, "database: "),
+        ("schema behind", ready(stored=StoredTerm(7, "a", "0003")), True, True, "database sc"),
+        ("no leader", ready(token=None, leader=None), False, True, "no leader known"),
+        ("single, fenced", ready(cluster=False, etcd_ok=None, token=None), False, True, "not in"),
+    ],
+)
+def test_the_rule_of_each_name(
+    case: str, now: Readiness, writes: bool, reads: bool, problem: str | None
+) -> None:
+    assert now.serving() == {
+        "": True,
+        READ_SERVICE: reads,
+        BRANCH_SERVICE: writes,
+        ADMIN_SERVICE: writes,
+    }, case
+    found = now.problems()
+    assert now.healthy is (problem is None), (case, found)
+    if problem is not None:
+        assert any(p.startswith(problem) for p in found), (case, found)
