@@ -100,7 +100,8 @@ class AgentService:
 
     def can_hand_out(self) -> bool:
         """The POS service's health: a number of the current period of each type served, or
-        an HQ that answered the last call (so a refill can come). NOT_SERVING means neither."""
+        an HQ that answered the last call (a refill can come, or HQ's refusal reaches the POS
+        as the reason). NOT_SERVING means neither: no number, and nobody to ask for one."""
         if self.health.reachable:
             return True
         period = Period.containing(self.clock.now())
