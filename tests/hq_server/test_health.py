@@ -78,6 +78,16 @@ async def test_a_fenced_hq_stops_serving_writes_and_keeps_serving_reads(
     assert await statuses(address) == dict.fromkeys(("", READ_SERVICE, *WRITES), SERVING)
 
 
+async def test_a_server_shutting_down_is_not_serving_by_any_name(
+    watched: tuple[ServerHealth, str],
+) -> None:
+    board, address = watched
+    await board.shutdown()
+    assert await statuses(address) == dict.fromkeys(("", READ_SERVICE, *WRITES), NOT_SERVING)
+    await board.update()  # a last probe after that changes nothing
+    assert await health(address, BRANCH_SERVICE) == NOT_SERVING
+
+
 async def test_server_status_of_a_single_hq(hq: HqHandle) -> None:
     status = await hq.admin.GetServerStatus(admin_pb2.GetServerStatusRequest())
     assert status.role == admin_pb2.SERVER_ROLE_SINGLE and status.leader == "test-hq"
