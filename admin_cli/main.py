@@ -11,7 +11,7 @@ from typing import Any
 
 import grpc
 
-from admin_cli import alerts, certs, export, forecast, users
+from admin_cli import alerts, certs, export, forecast, status, users
 from admin_cli import commands as c
 from admin_cli.args import duration, instant, invoice_type, number, period, whole
 from admin_cli.client import Admin, Identity
@@ -154,6 +154,7 @@ def parser() -> argparse.ArgumentParser:
     forecast.add_commands(sub, common, period)
     certs.add_commands(sub)
     export.add_commands(sub, connection)
+    status.add_commands(sub, common)
     return root
 
 

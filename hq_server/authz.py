@@ -36,6 +36,7 @@ RULES: Mapping[str, Rule] = {
     ADMIN + "ListGrants": VIEWER,
     ADMIN + "ListReports": VIEWER,
     ADMIN + "ExportData": VIEWER,  # ERP export: a read (hq_server/export.py)
+    ADMIN + "GetServerStatus": VIEWER,  # who leads, tokens, versions: what etcdctl shows
     # Operators change the pools, the branches and what goes to the MOF.
     ADMIN + "AddAssignment": OPERATOR,
     ADMIN + "AddBranch": OPERATOR,

@@ -21,6 +21,7 @@ from hq_server.export import BlankLine, ExportKind, ExportRequest, GrantLine, Pa
 from hq_server.forecasting import PeriodOutlook
 from hq_server.grant_batch import GrantRecord
 from hq_server.handover import Due
+from hq_server.health import Readiness, ServerRole
 from hq_server.records import Assignment, Branch
 from hq_server.web import users
 from notifier.alerts import AlertView
@@ -54,6 +55,41 @@ def quota(msg: common_pb2.Quota) -> Quota:
 
 def ban(value: str) -> Ban:
     return Ban.parse(value)
+
+
+_ROLES = {
+    ServerRole.SINGLE: admin_pb2.SERVER_ROLE_SINGLE,
+    ServerRole.LEADER: admin_pb2.SERVER_ROLE_LEADER,
+    ServerRole.FOLLOWER: admin_pb2.SERVER_ROLE_FOLLOWER,
+}
+_ETCD = {
+    None: admin_pb2.ETCD_STATE_NOT_USED,
+    True: admin_pb2.ETCD_STATE_OK,
+    False: admin_pb2.ETCD_STATE_NO_SESSION,
+}
+
+
+def server_status_pb(now: Readiness, head_ban: str, version: str) -> admin_pb2.ServerStatus:
+    stored = now.stored
+    return admin_pb2.ServerStatus(
+        role=_ROLES[now.role],
+        leader=now.leader or "",
+        fencing_token=now.token or 0,
+        stored_token=(stored.token or 0) if stored else 0,
+        stored_holder=(stored.holder or "") if stored else "",
+        version=version,
+        database_ok=now.reads,
+        database_error=now.db_error,
+        schema_revision=(stored.revision or "") if stored else "",
+        schema_head=now.head,
+        etcd=_ETCD[now.etcd_ok],
+        services=[
+            admin_pb2.ServiceHealth(service=name, serving=ok) for name, ok in now.serving().items()
+        ],
+        healthy=now.healthy,
+        problems=now.problems(),
+        head_ban=head_ban,
+    )
 
 
 def grant_pb(grant: GrantRecord) -> branch_pb2.Grant:

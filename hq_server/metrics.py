@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import TypeVar
 
 from prometheus_client import CollectorRegistry
 from prometheus_client import Counter as CounterMetric
@@ -33,6 +33,7 @@ from sqlalchemy import Connection, func, select
 
 from allocator import BOOKLET_SIZE, DomainError, Period
 from hq_server.app import Hq
+from hq_server.coordinator import EtcdSession
 from hq_server.grant_batch import GrantRecord
 from hq_server.queries import list_pools, reconcile
 from hq_server.schema import leadership
@@ -145,13 +146,6 @@ def pool_figures(
             )
         )
     return result
-
-
-@runtime_checkable
-class EtcdSession(Protocol):
-    """A coordinator on etcd (cluster mode) says whether its etcd session (lease) is alive."""
-
-    def has_session(self) -> bool: ...
 
 
 class HqCollector:

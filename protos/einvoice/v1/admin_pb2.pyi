@@ -17,6 +17,20 @@ class ReportKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REPORT_KIND_E0401: _ClassVar[ReportKind]
     REPORT_KIND_E0402: _ClassVar[ReportKind]
 
+class ServerRole(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SERVER_ROLE_UNSPECIFIED: _ClassVar[ServerRole]
+    SERVER_ROLE_SINGLE: _ClassVar[ServerRole]
+    SERVER_ROLE_LEADER: _ClassVar[ServerRole]
+    SERVER_ROLE_FOLLOWER: _ClassVar[ServerRole]
+
+class EtcdState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ETCD_STATE_UNSPECIFIED: _ClassVar[EtcdState]
+    ETCD_STATE_NOT_USED: _ClassVar[EtcdState]
+    ETCD_STATE_OK: _ClassVar[EtcdState]
+    ETCD_STATE_NO_SESSION: _ClassVar[EtcdState]
+
 class UserRole(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     USER_ROLE_UNSPECIFIED: _ClassVar[UserRole]
@@ -33,6 +47,14 @@ class ExportKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
 REPORT_KIND_UNSPECIFIED: ReportKind
 REPORT_KIND_E0401: ReportKind
 REPORT_KIND_E0402: ReportKind
+SERVER_ROLE_UNSPECIFIED: ServerRole
+SERVER_ROLE_SINGLE: ServerRole
+SERVER_ROLE_LEADER: ServerRole
+SERVER_ROLE_FOLLOWER: ServerRole
+ETCD_STATE_UNSPECIFIED: EtcdState
+ETCD_STATE_NOT_USED: EtcdState
+ETCD_STATE_OK: EtcdState
+ETCD_STATE_NO_SESSION: EtcdState
 USER_ROLE_UNSPECIFIED: UserRole
 USER_ROLE_VIEWER: UserRole
 USER_ROLE_OPERATOR: UserRole
@@ -121,6 +143,52 @@ class ListDeadlinesReply(_message.Message):
     DEADLINES_FIELD_NUMBER: _ClassVar[int]
     deadlines: _containers.RepeatedCompositeFieldContainer[Deadline]
     def __init__(self, deadlines: _Optional[_Iterable[_Union[Deadline, _Mapping]]] = ...) -> None: ...
+
+class GetServerStatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ServiceHealth(_message.Message):
+    __slots__ = ("service", "serving")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    SERVING_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    serving: bool
+    def __init__(self, service: _Optional[str] = ..., serving: _Optional[bool] = ...) -> None: ...
+
+class ServerStatus(_message.Message):
+    __slots__ = ("role", "leader", "fencing_token", "stored_token", "stored_holder", "version", "database_ok", "database_error", "schema_revision", "schema_head", "etcd", "services", "healthy", "problems", "head_ban")
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    LEADER_FIELD_NUMBER: _ClassVar[int]
+    FENCING_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    STORED_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    STORED_HOLDER_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    DATABASE_OK_FIELD_NUMBER: _ClassVar[int]
+    DATABASE_ERROR_FIELD_NUMBER: _ClassVar[int]
+    SCHEMA_REVISION_FIELD_NUMBER: _ClassVar[int]
+    SCHEMA_HEAD_FIELD_NUMBER: _ClassVar[int]
+    ETCD_FIELD_NUMBER: _ClassVar[int]
+    SERVICES_FIELD_NUMBER: _ClassVar[int]
+    HEALTHY_FIELD_NUMBER: _ClassVar[int]
+    PROBLEMS_FIELD_NUMBER: _ClassVar[int]
+    HEAD_BAN_FIELD_NUMBER: _ClassVar[int]
+    role: ServerRole
+    leader: str
+    fencing_token: int
+    stored_token: int
+    stored_holder: str
+    version: str
+    database_ok: bool
+    database_error: str
+    schema_revision: str
+    schema_head: str
+    etcd: EtcdState
+    services: _containers.RepeatedCompositeFieldContainer[ServiceHealth]
+    healthy: bool
+    problems: _containers.RepeatedScalarFieldContainer[str]
+    head_ban: str
+    def __init__(self, role: _Optional[_Union[ServerRole, str]] = ..., leader: _Optional[str] = ..., fencing_token: _Optional[int] = ..., stored_token: _Optional[int] = ..., stored_holder: _Optional[str] = ..., version: _Optional[str] = ..., database_ok: _Optional[bool] = ..., database_error: _Optional[str] = ..., schema_revision: _Optional[str] = ..., schema_head: _Optional[str] = ..., etcd: _Optional[_Union[EtcdState, str]] = ..., services: _Optional[_Iterable[_Union[ServiceHealth, _Mapping]]] = ..., healthy: _Optional[bool] = ..., problems: _Optional[_Iterable[str]] = ..., head_ban: _Optional[str] = ...) -> None: ...
 
 class AddAssignmentRequest(_message.Message):
     __slots__ = ("year_month", "invoice_type", "range", "actor")

@@ -128,6 +128,11 @@ class AdminServiceStub:
                 request_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListDeadlinesRequest.SerializeToString,
                 response_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListDeadlinesReply.FromString,
                 _registered_method=True)
+        self.GetServerStatus = channel.unary_unary(
+                '/einvoice.v1.AdminService/GetServerStatus',
+                request_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.GetServerStatusRequest.SerializeToString,
+                response_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ServerStatus.FromString,
+                _registered_method=True)
         self.AddUser = channel.unary_unary(
                 '/einvoice.v1.AdminService/AddUser',
                 request_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.AddUserRequest.SerializeToString,
@@ -324,6 +329,15 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetServerStatus(self, request, context):
+        """This replica as an operator checks it (einv-admin status): its role, the leader it knows,
+        its fencing token, version, database (schema revision) and etcd, and what each of its
+        grpc.health.v1 services says. Every replica answers, a follower or a fenced one too.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def AddUser(self, request, context):
         """(admin role) Adds a back-office (web) user with a password; its role decides like an admin
         certificate's. The password travels only inside this TLS connection and is stored hashed.
@@ -505,6 +519,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ListDeadlines,
                     request_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListDeadlinesRequest.FromString,
                     response_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListDeadlinesReply.SerializeToString,
+            ),
+            'GetServerStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetServerStatus,
+                    request_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.GetServerStatusRequest.FromString,
+                    response_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ServerStatus.SerializeToString,
             ),
             'AddUser': grpc.unary_unary_rpc_method_handler(
                     servicer.AddUser,
@@ -1035,6 +1054,33 @@ class AdminService:
             '/einvoice.v1.AdminService/ListDeadlines',
             protos_dot_einvoice_dot_v1_dot_admin__pb2.ListDeadlinesRequest.SerializeToString,
             protos_dot_einvoice_dot_v1_dot_admin__pb2.ListDeadlinesReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetServerStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/einvoice.v1.AdminService/GetServerStatus',
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.GetServerStatusRequest.SerializeToString,
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.ServerStatus.FromString,
             options,
             channel_credentials,
             insecure,
