@@ -84,9 +84,26 @@ class Target:
 
 @dataclass
 class Throughput:
-    run: load.Run
-    cpu: float  # seconds per number, the server alone
-    backend_cpu: float  # seconds per number, its PostgreSQL backends
+    """The measured rounds of one design, added up."""
+
+    numbers: int = 0
+    elapsed: float = 0.0
+    server_cpu: float = 0.0  # seconds, the server process alone
+    backend_cpu: float = 0.0  # seconds, its PostgreSQL backends
+
+    @property
+    def rate(self) -> float:
+        return self.numbers / self.elapsed
+
+    @property
+    def cpu(self) -> float:
+        """Seconds of the server process per number."""
+        return self.server_cpu / self.numbers
+
+    @property
+    def backends(self) -> float:
+        """Seconds of its PostgreSQL backends per number."""
+        return self.backend_cpu / self.numbers
 
 
 def run(root: Path, sizes: Sizes, results: Results) -> list[Figure]:
@@ -188,15 +205,12 @@ class Bench:
         for agent in (loopback["ours"], wan["ours"]):
             await p1_agent._wait_stocked(agent.address, p1_agent.PLAN.low_water_count)
         near = await self._latencies(loopback, self.sizes.latency_calls)
-        rates = {
-            (name, terminals): await self.throughput(target, terminals)
-            for terminals in TERMINALS
-            for name, target in loopback.items()
-        }
+        rates = {}
+        for terminals in TERMINALS:
+            measured = await self.throughput(loopback, terminals)
+            rates |= {(name, terminals): done for name, done in measured.items()}
         far = await self._latencies(wan, self.sizes.wan_calls)
-        far_rates = {
-            name: await self.throughput(target, GOAL_TERMINALS) for name, target in wan.items()
-        }
+        far_rates = await self.throughput(wan, GOAL_TERMINALS)
         return [
             *_latency_figures(near),
             *_throughput_figures(rates),
@@ -213,18 +227,27 @@ class Bench:
                 latencies[name] += await p1_agent._latency(target.address, make, calls // ROUNDS)
         return latencies
 
-    async def throughput(self, target: Target, terminals: int) -> Throughput:
-        seconds = self.sizes.seconds
-        async with load.channels(target.address, terminals) as opened:
-            calls = [self.call(channel, target) for channel in opened]
-            await load.closed_loop(calls, seconds / 10)  # warm-up, not counted
-            server, backends = target.cpu()
-            measured = (await load.closed_loop(calls, seconds)).check(f"{terminals} terminals")
-            server_after, backends_after = target.cpu()
-        count = len(measured.latencies)
-        return Throughput(
-            measured, (server_after - server) / count, (backends_after - backends) / count
-        )
+    async def throughput(self, targets: dict[str, Target], terminals: int) -> dict[str, Throughput]:
+        """`terminals` flat out against each design, in alternating rounds like `_latencies`."""
+        seconds = self.sizes.seconds / ROUNDS
+        done = {name: Throughput() for name in targets}
+        async with contextlib.AsyncExitStack() as stack:
+            calls = {}
+            for name, target in targets.items():
+                opened = await stack.enter_async_context(load.channels(target.address, terminals))
+                calls[name] = [self.call(channel, target) for channel in opened]
+                await load.closed_loop(calls[name], self.sizes.seconds / 10)  # warm-up
+            for _ in range(ROUNDS):
+                for name, target in targets.items():
+                    server, backends = target.cpu()
+                    run = await load.closed_loop(calls[name], seconds)
+                    server_after, backends_after = target.cpu()
+                    run.check(f"{name}, {terminals} terminals")
+                    done[name].numbers += len(run.latencies)
+                    done[name].elapsed += run.elapsed
+                    done[name].server_cpu += server_after - server
+                    done[name].backend_cpu += backends_after - backends
+        return done
 
     def kill9(self, ours: Target, restart: Callable[[], Server], data: Path) -> list[Figure]:
         """kill -9 mid-stream, restart on the same ledger (`ours` then points at the new
@@ -352,7 +375,7 @@ def _latency_figures(latencies: dict[str, list[float]]) -> list[Figure]:
 def _throughput_figures(rates: dict[tuple[str, int], Throughput]) -> list[Figure]:
     figures = []
     for terminals in TERMINALS:
-        values = {name: rates[name, terminals].run.rate for name in ("ours", *NAMES)}
+        values = {name: rates[name, terminals].rate for name in ("ours", *NAMES)}
         goal = None
         if terminals == GOAL_TERMINALS:
             met = values["ours"] >= THROUGHPUT_GOAL * values["central"]
@@ -375,9 +398,9 @@ def _cpu_figures(rates: dict[tuple[str, int], Throughput]) -> list[Figure]:
     for terminals in CPU_TERMINALS:
         central, leaf = rates["central", terminals], rates["leaf", terminals]
         floors = {"central peer process": central.cpu * 1e6}
-        if central.backend_cpu > 0:
+        if central.backends > 0:
             floors["central peer + its PostgreSQL backends"] = (
-                central.cpu + central.backend_cpu
+                central.cpu + central.backends
             ) * 1e6
         floors["Leaf peer process"] = leaf.cpu * 1e6
         figures.append(
@@ -418,11 +441,11 @@ def _wan_figures(
         Figure(
             f"peers.wan_throughput_{GOAL_TERMINALS}",
             f"Peers WAN: numbers/s, {GOAL_TERMINALS} terminals, agent (its HQ link)",
-            far_rates["ours"].run.rate,
+            far_rates["ours"].rate,
             "/s",
             {
-                "agent on loopback": rates["ours", GOAL_TERMINALS].run.rate,
-                "central peer (its POS link)": far_rates["central"].run.rate,
+                "agent on loopback": rates["ours", GOAL_TERMINALS].rate,
+                "central peer (its POS link)": far_rates["central"].rate,
             },
         )
     )
