@@ -52,6 +52,7 @@ WAN_DELAY_MS = 10.0  # each way: a 20 ms round trip
 KILL_TERMINALS = 8
 PHASE_TIMEOUT = 120.0
 NAMES = {"central": "central PostgreSQL peer", "leaf": "Leaf in-memory peer"}
+WAN = " over the WAN"  # the suffix of a design's name behind bench/wan_relay.py
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,29 +203,37 @@ class Bench:
     async def side_by_side(
         self, loopback: dict[str, Target], wan: dict[str, Target]
     ) -> list[Figure]:
+        """Every design in the same alternating rounds, the WAN ones too (at 32 terminals):
+        "unchanged over a WAN" compares figures taken under the same load."""
         for agent in (loopback["ours"], wan["ours"]):
             await p1_agent._wait_stocked(agent.address, p1_agent.PLAN.low_water_count)
-        near = await self._latencies(loopback, self.sizes.latency_calls)
+        every = {**loopback, **{f"{name}{WAN}": target for name, target in wan.items()}}
+        calls = {name: self.sizes.latency_calls for name in loopback}
+        calls |= {f"{name}{WAN}": self.sizes.wan_calls for name in wan}
+        latencies = await self._latencies(every, calls)
         rates = {}
         for terminals in TERMINALS:
-            measured = await self.throughput(loopback, terminals)
+            measured = await self.throughput(
+                every if terminals == GOAL_TERMINALS else loopback, terminals
+            )
             rates |= {(name, terminals): done for name, done in measured.items()}
-        far = await self._latencies(wan, self.sizes.wan_calls)
-        far_rates = await self.throughput(wan, GOAL_TERMINALS)
         return [
-            *_latency_figures(near),
+            *_latency_figures(latencies),
             *_throughput_figures(rates),
             *_cpu_figures(rates),
-            *_wan_figures(near, far, rates, far_rates),
+            *_wan_figures(latencies, rates),
         ]
 
-    async def _latencies(self, targets: dict[str, Target], calls: int) -> dict[str, list[float]]:
+    async def _latencies(
+        self, targets: dict[str, Target], calls: dict[str, int]
+    ) -> dict[str, list[float]]:
         """Rounds in turn, so a change in the machine's load hits every design alike."""
         latencies: dict[str, list[float]] = {name: [] for name in targets}
         for _ in range(ROUNDS):
             for name, target in targets.items():
                 make = lambda channel, t=target: self.call(channel, t)  # noqa: E731
-                latencies[name] += await p1_agent._latency(target.address, make, calls // ROUNDS)
+                count = calls[name] // ROUNDS
+                latencies[name] += await p1_agent._latency(target.address, make, count)
         return latencies
 
     async def throughput(self, targets: dict[str, Target], terminals: int) -> dict[str, Throughput]:
@@ -354,7 +363,7 @@ def _versus(values: dict[str, float], what: str) -> dict[str, float]:
 def _latency_figures(latencies: dict[str, list[float]]) -> list[Figure]:
     figures = []
     for q in (50, 99):
-        values = {name: ms(percentile(sample, q)) for name, sample in latencies.items()}
+        values = {name: ms(percentile(latencies[name], q)) for name in ("ours", *NAMES)}
         goal = None
         if q == 50:
             met = values["ours"] <= LATENCY_GOAL * values["central"]
@@ -416,36 +425,37 @@ def _cpu_figures(rates: dict[tuple[str, int], Throughput]) -> list[Figure]:
 
 
 def _wan_figures(
-    near: dict[str, list[float]],
-    far: dict[str, list[float]],
-    rates: dict[tuple[str, int], Throughput],
-    far_rates: dict[str, Throughput],
+    latencies: dict[str, list[float]], rates: dict[tuple[str, int], Throughput]
 ) -> list[Figure]:
     trip = 2 * WAN_DELAY_MS
     figures = []
     for q in (50, 99):
+        value = {name: ms(percentile(sample, q)) for name, sample in latencies.items()}
         figures.append(
             Figure(
                 f"peers.wan_latency_p{q}",
                 f"Peers WAN ({trip:g} ms round trip): next number p{q}, agent (its HQ link)",
-                ms(percentile(far["ours"], q)),
+                value[f"ours{WAN}"],
                 "ms",
                 {
-                    f"agent p{q} on loopback": ms(percentile(near["ours"], q)),
-                    f"central peer p{q} (its POS link)": ms(percentile(far["central"], q)),
+                    f"agent p{q} on loopback": value["ours"],
+                    f"central peer p{q} (its POS link)": value[f"central{WAN}"],
                     "the round trip": trip,
                 },
             )
         )
+    rate = {
+        name: done.rate for (name, terminals), done in rates.items() if terminals == GOAL_TERMINALS
+    }
     figures.append(
         Figure(
             f"peers.wan_throughput_{GOAL_TERMINALS}",
             f"Peers WAN: numbers/s, {GOAL_TERMINALS} terminals, agent (its HQ link)",
-            far_rates["ours"].rate,
+            rate[f"ours{WAN}"],
             "/s",
             {
-                "agent on loopback": rates["ours", GOAL_TERMINALS].rate,
-                "central peer (its POS link)": far_rates["central"].rate,
+                "agent on loopback": rate["ours"],
+                "central peer (its POS link)": rate[f"central{WAN}"],
             },
         )
     )
