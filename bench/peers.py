@@ -265,6 +265,7 @@ class Bench:
         ours.server = restart()
         ours.address = ours.server.address
         ledger = [number for _, _, number in issued_numbers(data)]
+        asyncio.run(p1_agent._wait_stocked(ours.address, self.sizes.kill_after))
         after = asyncio.run(self._hand_out(ours, self.sizes.kill_after, None))[len(before) :]
         lost = len(set(before) - set(ledger))
         twice = _twice(before + after) + _twice(ledger)
