@@ -9,7 +9,7 @@ peers are bench/peer_server.py, on a fresh database dropped after the run. Measu
 - latency p50/p99 for one terminal, numbers/s for 1, 8 and 32 terminals, and the CPU of each
   server process per number (the central peer's PostgreSQL backends too, from /proc);
 - a WAN: the agent's link to HQ, and the POS's link to the central peer, through
-  bench/wan_relay.py (10 ms each way; this kernel has no sch_netem for `tc netem`);
+  bench/wan_relay.py (10 ms each way: the kernel this was written on has no sch_netem);
 - kill -9 of the agent while 8 terminals call, then a restart: every number a POS got is in the
   ledger and none is handed out again;
 - an outage: HQ stopped, and the central peer's server stopped (its POS cannot reach it; the
@@ -118,35 +118,44 @@ def run(root: Path, sizes: Sizes, results: Results) -> list[Figure]:
         conninfo = db_url.replace("postgresql+psycopg://", "postgresql://", 1)
         create_schema(conninfo)
         hq = stack.enter_context(hq_process(root, hq_url))
-        agent = stack.enter_context(agent_process(root, hq.address, BANS["ours"]))
-        hq_link = stack.enter_context(wan_relay(root, hq.address, WAN_DELAY_MS))
-        far_agent = stack.enter_context(agent_process(root, hq_link.address, BANS["wan"]))
-        central = stack.enter_context(peer_process(root, "central", conninfo))
-        leaf = stack.enter_context(peer_process(root, "leaf", conninfo))
-        pos_link = stack.enter_context(wan_relay(root, central.address, WAN_DELAY_MS))
-        targets = {
-            "ours": Target(agent.address, agent),
-            "central": Target(central.address, central, backends=_backends(conninfo, "central")),
-            "leaf": Target(leaf.address, leaf, backends=_backends(conninfo, "leaf")),
-        }
-        if not targets["central"].backends:
+        near, far = _start(stack, root, hq.address, conninfo)
+        if not near["central"].backends:
             results.note("peers: PostgreSQL's backends are not in this machine's /proc")
-        wan = {
-            "ours": Target(far_agent.address, far_agent),
-            "central": Target(pos_link.address, central, targets["central"].got),
-        }
         bench = Bench(sizes)
-        figures = asyncio.run(bench.side_by_side(targets, wan))
+        figures = asyncio.run(bench.side_by_side(near, far))
         restart = lambda: stack.enter_context(agent_process(root, hq.address, BANS["ours"]))  # noqa: E731
-        figures += bench.kill9(targets["ours"], restart, root / f"agent-{BANS['ours']}")
-        figures += asyncio.run(bench.outage(targets["ours"], hq, targets["central"]))
+        figures += bench.kill9(near["ours"], restart, root / f"agent-{BANS['ours']}")
+        figures += asyncio.run(bench.outage(near["ours"], hq, near["central"]))
         held = _held_once(conninfo)
-    figures += _unique_figures(targets, wan, held)
+    figures += _unique_figures(near, far, held)
     results.note(
-        "peers: the WAN is bench/wan_relay.py (a TCP relay, "
-        f"{WAN_DELAY_MS:g} ms each way): this kernel has no sch_netem for tc netem"
+        f"peers: the WAN is bench/wan_relay.py (a TCP relay, {WAN_DELAY_MS:g} ms each way), "
+        "not tc netem (the kernel this was written on has no sch_netem)"
     )
     return figures
+
+
+def _start(
+    stack: contextlib.ExitStack, root: Path, hq: str, conninfo: str
+) -> tuple[dict[str, Target], dict[str, Target]]:
+    """The servers, stopped with `stack`: the designs on loopback, and behind a WAN (the
+    agent's HQ link, the central peer's POS link)."""
+    agent = stack.enter_context(agent_process(root, hq, BANS["ours"]))
+    hq_link = stack.enter_context(wan_relay(root, hq, WAN_DELAY_MS))
+    far_agent = stack.enter_context(agent_process(root, hq_link.address, BANS["wan"]))
+    central = stack.enter_context(peer_process(root, "central", conninfo))
+    leaf = stack.enter_context(peer_process(root, "leaf", conninfo))
+    pos_link = stack.enter_context(wan_relay(root, central.address, WAN_DELAY_MS))
+    near = {
+        "ours": Target(agent.address, agent),
+        "central": Target(central.address, central, backends=_backends(conninfo, "central")),
+        "leaf": Target(leaf.address, leaf),  # a segment load per 10,000 numbers: no backend
+    }
+    far = {
+        "ours": Target(far_agent.address, far_agent),
+        "central": Target(pos_link.address, central, near["central"].got),
+    }
+    return near, far
 
 
 def _backends(conninfo: str, design: str) -> list[Server]:
