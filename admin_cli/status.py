@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from time import monotonic, sleep
 from typing import Any
 
 import grpc
@@ -19,10 +20,11 @@ from admin_cli.client import Admin
 from admin_cli.commands import CheckFailed
 from admin_cli.output import table
 from protos.einvoice.v1 import admin_pb2, admin_pb2_grpc
-from runtime.cli import EXIT_UNAVAILABLE
+from runtime.cli import EXIT_UNAVAILABLE, seconds
 from runtime.json_style import as_json, dumps
 
 TIMEOUT = 5.0
+WAIT_STEP = 0.5
 UNREACHABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 EPILOG = """exit codes of status:
   0  every replica answered and is healthy (a follower that knows its leader is healthy)
@@ -103,8 +105,11 @@ def word(serving: bool | None) -> str:
 
 
 def cmd_status(admin: Admin, args: argparse.Namespace) -> None:
-    with ThreadPoolExecutor(max_workers=len(admin.addresses)) as pool:
-        found = list(pool.map(lambda address: ask(admin, address), admin.addresses))
+    found = ask_every(admin)
+    deadline = monotonic() + args.wait
+    while not healthy(found) and monotonic() + WAIT_STEP <= deadline:
+        sleep(WAIT_STEP)  # --wait: a replica just started, or an election under way
+        found = ask_every(admin)
     if args.json:
         print(dumps({"endpoints": [endpoint_json(e) for e in found]}))
     else:
@@ -112,8 +117,17 @@ def cmd_status(admin: Admin, args: argparse.Namespace) -> None:
         table([row(e, names) for e in found], "HQ replicas")
     if any(e.status is None for e in found):
         raise SystemExit(EXIT_UNAVAILABLE)
-    if not all(e.status is not None and e.status.healthy for e in found):
+    if not healthy(found):
         raise CheckFailed()
+
+
+def ask_every(admin: Admin) -> list[Endpoint]:
+    with ThreadPoolExecutor(max_workers=len(admin.addresses)) as pool:
+        return list(pool.map(lambda address: ask(admin, address), admin.addresses))
+
+
+def healthy(found: list[Endpoint]) -> bool:
+    return all(e.status is not None and e.status.healthy for e in found)
 
 
 def service_names(status: admin_pb2.ServerStatus) -> list[str]:
@@ -136,5 +150,12 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
         help="each HQ replica of --hq: role, leader, token, version, database, etcd, health",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--wait",
+        type=seconds(0, 600),
+        default=0.0,
+        help="seconds to keep asking until every replica answers healthy (after a start; "
+        "default 0: ask once)",
     )
     p.set_defaults(func=cmd_status)

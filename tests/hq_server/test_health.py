@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
@@ -131,6 +132,18 @@ async def test_einv_admin_status_of_one_hq_and_of_one_that_is_down(
     assert second["error"].startswith("UNAVAILABLE")
     code, out, _ = await einv_admin(capsys, "status", "--hq", f"{dead},{hq.address}")
     assert code == 6 and "UNREACHABLE" in out and "single" in out
+
+
+async def test_einv_admin_status_wait_asks_again_until_its_seconds_are_up(
+    hq: HqHandle, capsys: pytest.CaptureFixture[str]
+) -> None:
+    started = time.monotonic()
+    code, _, _ = await einv_admin(capsys, "status", "--hq", hq.address, "--wait", "30")
+    assert code == 0 and time.monotonic() - started < 25  # healthy: no 30 s wait
+    started = time.monotonic()
+    code, out, _ = await einv_admin(capsys, "status", "--hq", dead_address(), "--wait", "1.5")
+    assert code == 6 and "UNREACHABLE" in out
+    assert time.monotonic() - started >= 1.0  # asked again until the time was up
 
 
 async def test_einv_admin_status_exits_1_for_a_fenced_hq(
