@@ -40,15 +40,25 @@ class _EchoHandler(grpc.GenericRpcHandler):
 async def serve(listen: str) -> None:
     server = grpc.aio.server(options=PENDING_OPTIONS)
     server.add_generic_rpc_handlers((_EchoHandler(),))
+    await serve_until_signalled(server, listen, "echo")
+
+
+async def serve_until_signalled(server: grpc.aio.Server, listen: str, name: str) -> None:
+    """Bind and start `server`, say "NAME serving on HOST:PORT" (what bench/servers.py waits
+    for), serve until SIGTERM or SIGINT."""
     port = server.add_insecure_port(listen)
     await server.start()
+    print(f"{name} serving on {listen.rsplit(':', 1)[0]}:{port}", flush=True)
+    await until_signalled()
+    await server.stop(0)
+
+
+async def until_signalled() -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    print(f"echo serving on {listen.rsplit(':', 1)[0]}:{port}", flush=True)
     await stop.wait()
-    await server.stop(0)
 
 
 def empty_call(channel: grpc.aio.Channel) -> grpc.aio.UnaryUnaryMultiCallable:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from allocator import DomainError
@@ -13,6 +13,7 @@ from branch_agent.hq_client import HqClient
 from branch_agent.tasks import raise_if_cancelling
 from runtime import pki
 from runtime.backoff import Backoff
+from runtime.logs import Repeating
 
 log = logging.getLogger(__name__)
 RETRY_MIN, RETRY_MAX = 5.0, 600.0
@@ -25,6 +26,7 @@ class Renewal:
     hq: HqClient
     data_dir: Path
     renewals: int = 0
+    _log: Repeating = field(default_factory=lambda: Repeating(log, "certificate renewal"))
 
     async def run(self) -> None:
         backoff = Backoff(RETRY_MIN, RETRY_MAX)
@@ -36,10 +38,11 @@ class Renewal:
             try:
                 await self.renew_now()
                 backoff.reset()
+                self._log.recovered()
             except DomainError as error:
                 raise_if_cancelling()
                 left = self.identity.not_after - pki.now_utc()
-                log.warning("certificate renewal failed (%s left): %s", left, error)
+                self._log.failed(error, note=f"{left} left")
                 await backoff.sleep()
 
     async def renew_now(self) -> None:

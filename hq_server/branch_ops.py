@@ -154,18 +154,3 @@ def record_sample(conn: Connection, now: datetime, branch: Ban) -> None:
         .where(usage_samples.c.ban == branch.value)
         .where(usage_samples.c.at < now - SAMPLE_WINDOW)
     )
-
-
-def burn_per_hour(conn: Connection, branch: Ban) -> float:
-    """Numbers issued per hour over the recent samples."""
-    first, last = conn.execute(
-        select(func.min(usage_samples.c.id), func.max(usage_samples.c.id)).where(
-            usage_samples.c.ban == branch.value
-        )
-    ).one()
-    if first is None or first == last:
-        return 0.0
-    a = conn.execute(select(usage_samples).where(usage_samples.c.id == first)).one()
-    b = conn.execute(select(usage_samples).where(usage_samples.c.id == last)).one()
-    hours = (b.at - a.at).total_seconds() / 3600
-    return (b.issued_total - a.issued_total) / hours if hours > 0 else 0.0
