@@ -10,14 +10,12 @@ from pathlib import Path
 import grpc
 import pytest
 
-from branch_agent import pos_tls
 from branch_agent.ledger import LEDGER_FILE
-from demo.procs import free_port
 from protos.einvoice.v1 import pos_pb2, pos_pb2_grpc
 from runtime import pki
 from runtime.grpc_status import refusal
-from runtime.tls import Tls, client_tls
-from tests.branch_agent.conftest import BAN, Pos, StartAgent, idle, ready
+from runtime.tls import Tls
+from tests.branch_agent.conftest import Pos, StartAgent, idle, lan_agent, ready
 
 
 def ledger_rows(data: Path) -> dict[str, list[tuple]]:
@@ -47,13 +45,8 @@ async def test_a_terminal_cannot_give_back_another_terminals_number(
 async def test_lan_terminals_use_their_certificates(
     start_agent: StartAgent, tmp_path: Path
 ) -> None:
+    _, lan, tls = await lan_agent(start_agent, tmp_path, "till-7")
     data = tmp_path / "agent"
-    pos_tls.init(data, BAN, ["127.0.0.1"])
-    pos_tls.terminal(data, BAN, "till-7", tmp_path / "till-7")
-    lan = f"127.0.0.1:{free_port()}"
-    agent = await start_agent(lan_listen=lan)
-    await ready(agent)
-    tls = client_tls(tmp_path / "till-7", "till-7")
     async with grpc.aio.secure_channel(lan, tls.credentials()) as channel:
         stub = pos_pb2_grpc.PosServiceStub(channel)
         reply = await stub.NextNumbers(pos_pb2.NextNumbersRequest(count=1), timeout=5)
