@@ -4,6 +4,7 @@ certificate per terminal, whose id is the terminal's (a request cannot claim ano
 from __future__ import annotations
 
 import sqlite3
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -77,3 +78,22 @@ async def test_lan_terminals_use_their_certificates(
                     pos_pb2.StatusRequest(), timeout=3
                 )
             assert caught.value.code() is grpc.StatusCode.UNAVAILABLE
+
+
+async def test_a_pos_on_the_same_machine_calls_over_the_unix_socket(
+    start_agent: StartAgent, tmp_path: Path
+) -> None:
+    socket = tmp_path / "pos.sock"
+    agent = await start_agent(listen=f"unix:{socket}")
+    await ready(agent)
+    assert agent.address == f"unix:{socket}"
+    assert stat.S_IMODE(socket.stat().st_mode) == 0o660  # its owner and group only
+    async with grpc.aio.insecure_channel(agent.address) as channel:
+        stub = pos_pb2_grpc.PosServiceStub(channel)
+        reply = await stub.NextNumbers(pos_pb2.NextNumbersRequest(terminal_id="till-2"), timeout=5)
+        stream = stub.NextNumbersStream()
+        await stream.write(pos_pb2.NextNumbersRequest(terminal_id="till-2"))
+        streamed = await stream.read()
+        await stream.done_writing()
+    numbers = [reply.numbers[0].invoice_number, streamed.numbers[0].invoice_number]
+    assert agent.parts.ledger.issued_numbers() == numbers
