@@ -76,8 +76,8 @@ class PosServiceServicer:
         """NextNumbers on one long-lived stream per terminal, for POS software that keeps a connection:
         each request is answered in turn, exactly as NextNumbers would (the same validation and
         authorization per request, a request id's retry gets the same numbers, every reply only
-        once its numbers are durable), at about a third of a unary call's cost to the agent. A
-        refused request ends the stream with the status and reason NextNumbers would give; the
+        once its numbers are durable), for about half the agent's CPU per number of unary calls.
+        A refused request ends the stream with the status and reason NextNumbers would give; the
         replies before it stand.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
