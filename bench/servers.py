@@ -82,8 +82,10 @@ def hq_process(root: Path, db_url: str, certs_dir: Path | None = None) -> Servin
     return _serving("hq", args, root / "hq.log", "serving on", address)
 
 
-def agent_process(root: Path, hq_address: str, ban: str) -> Serving:
-    address = loopback()
+def agent_process(root: Path, hq_address: str, ban: str, listen: str | None = None) -> Serving:
+    """One agent (`python -m branch_agent serve`) of `ban`, for POS calls on `listen` (a free
+    loopback port by default, or unix:PATH)."""
+    address = listen or loopback()
     args = [*_python("agent"), "-m", "branch_agent", "serve", "--hq", hq_address]
     args += ["--insecure", "--branch-ban", ban]
     args += ["--data", str(root / f"agent-{ban}"), "--listen", address]

@@ -23,6 +23,18 @@ FIGURES = {
     "p1.throughput_128",
     "p1.cpu_per_number_1",
     "p1.cpu_per_number_32",
+    *(
+        f"p1.{figure}{shape}"  # one stream per terminal; a Unix socket, unary and streamed
+        for shape in ("_stream", "_unix", "_unix_stream")
+        for figure in (
+            "latency_p50",
+            "latency_p99",
+            "throughput_1",
+            "throughput_32",
+            "cpu_per_number_1",
+            "cpu_per_number_32",
+        )
+    ),
     "p1m.latency_p50",
     "p1m.cpu_per_number_1",
     "p1m.cpu_per_number_32",
