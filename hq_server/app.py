@@ -94,14 +94,19 @@ class Hq:
         return await self._fenced(self.store.write(token, lambda conn: work(conn, now)))
 
     async def write_together(
-        self, item: Any, work: Callable[[Connection, datetime, int, list[Any]], list[Any]]
+        self,
+        item: Any,
+        work: Callable[[Connection, datetime, int, list[Any]], list[Any]],
+        batched: Callable[[int], None] | None = None,
     ) -> Any:
         """A use case deciding `item` together with the same use case's items queued beside
-        it (the period-start burst of grants), in one fenced savepoint: their results."""
+        it (the period-start burst of grants, usage reports), in one fenced savepoint: its
+        result. `batched` is told each batch's size (metrics)."""
         token = self.coordinator.token()
 
         def decide(conn: Connection, items: list[Any]) -> list[Any]:
-            self.grant_observer.batched(len(items))
+            if batched is not None:
+                batched(len(items))
             return work(conn, self.now(), token, items)
 
         return await self._fenced(self.store.write_together(token, work, item, decide))

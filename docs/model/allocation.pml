@@ -327,7 +327,7 @@ inline grant_decide() {
   fi
 }
 
-/* branch_ops.apply_progress, from what was read: rn (next), rf (final) */
+/* branch_ops.decide_report (allocator.merge_report), from what was read: rn (next), rf (final) */
 inline report_apply() {
   if
   :: g_owner[b] != a+1 -> deliver(R_REFUSED, 0)                       /* PermissionDenied */
