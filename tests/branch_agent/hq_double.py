@@ -64,6 +64,7 @@ class HqDouble:
     request_ids: list[str] = field(default_factory=list)  # every RequestRange, retries too
     usage: dict[str, UsageState] = field(default_factory=dict)  # by grant id
     reports: int = 0
+    sent: list[branch_pb2.UsageReport] = field(default_factory=list)  # every report, in order
     port: int = 0
     _server: grpc.aio.Server | None = None
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -149,6 +150,7 @@ class HqDouble:
             self.usage[item.grant_id] = merged.state
             updated += merged.moved
         self.reports += 1
+        self.sent.append(report)
         return updated
 
 
