@@ -5,7 +5,7 @@ Each function runs inside one fenced transaction (`conn`) and takes `now` from t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +25,7 @@ from allocator import (
     UsageState,
     merge_report,
 )
-from hq_server.grant_batch import CHUNK, rows_by
+from hq_server.grant_batch import CHUNK
 from hq_server.records import track_range
 from hq_server.schema import (
     branches,
@@ -90,7 +90,7 @@ def report_usages(
     idempotent. The reports queued together are decided in arrival order from one read of
     their branches and grants, and written with one statement per table; each gets the grants
     it moved, or why it was refused (a refused report changes nothing)."""
-    known = rows_by(conn, branches, branches.c.ban, [r.branch.value for r in reports])
+    known = branch_totals(conn, sorted({r.branch.value for r in reports}))
     stored = stored_grants(conn, sorted({g.grant_id for r in reports for g in r.grants}))
     current = {grant_id: grant.state for grant_id, grant in stored.items()}
     touched: dict[str, tuple[datetime | None, int]] = {}  # per branch: agent time, issued added
@@ -114,7 +114,7 @@ def decide_report(
     conn: Connection,
     now: datetime,
     report: UsageReport,
-    known: dict[str, Any],
+    known: dict[str, int],
     stored: dict[str, StoredGrant],
     current: dict[str, UsageState],
 ) -> tuple[int, int, dict[str, UsageState]]:
@@ -138,34 +138,77 @@ def decide_report(
     return moved, added, states
 
 
+# The statements of the hot path, built once: building one costs more than running it.
+BRANCH_TOTALS = select(branches.c.ban, branches.c.issued_total).where(
+    branches.c.ban.in_(bindparam("bans", expanding=True))
+)
+GRANTS_WITH_SKIPS = (
+    select(
+        grants.c.id,
+        grants.c.branch_ban,
+        grants.c.year_month,
+        grants.c.invoice_type,
+        grants.c.track,
+        grants.c.begin,
+        grants.c.end,
+        grants.c.next_number,
+        grants.c.final,
+        skipped.c.begin.label("skip_begin"),
+        skipped.c.end.label("skip_end"),
+    )
+    .select_from(grants.outerjoin(skipped, skipped.c.grant_id == grants.c.id))
+    .where(grants.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(grants.c.id, skipped.c.begin)
+)
+MOVE_GRANT = (
+    update(grants)
+    .where(grants.c.id == bindparam("grant"))
+    .values(next_number=bindparam("cursor"), final=bindparam("closed"))
+)
+DROP_SKIP_ROW = (
+    skipped.delete()
+    .where(skipped.c.grant_id == bindparam("grant"))
+    .where(skipped.c.begin == bindparam("first"))
+)
+ADD_SKIP_ROW = insert(skipped)
+BRANCH_REPORTED = (
+    update(branches)
+    .where(branches.c.ban == bindparam("branch"))
+    .values(
+        last_report_at=bindparam("at"),
+        last_agent_time=bindparam("agent_time"),
+        issued_total=branches.c.issued_total + bindparam("added"),
+    )
+)
+ADD_SAMPLE = insert(usage_samples)
+PRUNE_SAMPLES = (
+    usage_samples.delete()
+    .where(usage_samples.c.ban.in_(bindparam("bans", expanding=True)))
+    .where(usage_samples.c.at < bindparam("before"))
+)
+
+
+def chunks(values: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+def branch_totals(conn: Connection, bans: list[str]) -> dict[str, int]:
+    """The registered ones among `bans`, with their running issued totals."""
+    return {
+        row.ban: row.issued_total
+        for part in chunks(bans)
+        for row in conn.execute(BRANCH_TOTALS, {"bans": part})
+    }
+
+
 def stored_grants(conn: Connection, ids: list[str]) -> dict[str, StoredGrant]:
     """The grants named, each with its skipped ranges: one query (a grant, then its ranges)."""
     rows: dict[str, list[Any]] = {}
-    for start in range(0, len(ids), CHUNK):
-        query = (
-            select(
-                *GRANT_COLUMNS, skipped.c.begin.label("skip_begin"), skipped.c.end.label("skip_end")
-            )
-            .select_from(grants.outerjoin(skipped, skipped.c.grant_id == grants.c.id))
-            .where(grants.c.id.in_(ids[start : start + CHUNK]))
-            .order_by(grants.c.id, skipped.c.begin)
-        )
-        for row in conn.execute(query):
+    for part in chunks(ids):
+        for row in conn.execute(GRANTS_WITH_SKIPS, {"ids": part}):
             rows.setdefault(row.id, []).append(row)
     return {grant_id: stored_grant(found) for grant_id, found in rows.items()}
-
-
-GRANT_COLUMNS = (
-    grants.c.id,
-    grants.c.branch_ban,
-    grants.c.year_month,
-    grants.c.invoice_type,
-    grants.c.track,
-    grants.c.begin,
-    grants.c.end,
-    grants.c.next_number,
-    grants.c.final,
-)
 
 
 def stored_grant(rows: list[Any]) -> StoredGrant:
@@ -205,27 +248,17 @@ def write_grants(conn: Connection, changed: list[tuple[StoredGrant, UsageState]]
         if r not in g.skip_rows
     ]
     if cursors:
-        conn.execute(
-            update(grants)
-            .where(grants.c.id == bindparam("grant"))
-            .values(next_number=bindparam("cursor"), final=bindparam("closed")),
-            cursors,
-        )
+        conn.execute(MOVE_GRANT, cursors)
     if gone:
-        conn.execute(
-            skipped.delete()
-            .where(skipped.c.grant_id == bindparam("grant"))
-            .where(skipped.c.begin == bindparam("first")),
-            gone,
-        )
+        conn.execute(DROP_SKIP_ROW, gone)
     if new:
-        conn.execute(insert(skipped), new)
+        conn.execute(ADD_SKIP_ROW, new)
 
 
 def write_branches(
     conn: Connection,
     now: datetime,
-    known: dict[str, Any],
+    known: dict[str, int],
     touched: dict[str, tuple[datetime | None, int]],
 ) -> None:
     """Each reporting branch: when it reported, its running issued total, and a sample of it
@@ -233,29 +266,15 @@ def write_branches(
     if not touched:
         return
     conn.execute(
-        update(branches)
-        .where(branches.c.ban == bindparam("branch"))
-        .values(
-            last_report_at=now,
-            last_agent_time=bindparam("agent_time"),
-            issued_total=branches.c.issued_total + bindparam("added"),
-        ),
-        [{"branch": b, "agent_time": t, "added": n} for b, (t, n) in touched.items()],
+        BRANCH_REPORTED,
+        [{"branch": b, "at": now, "agent_time": t, "added": n} for b, (t, n) in touched.items()],
     )
     conn.execute(
-        insert(usage_samples),
-        [
-            {"ban": b, "at": now, "issued_total": known[b].issued_total + n}
-            for b, (_, n) in touched.items()
-        ],
+        ADD_SAMPLE,
+        [{"ban": b, "at": now, "issued_total": known[b] + n} for b, (_, n) in touched.items()],
     )
-    bans = sorted(touched)
-    for start in range(0, len(bans), CHUNK):
-        conn.execute(
-            usage_samples.delete()
-            .where(usage_samples.c.ban.in_(bans[start : start + CHUNK]))
-            .where(usage_samples.c.at < now - SAMPLE_WINDOW)
-        )
+    for part in chunks(sorted(touched)):
+        conn.execute(PRUNE_SAMPLES, {"bans": part, "before": now - SAMPLE_WINDOW})
 
 
 def require_blanks_not_reported(conn: Connection, row: Any) -> None:
