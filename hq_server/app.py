@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 
 from allocator import DomainError, RefillPolicy
 from hq_server.admin_ops import apply_due_quotas
+from hq_server.branch_ops import prune_samples
 from hq_server.config_bus import ConfigBus, LocalConfigBus
 from hq_server.coordinator import Coordinator
 from hq_server.enrolment import Signer
@@ -32,6 +33,12 @@ T = TypeVar("T")
 log = logging.getLogger("einv.hq")
 QUOTA_TICK_SECONDS = 1.0
 CONFIG_PUBLISH_TIMEOUT = 1.0
+
+
+def scheduled_work(conn: Connection, now: datetime) -> list[str]:
+    """The scheduler's tick: the branches whose quota changed."""
+    prune_samples(conn, now)
+    return apply_due_quotas(conn, now, SCHEDULER.actor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,12 +141,11 @@ class Hq:
             log.warning("could not tell the other replicas of a config change: %s", error)
 
     async def run_quota_scheduler(self) -> None:
-        """Apply scheduled quotas when their time comes and tell the agents at once."""
+        """Apply scheduled quotas when their time comes and tell the agents at once; drop the
+        usage samples the burn rates no longer look at."""
         while True:
             await asyncio.sleep(QUOTA_TICK_SECONDS)
             with contextlib.suppress(DomainError):
-                changed = await self.write(
-                    lambda conn, now: apply_due_quotas(conn, now, SCHEDULER.actor)
-                )
+                changed = await self.write(scheduled_work)
                 if changed:
                     await self.config_changed(changed)

@@ -90,8 +90,8 @@ def report_usages(
     idempotent. The reports queued together are decided in arrival order from one read of
     their branches and grants, and written with one statement per table; each gets the grants
     it moved, or why it was refused (a refused report changes nothing)."""
-    known = branch_totals(conn, sorted({r.branch.value for r in reports}))
     stored = stored_grants(conn, sorted({g.grant_id for r in reports for g in r.grants}))
+    known = registered(conn, {r.branch.value for r in reports}, stored)
     current = {grant_id: grant.state for grant_id, grant in stored.items()}
     touched: dict[str, tuple[datetime | None, int]] = {}  # per branch: agent time, issued added
     outcomes: list[int | DomainError] = []
@@ -106,7 +106,7 @@ def report_usages(
         touched[ban] = (report.agent_time, touched.get(ban, (None, 0))[1] + added)
         outcomes.append(moved)
     write_grants(conn, [(stored[gid], state) for gid, state in current.items()])
-    write_branches(conn, now, known, touched)
+    write_branches(conn, now, touched)
     return outcomes
 
 
@@ -114,7 +114,7 @@ def decide_report(
     conn: Connection,
     now: datetime,
     report: UsageReport,
-    known: dict[str, int],
+    known: set[str],
     stored: dict[str, StoredGrant],
     current: dict[str, UsageState],
 ) -> tuple[int, int, dict[str, UsageState]]:
@@ -139,9 +139,7 @@ def decide_report(
 
 
 # The statements of the hot path, built once: building one costs more than running it.
-BRANCH_TOTALS = select(branches.c.ban, branches.c.issued_total).where(
-    branches.c.ban.in_(bindparam("bans", expanding=True))
-)
+REGISTERED = select(branches.c.ban).where(branches.c.ban.in_(bindparam("bans", expanding=True)))
 GRANTS_WITH_SKIPS = (
     select(
         grants.c.id,
@@ -180,12 +178,13 @@ BRANCH_REPORTED = (
         issued_total=branches.c.issued_total + bindparam("added"),
     )
 )
-ADD_SAMPLE = insert(usage_samples)
-PRUNE_SAMPLES = (
-    usage_samples.delete()
-    .where(usage_samples.c.ban.in_(bindparam("bans", expanding=True)))
-    .where(usage_samples.c.at < bindparam("before"))
+ADD_SAMPLES = insert(usage_samples).from_select(
+    ["ban", "at", "issued_total"],
+    select(
+        branches.c.ban, bindparam("at", type_=usage_samples.c.at.type), branches.c.issued_total
+    ).where(branches.c.ban.in_(bindparam("bans", expanding=True))),
 )
+PRUNE_SAMPLES = usage_samples.delete().where(usage_samples.c.at < bindparam("before"))
 
 
 def chunks(values: list[str]) -> Iterator[list[str]]:
@@ -193,13 +192,13 @@ def chunks(values: list[str]) -> Iterator[list[str]]:
         yield values[start : start + CHUNK]
 
 
-def branch_totals(conn: Connection, bans: list[str]) -> dict[str, int]:
-    """The registered ones among `bans`, with their running issued totals."""
-    return {
-        row.ban: row.issued_total
-        for part in chunks(bans)
-        for row in conn.execute(BRANCH_TOTALS, {"bans": part})
-    }
+def registered(conn: Connection, bans: set[str], stored: dict[str, StoredGrant]) -> set[str]:
+    """Which of `bans` are registered: a branch holding a grant is (a foreign key says so), the
+    others are looked up (an unknown branch, or a report naming no grant of its own)."""
+    known = {grant.branch_ban for grant in stored.values()} & bans
+    for part in chunks(sorted(bans - known)):
+        known.update(row.ban for row in conn.execute(REGISTERED, {"bans": part}))
+    return known
 
 
 def stored_grants(conn: Connection, ids: list[str]) -> dict[str, StoredGrant]:
@@ -256,25 +255,23 @@ def write_grants(conn: Connection, changed: list[tuple[StoredGrant, UsageState]]
 
 
 def write_branches(
-    conn: Connection,
-    now: datetime,
-    known: dict[str, int],
-    touched: dict[str, tuple[datetime | None, int]],
+    conn: Connection, now: datetime, touched: dict[str, tuple[datetime | None, int]]
 ) -> None:
     """Each reporting branch: when it reported, its running issued total, and a sample of it
-    for the burn rate (samples older than the window go)."""
+    for the burn rate (prune_samples drops the old ones)."""
     if not touched:
         return
     conn.execute(
         BRANCH_REPORTED,
         [{"branch": b, "at": now, "agent_time": t, "added": n} for b, (t, n) in touched.items()],
     )
-    conn.execute(
-        ADD_SAMPLE,
-        [{"ban": b, "at": now, "issued_total": known[b] + n} for b, (_, n) in touched.items()],
-    )
     for part in chunks(sorted(touched)):
-        conn.execute(PRUNE_SAMPLES, {"bans": part, "before": now - SAMPLE_WINDOW})
+        conn.execute(ADD_SAMPLES, {"at": now, "bans": part})
+
+
+def prune_samples(conn: Connection, now: datetime) -> None:
+    """Burn rates look back SAMPLE_WINDOW: older samples go (once a second, not per report)."""
+    conn.execute(PRUNE_SAMPLES, {"before": now - SAMPLE_WINDOW})
 
 
 def require_blanks_not_reported(conn: Connection, row: Any) -> None:

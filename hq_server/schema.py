@@ -146,6 +146,7 @@ usage_samples = Table(
     Column("at", UtcDateTime(), nullable=False),
     Column("issued_total", BigInteger, nullable=False),
     Index("ix_usage_samples_ban_at", "ban", "at"),
+    Index("ix_usage_samples_at", "at"),  # the scheduler drops the old ones of every branch
 )
 
 closed_periods = Table(

@@ -8,7 +8,7 @@ each grant's skip set as whole ranges and every branch's running issued total.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import grpc
@@ -17,6 +17,7 @@ from alembic import command
 from sqlalchemy import Connection, create_engine, select, text
 
 from allocator import Ban, NotFound, NumberRange, OverlappingRange, PermissionDenied
+from hq_server.app import scheduled_work
 from hq_server.branch_ops import GrantProgress, UsageReport, report_usages
 from hq_server.migrate import alembic_config
 from hq_server.schema import branches, grants, skipped, usage_samples
@@ -184,3 +185,28 @@ async def test_a_late_report_with_a_new_skip_lowers_the_issued_total(
         )
     with hq.app.store.read_engine.connect() as conn:
         assert stored(conn, A.value) == (28, [(15, 16)], 28)
+
+
+async def test_the_scheduler_drops_samples_older_than_the_window(hq: HqHandle) -> None:
+    a, b = await two_grants(hq)
+    token = hq.app.coordinator.token()
+    start = hq.clock.now()
+    for minutes, cursor in ((0, 10), (30, 20), (150, 30)):
+        at = start + timedelta(minutes=minutes)
+        reports = [UsageReport(A, None, [usage(a, cursor)]), UsageReport(B, None, [usage(b, 150)])]
+        hq.app.store.write_sync(token, lambda conn, t=at, r=reports: report_usages(conn, t, r))
+
+    def samples() -> list[tuple[str, int]]:
+        with hq.app.store.read_engine.connect() as conn:
+            rows = conn.execute(
+                select(usage_samples.c.ban, usage_samples.c.issued_total).order_by(
+                    usage_samples.c.id
+                )
+            ).all()
+        return [(r.ban, r.issued_total) for r in rows]
+
+    assert len(samples()) == 6  # a report drops none
+    late = start + timedelta(minutes=150)
+    hq.app.store.write_sync(token, lambda conn: scheduled_work(conn, late))
+    # 150 - 120 minutes: the samples at 30 and 150 stay, of both branches
+    assert samples() == [(A.value, 20), (B.value, 50), (A.value, 30), (B.value, 50)]

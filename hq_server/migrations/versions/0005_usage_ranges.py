@@ -1,9 +1,11 @@
-"""Usage reports: a running issued total per branch; skip sets as whole ranges.
+"""Usage reports: a running issued total per branch; skip sets as whole ranges; old samples
+found by time.
 
 `branches.issued_total` is what the burn-rate samples record (before, each report summed
 every grant of the branch and its skips). Skipped numbers were stored as the disjoint pieces
 each report added (a span reported as 10, then 10-11, became two rows); they become one row
-per range of the set, which is how usage reports now keep them.
+per range of the set, which is how usage reports now keep them. The scheduler drops every
+branch's old usage samples at once (before, each report dropped its branch's): an index on `at`.
 
 Revision ID: 0005
 Revises: 0004
@@ -32,6 +34,7 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("issued_total", sa.BigInteger(), nullable=False, server_default="0")
         )
+    op.create_index("ix_usage_samples_at", "usage_samples", ["at"], unique=False)
     conn = op.get_bind()
     merge_skipped_ranges(conn)
     touched = (
@@ -68,5 +71,6 @@ def merge_skipped_ranges(conn: sa.Connection) -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_usage_samples_at", table_name="usage_samples")
     with op.batch_alter_table("branches") as batch:
         batch.drop_column("issued_total")
