@@ -4,8 +4,7 @@ the HQ replicas given, and the refusals turned into one readable line."""
 from __future__ import annotations
 
 import contextlib
-import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from runtime.grpc_status import refusal
 from runtime.tls import Tls, client_tls
 
 TIMEOUT = 30.0
+STREAM_TIMEOUT = 3600.0  # a whole export of a large chain, not one reply
 # An HQ just started (a script's next line) may take a moment to listen: wait for it this long,
 # then make the call anyway, so a refusal (TLS, address) is reported as it is.
 CONNECT_WAIT = 5.0
@@ -38,13 +38,8 @@ class Identity:
     user: str
 
     @classmethod
-    def resolve(
-        cls, certs_dir: Path | None, user: str | None, insecure: bool, environ: dict[str, str]
-    ) -> Identity:
-        certs_dir = certs_dir or (
-            Path(environ["EINV_CERTS_DIR"]) if environ.get("EINV_CERTS_DIR") else None
-        )
-        user = user or environ.get("EINV_USER") or None
+    def resolve(cls, certs_dir: Path | None, user: str | None, insecure: bool) -> Identity:
+        """From --certs-dir and --user (or EINV_CERTS_DIR and EINV_USER: the parser reads them)."""
         if insecure:
             return cls(None, "insecure")
         if certs_dir is None or user is None:
@@ -70,19 +65,42 @@ class Admin:
             return grpc.insecure_channel(address)
         return grpc.secure_channel(address, self.tls.credentials())
 
-    def call(self, method: str, request: Message, timeout: float = TIMEOUT) -> Any:
-        last: grpc.RpcError | None = None
+    def stubs(self) -> Iterator[admin_pb2_grpc.AdminServiceStub]:
+        """A stub on each HQ address in turn, its channel open until the next one is asked for."""
         for address in self.addresses:
             with self.channel(address) as channel:
                 with contextlib.suppress(grpc.FutureTimeoutError):
                     grpc.channel_ready_future(channel).result(timeout=CONNECT_WAIT)
-                stub = admin_pb2_grpc.AdminServiceStub(channel)
-                try:
-                    return getattr(stub, method)(request, timeout=timeout)
-                except grpc.RpcError as error:
-                    if error.code() != grpc.StatusCode.UNAVAILABLE:
-                        raise
-                    last = error
+                yield admin_pb2_grpc.AdminServiceStub(channel)
+
+    def call(self, method: str, request: Message, timeout: float = TIMEOUT) -> Any:
+        last: grpc.RpcError | None = None
+        for stub in self.stubs():
+            try:
+                return getattr(stub, method)(request, timeout=timeout)
+            except grpc.RpcError as error:
+                if error.code() != grpc.StatusCode.UNAVAILABLE:
+                    raise
+                last = error
+        assert last is not None
+        raise last
+
+    def stream(self, method: str, request: Message, timeout: float = STREAM_TIMEOUT) -> Any:
+        """A server-streaming call's replies, failing over like `call` until the first one
+        arrives (after that a failure is the caller's: it has already used some replies)."""
+        last: grpc.RpcError | None = None
+        for stub in self.stubs():
+            replies = getattr(stub, method)(request, timeout=timeout)
+            try:
+                first = next(replies, None)
+            except grpc.RpcError as error:
+                if error.code() != grpc.StatusCode.UNAVAILABLE:
+                    raise
+                last = error
+                continue
+            yield from [] if first is None else [first]
+            yield from replies
+            return
         assert last is not None
         raise last
 
@@ -94,7 +112,3 @@ class Admin:
         if seen.code is grpc.StatusCode.UNAVAILABLE and closed:
             text += f" ({TLS_HINT if self.tls is not None else PLAIN_HINT})"
         return text
-
-
-def environment() -> dict[str, str]:
-    return dict(os.environ)

@@ -11,12 +11,20 @@ from typing import Any
 
 import grpc
 
-from admin_cli import alerts, certs, forecast, users
+from admin_cli import alerts, certs, export, forecast, status, users
 from admin_cli import commands as c
 from admin_cli.args import duration, instant, invoice_type, number, period, whole
-from admin_cli.client import Admin, Identity, environment
+from admin_cli.client import Admin, Identity
 from allocator import DomainError
-from runtime.cli import EXIT_CODES_HELP, EXIT_USAGE, Parser, addresses, exit_code, seconds
+from runtime.cli import (
+    EXIT_CODES_HELP,
+    EXIT_USAGE,
+    Parser,
+    add_completion,
+    addresses,
+    exit_code,
+    seconds,
+)
 
 DEFAULT_HQ = "127.0.0.1:50051"
 Command = Callable[[Admin, argparse.Namespace], None]
@@ -68,10 +76,14 @@ def parser() -> argparse.ArgumentParser:
         description="HQ administration",
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        env_prefix="EINV_",  # --hq, --certs-dir, --user, --insecure: EINV_HQ, ... (runtime.layers)
     )
+    add_completion(root)
     # The connection options work before the command and after it (default SUPPRESS below the
     # root, so a value given first is not reset by the subcommand's parser).
-    for parser_, default in ((root, None), (common, argparse.SUPPRESS)):
+    connection = Parser(add_help=False)  # for commands without --json (export)
+    below = argparse.SUPPRESS
+    for parser_, default in ((root, None), (common, below), (connection, below)):
         connection_options(parser_, default)
     sub = root.add_subparsers(dest="command", required=True)
 
@@ -141,6 +153,8 @@ def parser() -> argparse.ArgumentParser:
     users.add_commands(sub, common)
     forecast.add_commands(sub, common, period)
     certs.add_commands(sub)
+    export.add_commands(sub, connection)
+    status.add_commands(sub, common)
     return root
 
 
@@ -154,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "local", None) is not None:  # certs ...: local files, no HQ
             args.local(args)
             return 0
-        identity = Identity.resolve(args.certs_dir, args.user, args.insecure, environment())
+        identity = Identity.resolve(args.certs_dir, args.user, args.insecure)
         admin = Admin(list(args.hq), identity.tls)
         args.func(admin, args)
     except DomainError as error:

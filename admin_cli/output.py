@@ -22,12 +22,17 @@ def show(args: argparse.Namespace, reply: Message, rows: list[dict[str, Any]], t
     if args.json:
         print(dumps(as_json(reply)))
         return
-    table = Table(title=title)
+    table(rows, title)
+
+
+def table(rows: list[dict[str, Any]], title: str) -> None:
+    """Rows of the same columns as a table (a wide one when stdout is not a terminal)."""
+    shown = Table(title=title)
     for column in rows[0].keys() if rows else ["(none)"]:
-        table.add_column(column)
+        shown.add_column(column)
     for row in rows:
-        table.add_row(*(str(v) for v in row.values()))
-    Console(width=None if sys.stdout.isatty() else 200).print(table)
+        shown.add_row(*(str(v) for v in row.values()))
+    Console(width=None if sys.stdout.isatty() else 200).print(shown)
 
 
 def taipei(stamp: Any, present: bool = True) -> str:

@@ -42,7 +42,13 @@ def burn_rate(series: Sequence[Sample], now: datetime, window: timedelta = RECEN
     recent = sorted(s for s in series if now - window <= s[0] <= now)
     if len(recent) < 2:
         return 0.0
-    (t0, n0), (t1, n1) = recent[0], recent[-1]
+    return rate_between(recent[0], recent[-1])
+
+
+def rate_between(first: Sample, last: Sample) -> float:
+    """Numbers issued per hour from one sample to a later one (0 with no time between them;
+    never negative: a total that went back is a restarted agent, not negative use)."""
+    (t0, n0), (t1, n1) = first, last
     hours = (t1 - t0).total_seconds() / 3600
     return max(0.0, (n1 - n0) / hours) if hours > 0 else 0.0
 

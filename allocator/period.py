@@ -110,5 +110,9 @@ class Period:
         """End of the 10th day of the next period (exclusive instant): E0402 must be in by then."""
         return self.end() + timedelta(days=BLANK_REPORT_DAYS)
 
+    def blank_report_days_left(self, now: datetime) -> float:
+        """Days until the E0402 deadline, negative once it has passed."""
+        return (self.blank_report_deadline() - now).total_seconds() / 86400
+
     def __str__(self) -> str:
         return self.to_year_month()

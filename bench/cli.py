@@ -10,14 +10,16 @@ import sys
 import tempfile
 import traceback
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from time import monotonic
 
-from bench import p1_agent, p1_metrics, p2_hq, p2_pg, p3_mof, web
+from bench import p1_agent, p1_metrics, p2_hq, p2_pg, p2_tls, p3_mof, peers, web
 from bench.figures import Figure, Results, table
 from bench.servers import REPO, Server, child_environment, echo_server, profile_into
+from runtime.cli import seconds
 
-SUITES = ("p1", "p1m", "p2", "p3", "p4", "web")
+SUITES = ("p1", "p1m", "p2", "p2tls", "p3", "p4", "web", "peers")
 RESULTS = REPO / "bench" / "results"
 
 
@@ -29,6 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, help="JSON path (default bench/results/<mode>.json)")
     parser.add_argument("--workdir", type=Path, help="an empty dir for the data (default: temp)")
     parser.add_argument("--keep", action="store_true", help="keep the work dir (logs, databases)")
+    parser.add_argument(
+        "--outage-seconds",
+        type=seconds(0.1, 3600),
+        help="peers: the HQ outage window (default 60, 1 with --smoke)",
+    )
     parser.add_argument(
         "--profile", type=Path, help="run HQ and agents under pyinstrument, sessions into this dir"
     )
@@ -81,6 +88,9 @@ def _steps(
     if "p2" in chosen and not args.no_pg:
         sizes_pg = p2_pg.SMOKE if smoke else p2_pg.FULL
         steps["p2-pg"] = lambda echo: p2_pg.run(root / "p2-pg", echo, sizes_pg, results)
+    if "p2tls" in chosen:  # the same burst through mutual TLS, one certificate per branch
+        sizes_tls = p2_tls.SMOKE if smoke else p2_tls.FULL
+        steps["p2tls"] = lambda _echo: p2_tls.run(root / "p2tls", sizes_tls, results)
     if "p3" in chosen:
         sizes3 = p3_mof.SMOKE if smoke else p3_mof.FULL
         steps["p3"] = lambda _echo: p3_mof.run(sizes3, results)
@@ -88,6 +98,11 @@ def _steps(
         steps["web"] = lambda _echo: web.run(root / "web", web.FULL, results)
     elif "web" in chosen:
         results.note("WEB (the back office's branches page) runs in the full mode only")
+    if "peers" in chosen:  # the agent next to the designs an integrator would pick instead
+        sizes_peers = peers.SMOKE if smoke else peers.FULL
+        if args.outage_seconds is not None:
+            sizes_peers = replace(sizes_peers, outage_seconds=args.outage_seconds)
+        steps["peers"] = lambda _echo: peers.run(root / "peers", sizes_peers, results)
     return steps
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 import grpc
 
 METHOD = "/bench.Echo/Empty"
+STREAM_METHOD = "/bench.Echo/Stream"  # an empty reply to each message of a bidi stream
 # gRPC core cancels calls the application has not picked up yet beyond 1,000 (at random) and
 # 3,000 (all): a 10,000-call burst would lose most of them. The floor is what the transport can
 # do, so it lifts those limits (the HQ, measured as it is, keeps the defaults).
@@ -27,6 +28,13 @@ async def _empty(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
     return b""
 
 
+async def _stream(
+    requests: AsyncIterator[bytes], context: grpc.aio.ServicerContext
+) -> AsyncIterator[bytes]:
+    async for _ in requests:
+        yield b""
+
+
 class _EchoHandler(grpc.GenericRpcHandler):
     def service(
         self, handler_call_details: grpc.HandlerCallDetails
@@ -34,26 +42,43 @@ class _EchoHandler(grpc.GenericRpcHandler):
         if handler_call_details.method == METHOD:
             # No (de)serializers: the request and reply stay raw (empty) bytes.
             return grpc.unary_unary_rpc_method_handler(_empty)
+        if handler_call_details.method == STREAM_METHOD:
+            return grpc.stream_stream_rpc_method_handler(_stream)
         return None
 
 
 async def serve(listen: str) -> None:
     server = grpc.aio.server(options=PENDING_OPTIONS)
     server.add_generic_rpc_handlers((_EchoHandler(),))
+    await serve_until_signalled(server, listen, "echo")
+
+
+async def serve_until_signalled(server: grpc.aio.Server, listen: str, name: str) -> None:
+    """Bind and start `server`, say "NAME serving on HOST:PORT" (what bench/servers.py waits
+    for), serve until SIGTERM or SIGINT."""
     port = server.add_insecure_port(listen)
     await server.start()
+    print(f"{name} serving on {listen.rsplit(':', 1)[0]}:{port}", flush=True)
+    await until_signalled()
+    await server.stop(0)
+
+
+async def until_signalled() -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    print(f"echo serving on {listen.rsplit(':', 1)[0]}:{port}", flush=True)
     await stop.wait()
-    await server.stop(0)
 
 
 def empty_call(channel: grpc.aio.Channel) -> grpc.aio.UnaryUnaryMultiCallable:
     """The client side: call it with b"" and a timeout."""
     return channel.unary_unary(METHOD)
+
+
+def empty_stream(channel: grpc.aio.Channel) -> grpc.aio.StreamStreamMultiCallable:
+    """The client side of the stream: write b"" and read the empty reply, again and again."""
+    return channel.stream_stream(STREAM_METHOD)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

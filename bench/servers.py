@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from demo.procs import Proc, free_port, running
@@ -46,40 +46,70 @@ class Server:
 
     address: str
     pid: int
+    proc: Proc | None = field(default=None, compare=False, repr=False)  # to stop it early
 
     def cpu(self) -> float:
         """User + system CPU seconds of the process so far, every thread (Linux /proc)."""
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.kill9()
 
-@contextlib.contextmanager
-def echo_server(root: Path) -> Iterator[Server]:
+    def stop(self) -> None:
+        """SIGTERM, and wait until it has exited (SIGKILL after 10 s)."""
+        assert self.proc is not None
+        self.proc.stop()
+
+
+Serving = contextlib.AbstractContextManager[Server]  # a started process, stopped on the way out
+
+
+def echo_server(root: Path) -> Serving:
     address = loopback()
-    proc = Proc(
-        "echo", ["-m", "bench.echo_server", "--listen", address], root / "echo.log", "serving on"
-    )
-    with running(proc.start()):
-        yield Server(address, proc.pid)
+    args = ["-m", "bench.echo_server", "--listen", address]
+    return _serving("echo", args, root / "echo.log", "serving on", address)
 
 
-@contextlib.contextmanager
-def hq_process(root: Path, db_url: str) -> Iterator[Server]:
-    """One HQ (`python -m hq_server serve`) on a database seeded beforehand."""
+def hq_process(root: Path, db_url: str, certs_dir: Path | None = None) -> Serving:
+    """One HQ (`python -m hq_server serve`) on a database seeded beforehand: plaintext on
+    loopback, or mutual TLS with the CA and HQ certificate of `certs_dir`."""
     address = loopback()
     args = [*_python("hq"), "-m", "hq_server", "serve", "--head-ban", HEAD_BAN, "--db", db_url]
-    args += ["--insecure"]
-    proc = Proc("hq", [*args, "--listen", address], root / "hq.log", "serving on")
-    with running(proc.start()):
-        yield Server(address, proc.pid)
+    args += ["--insecure"] if certs_dir is None else ["--certs-dir", str(certs_dir)]
+    args += ["--listen", address]
+    return _serving("hq", args, root / "hq.log", "serving on", address)
 
 
-@contextlib.contextmanager
-def agent_process(root: Path, hq_address: str, ban: str) -> Iterator[Server]:
-    address = loopback()
+def agent_process(root: Path, hq_address: str, ban: str, listen: str | None = None) -> Serving:
+    """One agent (`python -m branch_agent serve`) of `ban`, for POS calls on `listen` (a free
+    loopback port by default, or unix:PATH)."""
+    address = listen or loopback()
     args = [*_python("agent"), "-m", "branch_agent", "serve", "--hq", hq_address]
     args += ["--insecure", "--branch-ban", ban]
     args += ["--data", str(root / f"agent-{ban}"), "--listen", address]
-    proc = Proc(f"agent {ban}", args, root / f"agent-{ban}.log", "serving POS")
+    return _serving(f"agent {ban}", args, root / f"agent-{ban}.log", "serving POS", address)
+
+
+def peer_process(root: Path, design: str, conninfo: str) -> Serving:
+    """A peer design of bench/peer_server.py on the peers' PostgreSQL database."""
+    address = loopback()
+    args = ["-m", "bench.peer_server", "--design", design, "--db", conninfo, "--listen", address]
+    return _serving(f"{design} peer", args, root / f"peer-{design}.log", "serving on", address)
+
+
+def wan_relay(root: Path, to: str, delay_ms: float) -> Serving:
+    """bench/wan_relay.py in front of `to`: connect to the yielded address instead."""
+    address = loopback()
+    args = ["-m", "bench.wan_relay", "--listen", address, "--to", to, "--delay-ms", str(delay_ms)]
+    log = root / f"relay-{to.rsplit(':', 1)[1]}.log"
+    return _serving("wan relay", args, log, "serving on", address)
+
+
+@contextlib.contextmanager
+def _serving(name: str, args: list[str], log: Path, ready: str, address: str) -> Iterator[Server]:
+    """A child process listening on `address`, ready once its log says `ready`; stopped after."""
+    proc = Proc(name, args, log, ready)
     with running(proc.start()):
-        yield Server(address, proc.pid)
+        yield Server(address, proc.pid, proc)

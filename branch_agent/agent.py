@@ -25,7 +25,7 @@ from branch_agent.config_watch import ConfigWatcher
 from branch_agent.hq_client import HqClient, HqPort
 from branch_agent.ledger import Ledger
 from branch_agent.metrics import AgentMetrics, AgentSources, listen_of
-from branch_agent.pos_service import build_server
+from branch_agent.pos_service import PosHealth, build_server
 from branch_agent.refill import Refiller, RefillTiming
 from branch_agent.renewal import Renewal
 from branch_agent.reporter import Reporter
@@ -79,6 +79,7 @@ class Agent:
         self._parts: _Parts | None = None
         self.renewal: Renewal | None = None
         self._server: grpc.aio.Server | None = None
+        self._health: PosHealth | None = None
         self.metrics: MetricsServer | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -124,10 +125,10 @@ class Agent:
                 ban, settings.types, state, burn, hq.health, refiller, clock, ledger.reports_pending
             )
             self.metrics = await metrics.serve(metrics_listen, sources)
-        self._server, self.address = await build_server(
+        self._server, self.address, self._health = await build_server(
             service, settings.listen, settings.lan_listen, lan_tls
         )
-        jobs = [refiller.run(), reporter.run(), watcher.run()]
+        jobs = [refiller.run(), reporter.run(), watcher.run(), self._health.run()]
         if identity is not None:
             self.renewal = Renewal(identity, hq, settings.data_dir)
             jobs.append(self.renewal.run())
@@ -143,6 +144,8 @@ class Agent:
         if self._parts is None:
             return
         parts, self._parts = self._parts, None
+        if self._health is not None:
+            await self._health.board.shutdown()
         if self._server is not None:
             await self._server.stop(grace)
         if self.metrics is not None:

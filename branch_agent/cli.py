@@ -1,29 +1,37 @@
-"""`einv-agent serve`: run one branch agent until SIGTERM or SIGINT."""
+"""`einv-agent serve`: run one branch agent until SIGTERM or SIGINT (and enroll, pos-certs).
+
+The agent itself is imported only once the command line is good, so --help, --version and a
+bad argument answer at once."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import signal
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from allocator import Ban, DomainError, InvoiceType
-from branch_agent import identity as ident
-from branch_agent import pos_tls
-from branch_agent.agent import Agent, AgentSettings
-from runtime.cli import Parser, address, addresses, arg, seconds
+from runtime import logs
+from runtime.cli import Parser, add_completion, address, addresses, arg, listen_address, seconds
 from runtime.clock import clock_from_args
-from runtime.metrics.server import listen_address
+
+if TYPE_CHECKING:
+    from branch_agent.agent import AgentSettings
+
+ENV = "EINV_"  # einv-agent serve --hq: EINV_HQ (runtime.layers)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="einv-agent", description="E-invoice branch agent")
+    add_completion(parser)
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="serve POS terminals from the local buffer")
+    serve = commands.add_parser(
+        "serve", help="serve POS terminals from the local buffer", env_prefix=ENV
+    )
     serve.add_argument(
         "--hq", type=addresses, required=True, help="HQ address(es), comma separated, for failover"
     )
@@ -75,9 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--sim-speed", type=seconds(0, 10_000), default=1.0, help="simulated clock: speed"
     )
-    serve.add_argument(
-        "--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
-    )
+    logs.add_options(serve, "warning")
     enroll = commands.add_parser("enroll", help="enrol this store once with a token from HQ")
     enroll.add_argument("--hq", type=address, required=True, help="the HQ address")
     enroll.add_argument("--ca-cert", required=True, type=Path, help="the HQ's ca.crt")
@@ -107,6 +113,8 @@ def types(text: str) -> tuple[InvoiceType, ...]:
 
 def settings_from_args(args: argparse.Namespace) -> AgentSettings:
     """Checks what the command line can check before anything starts (the BAN first)."""
+    from branch_agent.agent import AgentSettings
+
     return AgentSettings(
         branch_ban=args.branch_ban,
         hq_addresses=args.hq,
@@ -125,6 +133,8 @@ def settings_from_args(args: argparse.Namespace) -> AgentSettings:
 
 async def serve(settings: AgentSettings) -> None:
     """The route_guide shape: build, start, say so, wait for a signal, stop."""
+    from branch_agent.agent import Agent
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -143,6 +153,8 @@ async def serve(settings: AgentSettings) -> None:
 
 
 def enroll(args: argparse.Namespace) -> None:
+    from branch_agent import identity as ident
+
     identity = ident.enroll(args.hq, args.ca_cert, args.token, args.data)
     print(
         f"enrolled: branch {identity.ban}, certificate valid until "
@@ -151,6 +163,9 @@ def enroll(args: argparse.Namespace) -> None:
 
 
 def pos_certs(args: argparse.Namespace) -> None:
+    from branch_agent import identity as ident
+    from branch_agent import pos_tls
+
     ban = ident.load(args.data).ban if ident.enrolled(args.data) else None
     if ban is None:
         raise ValueError(f"{args.data} holds no enrolled identity: enrol the store first")
@@ -167,10 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exit_:  # --help, or a bad argument (one line, exit 2)
         return int(exit_.code or 0)
-    logging.basicConfig(
-        level=getattr(args, "log_level", "WARNING").upper(),
-        format="%(asctime)s %(name)s %(message)s",
-    )
+    logs.setup(getattr(args, "log_level", "warning"), getattr(args, "log_format", "text"))
     try:
         if args.command == "enroll":
             enroll(args)

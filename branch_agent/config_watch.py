@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from allocator import BranchDisabled, DomainError
 from branch_agent.commands import MarkDisabled, SetConfig
@@ -13,6 +13,7 @@ from branch_agent.hq_client import HqPort
 from branch_agent.model import AgentConfig
 from branch_agent.tasks import raise_if_cancelling
 from branch_agent.writer import Writer
+from runtime.logs import Repeating
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ class ConfigWatcher:
     backoff_min: float = 0.2
     backoff_max: float = 10.0
     disabled_retry: float = 30.0
+    _log: Repeating = field(default_factory=lambda: Repeating(log, "configuration stream from HQ"))
 
     async def _apply(self, config: AgentConfig) -> None:
         if await self.writer.submit(SetConfig(config)):
@@ -38,6 +40,7 @@ class ConfigWatcher:
             try:
                 async for config in self.hq.watch_config(self.branch_ban):
                     delay = self.backoff_min
+                    self._log.recovered()
                     await self._apply(config)
             except BranchDisabled as error:
                 raise_if_cancelling()
@@ -45,14 +48,14 @@ class ConfigWatcher:
                 # (kept in the ledger across restarts), and ask again now and then.
                 if await self.writer.submit(MarkDisabled()):
                     self.on_change()
-                log.warning("HQ disabled this branch: %s", error)
+                self._log.failed(error, note="HQ disabled this branch")
                 await asyncio.sleep(self.disabled_retry)
                 continue
             except DomainError as error:
                 raise_if_cancelling()
-                log.warning("configuration stream from HQ broke: %s", error)
-            except Exception:  # a bad message must not end the watch for good
+                self._log.failed(error)
+            except Exception as error:  # a bad message must not end the watch for good
                 raise_if_cancelling()
-                log.exception("configuration stream failed")
+                self._log.failed(error, logging.ERROR, exc_info=True)
             await asyncio.sleep(delay)
             delay = min(self.backoff_max, delay * 2)

@@ -6,8 +6,9 @@ import argparse
 import contextlib
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from time import monotonic, sleep
 
 import grpc
 from rich.console import Console
@@ -15,11 +16,20 @@ from rich.table import Table
 
 from allocator import TAIPEI, DomainError
 from protos.einvoice.v1 import common_pb2, pos_pb2, pos_pb2_grpc
-from runtime.cli import EXIT_CODES_HELP, Parser, address, exit_code, seconds, whole
+from runtime.cli import (
+    EXIT_CODES_HELP,
+    Parser,
+    add_completion,
+    address,
+    exit_code,
+    seconds,
+    whole,
+)
 from runtime.grpc_status import refusal
 from runtime.json_style import as_json, dumps
 from runtime.tls import client_tls
 
+RETRY_STEP = 0.5
 TYPES = {"07": common_pb2.INVOICE_TYPE_GENERAL, "08": common_pb2.INVOICE_TYPE_SPECIAL}
 
 
@@ -29,12 +39,23 @@ def build_parser() -> argparse.ArgumentParser:
         description="Talk to the branch agent",
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        # --agent, --terminal, --timeout, --certs-dir: EINV_POS_AGENT, ... (runtime.layers); a
+        # prefix of its own, since a till's certificates are not an admin's EINV_CERTS_DIR.
+        env_prefix="EINV_POS_",
     )
+    add_completion(parser)
     parser.add_argument(
         "--agent", type=address, default="127.0.0.1:50061", help="the agent's POS address"
     )
     parser.add_argument("--terminal", default="einv-pos", help="terminal id sent to the agent")
     parser.add_argument("--timeout", type=seconds(0, 600), default=5.0, help="seconds")
+    parser.add_argument(
+        "--wait",
+        type=seconds(0, 600),
+        default=0.0,
+        help="seconds to keep trying while the agent is UNAVAILABLE (just started, or still "
+        "taking its first numbers from HQ); a retried next keeps its request id (default 0)",
+    )
     parser.add_argument(
         "--certs-dir",
         type=Path,
@@ -59,7 +80,7 @@ def _next(stub: pos_pb2_grpc.PosServiceStub, args: argparse.Namespace, console: 
         count=args.count,
         invoice_type=TYPES[args.type],
         terminal_id=args.terminal,
-        request_id=args.request_id or str(uuid.uuid4()),
+        request_id=args.request_id,
     )
     reply = stub.NextNumbers(request, timeout=args.timeout)
     if args.json:
@@ -125,6 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exit_:  # --help, or a bad argument (one line, exit 2)
         return int(exit_.code or 0)
+    if args.command == "next" and not args.request_id:
+        args.request_id = str(uuid.uuid4())  # once: a retry under --wait takes nothing twice
     console = Console()
     try:
         opened = channel(args)
@@ -137,13 +160,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             grpc.channel_ready_future(channel_).result(timeout=min(args.timeout, 5.0))
         stub = pos_pb2_grpc.PosServiceStub(channel_)
         try:
-            COMMANDS[args.command](stub, args, console)
+            _patiently(lambda: COMMANDS[args.command](stub, args, console), args.wait)
         except grpc.RpcError as error:
             seen = refusal(error)
             reason = f" [{seen.reason}]" if seen.reason else ""
             print(f"einv-pos: {seen.code.name}{reason}: {seen.message}", file=sys.stderr)
             return exit_code(seen.code.name)
     return 0
+
+
+def _patiently(command: Callable[[], None], wait: float) -> None:
+    """The command, tried again every RETRY_STEP while the agent is UNAVAILABLE, for `wait` s."""
+    deadline = monotonic() + wait
+    while True:
+        try:
+            return command()
+        except grpc.RpcError as error:
+            if error.code() != grpc.StatusCode.UNAVAILABLE or monotonic() + RETRY_STEP > deadline:
+                raise
+        sleep(RETRY_STEP)
 
 
 if __name__ == "__main__":

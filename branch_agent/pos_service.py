@@ -9,34 +9,38 @@ its terminal id.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import AsyncIterator, Mapping
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_health.v1.health import aio as health_aio
-from grpc_reflection.v1alpha import reflection
+from grpc_health.v1.health import SERVICE_NAME as HEALTH_SERVICE
 
 from allocator import DomainError
 from branch_agent import wire
 from branch_agent.model import GiveBackOutcome
 from branch_agent.service import AgentService, StatusView
 from protos.einvoice.v1 import pos_pb2, pos_pb2_grpc
-from runtime import messages, principal
+from runtime import messages, principal, reflection
 from runtime.errors import Unauthenticated
-from runtime.guard import Anyone, Guard, OwnTerminal, Rule, current_principal
+from runtime.guard import Anyone, Guard, OwnTerminal, Rule, admit_message, current_principal
+from runtime.health import HealthBoard, keep_updated
 from runtime.principal import Kind, Principal
 from runtime.tls import Tls, add_port, server_options
 
+log = logging.getLogger("einv.agent.health")
 SERVICE_NAME = pos_pb2.DESCRIPTOR.services_by_name["PosService"].full_name
+HEALTH_EVERY = 0.5  # seconds between two readings of the rule (AgentService.can_hand_out)
 POS = f"/{SERVICE_NAME}/"
 RULES: Mapping[str, Rule] = {
     POS + "NextNumbers": OwnTerminal("terminal_id"),
+    POS + "NextNumbersStream": OwnTerminal(),  # and each request as NextNumbers
     POS + "GiveBack": OwnTerminal("terminal_id"),
     POS + "Status": OwnTerminal(),
     "/grpc.health.v1.Health/Check": Anyone(),
     "/grpc.health.v1.Health/Watch": Anyone(),
     "/grpc.health.v1.Health/List": Anyone(),
     "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": OwnTerminal(),
+    "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo": OwnTerminal(),
 }
 LOCAL = Principal(Kind.INSECURE, "local")
 _OUTCOMES = {
@@ -66,6 +70,16 @@ class PosServicer(pos_pb2_grpc.PosServiceServicer):
             request.request_id,
         )
         return pos_pb2.NextNumbersReply(numbers=wire.issued_numbers(handed))
+
+    async def NextNumbersStream(
+        self,
+        requests: AsyncIterator[pos_pb2.NextNumbersRequest],
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[pos_pb2.NextNumbersReply]:
+        # One request at a time, in order; a refused one ends the stream with its status.
+        async for request in requests:
+            admit_message(RULES, POS + "NextNumbers", request)
+            yield await self.NextNumbers(request, context)
 
     async def GiveBack(
         self, request: pos_pb2.GiveBackRequest, context: grpc.aio.ServicerContext
@@ -119,25 +133,47 @@ def identify(branch_ban: str):  # type: ignore[no-untyped-def]
     return from_context
 
 
+class PosHealth:
+    """grpc.health.v1 of the agent: "" while the process serves; the POS service name by
+    `AgentService.can_hand_out` (NOT_SERVING: no number of the period and no HQ to refill)."""
+
+    def __init__(self, service: AgentService) -> None:
+        self._service = service
+        self.board = HealthBoard()
+
+    async def update(self) -> None:
+        ok = self._service.can_hand_out()
+        if await self.board.show({"": True, SERVICE_NAME: ok}):
+            if ok:
+                log.info("health: %s SERVING again", SERVICE_NAME)
+            else:
+                log.warning(
+                    "health: %s NOT_SERVING: no number left and HQ unreachable", SERVICE_NAME
+                )
+
+    async def run(self) -> None:
+        await keep_updated(self.update, HEALTH_EVERY, log)
+
+
 async def build_server(
     service: AgentService,
     listen: str,
     lan_listen: str | None = None,
     lan_tls: Tls | None = None,
-) -> tuple[grpc.aio.Server, str]:
-    """The started server and the address it listens on (port 0 becomes the real port)."""
+) -> tuple[grpc.aio.Server, str, PosHealth]:
+    """The started server, the address it listens on (port 0 becomes the real port) and its
+    health, to keep current (`PosHealth.run`)."""
     server = grpc.aio.server(
         interceptors=[Guard(RULES, identify(service.branch_ban))], options=server_options()
     )
     pos_pb2_grpc.add_PosServiceServicer_to_server(PosServicer(service), server)
-    health = health_aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health, server)
-    names = (SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name)
-    reflection.enable_server_reflection((*names, reflection.SERVICE_NAME), server)
+    health = PosHealth(service)
+    health.board.register(server)
+    reflection.enable(server, (SERVICE_NAME, HEALTH_SERVICE))
     port = add_port(server, listen, None)
     if lan_listen is not None:
         add_port(server, lan_listen, lan_tls)
     await server.start()
-    await health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
+    await health.update()
     bound = listen if listen.startswith("unix:") else f"{listen.rsplit(':', 1)[0]}:{port}"
-    return server, bound
+    return server, bound, health

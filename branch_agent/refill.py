@@ -29,6 +29,7 @@ from branch_agent.tasks import nap, raise_if_cancelling
 from branch_agent.writer import Writer
 from runtime.clock import Clock
 from runtime.errors import RateLimited
+from runtime.logs import Repeating
 
 log = logging.getLogger(__name__)
 Key = tuple[Period, InvoiceType]
@@ -64,6 +65,8 @@ class Refiller:
     on_final: Callable[[], None] = lambda: None
     errors: dict[Key, DomainError] = field(default_factory=dict)
     _retries: dict[Key, _Retry] = field(default_factory=dict)
+    _logs: dict[Key, Repeating] = field(default_factory=dict)  # once per outage, not per retry
+    _tick_log: Repeating = field(default_factory=lambda: Repeating(log, "refill tick"))
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _settled: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -90,9 +93,10 @@ class Refiller:
         while True:
             try:
                 await self.tick()
-            except Exception:  # keep refilling whatever one bad tick did
+                self._tick_log.recovered()
+            except Exception as error:  # keep refilling whatever one bad tick did
                 raise_if_cancelling()
-                log.exception("refill tick failed")
+                self._tick_log.failed(error, logging.ERROR, exc_info=True)
             await nap(self._wake, self.timing.tick_seconds)
 
     async def tick(self) -> None:
@@ -192,6 +196,7 @@ class Refiller:
             return False
         self.errors.pop(key, None)
         self._retries.pop(key, None)
+        self._log(key).recovered()
         self.wake()  # HQ may have granted fewer booklets than asked: look again at once
         return True
 
@@ -214,4 +219,10 @@ class Refiller:
         else:
             retry.delay = self.timing.refused_backoff
         retry.not_before = asyncio.get_running_loop().time() + retry.delay
-        log.warning("refill %s type %s failed: %s", key[0], key[1].value, error)
+        self._log(key).failed(error)
+
+    def _log(self, key: Key) -> Repeating:
+        if key not in self._logs:
+            what = f"refill {key[0]} type {key[1].value}"
+            self._logs[key] = Repeating(log, what)
+        return self._logs[key]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from allocator import DomainError
@@ -12,6 +12,7 @@ from branch_agent import identity as ident
 from branch_agent.hq_client import HqClient
 from branch_agent.tasks import raise_if_cancelling
 from runtime import pki
+from runtime.logs import Repeating
 
 log = logging.getLogger(__name__)
 RETRY_MIN, RETRY_MAX = 5.0, 600.0
@@ -24,6 +25,7 @@ class Renewal:
     hq: HqClient
     data_dir: Path
     renewals: int = 0
+    _log: Repeating = field(default_factory=lambda: Repeating(log, "certificate renewal"))
 
     async def run(self) -> None:
         delay = RETRY_MIN
@@ -35,10 +37,11 @@ class Renewal:
             try:
                 await self.renew_now()
                 delay = RETRY_MIN
+                self._log.recovered()
             except DomainError as error:
                 raise_if_cancelling()
                 left = self.identity.not_after - pki.now_utc()
-                log.warning("certificate renewal failed (%s left): %s", left, error)
+                self._log.failed(error, note=f"{left} left")
                 await asyncio.sleep(delay)
                 delay = min(RETRY_MAX, delay * 2)
 

@@ -26,6 +26,7 @@ from branch_agent.model import GrantUsageRow
 from branch_agent.tasks import nap, raise_if_cancelling
 from runtime.clock import Clock
 from runtime.errors import RateLimited
+from runtime.logs import Repeating
 
 log = logging.getLogger(__name__)
 GRANTS_PER_REPORT = 500
@@ -43,6 +44,7 @@ class Reporter:
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _report_id: str = ""
     _acknowledged: dict[str, RangeSet] = field(default_factory=dict)  # skips HQ has, by grant
+    _log: Repeating = field(default_factory=lambda: Repeating(log, "usage report"))
 
     def wake(self) -> None:
         """Report now (a grant became final)."""
@@ -53,16 +55,17 @@ class Reporter:
             pause = self.interval
             try:
                 await self.flush()
+                self._log.recovered()
             except RateLimited as error:
                 raise_if_cancelling()
                 pause = max(pause, error.retry_after)  # HQ said when: not before
-                log.warning("usage report held back by HQ's rate limit: %s", error)
+                self._log.failed(error, note="held back by HQ's rate limit")
             except DomainError as error:
                 raise_if_cancelling()
-                log.warning("usage report not delivered, will retry: %s", error)
-            except Exception:
+                self._log.failed(error, note="will retry")
+            except Exception as error:
                 raise_if_cancelling()
-                log.exception("usage report failed")
+                self._log.failed(error, logging.ERROR, exc_info=True)
             await nap(self._wake, pause)
 
     async def flush(self) -> int:

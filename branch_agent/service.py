@@ -98,6 +98,15 @@ class AgentService:
         except BufferEmpty as error:
             raise self._why_empty(command.count, command.invoice_type) from error
 
+    def can_hand_out(self) -> bool:
+        """The POS service's health: a number of the current period of each type served, or
+        an HQ that answered the last call (a refill can come, or HQ's refusal reaches the POS
+        as the reason). NOT_SERVING means neither: no number, and nobody to ask for one."""
+        if self.health.reachable:
+            return True
+        period = Period.containing(self.clock.now())
+        return all(self.state.remaining(period, t) > 0 for t in self.types)
+
     async def give_back(self, invoice_number: str, terminal_id: str = "") -> GiveBackOutcome:
         number = InvoiceNumber.parse(invoice_number)
         return await self.writer.submit(GiveBack(number, terminal_id))

@@ -110,6 +110,7 @@ start() {
 Try failover (every call is mutual TLS; your admin certificate is in $DIR/certs):
   export EINV_CERTS_DIR=$DIR/certs EINV_USER=admin
   $BIN/einv-admin --hq $(hq_address hq-a),$(hq_address hq-b) assignment-add --period current --track AB --begin 00000000 --end 00049999
+  $BIN/einv-admin --hq $(hq_address hq-a),$(hq_address hq-b) status   # role, leader, token, health of each
   kill -9 <PID of the leader above>     # the other replica leads within $TTL s (the lease TTL)
   $0 status
   $0 restart hq-a                        # bring it back: it follows

@@ -11,12 +11,12 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import Connection, case, func, select
 
 from allocator import InvoiceType, Period, PoolKey, RangeStatus
 from hq_server.queries import is_closed, list_pools
-from hq_server.schema import assignments, branches, grants, usage_samples
+from hq_server.rates import burn_rates
+from hq_server.schema import assignments, branches, grants
 from notifier.model import BranchPool, BranchState, PoolState, ReportState, ReportStatus, Snapshot
 from notifier.ports import ReportTracker
 
@@ -65,10 +65,7 @@ def load_snapshot(conn: Connection, now: datetime, tracker: ReportTracker) -> Sn
         for row in conn.execute(select(branches).order_by(branches.c.ban))
     )
     assigned = assigned_types(conn, (previous, period, period.next()))
-    reports = {
-        t: tracker.blank_report_status(conn, PoolKey(previous, InvoiceType.parse(t)))
-        for t in sorted(assigned.get(previous.to_year_month(), frozenset()))
-    }
+    reports = {pool: tracker.blank_report_status(conn, pool) for pool in ended_pools(conn, now)}
     return Snapshot(now, period, pool_states(conn, period, states), states, assigned, reports)
 
 
@@ -152,31 +149,14 @@ def active_types(conn: Connection, periods: tuple[Period, ...]) -> dict[str, set
     return result
 
 
-def burn_rates(conn: Connection) -> dict[str, float]:
-    """Numbers issued per hour between each branch's first and last sample.
-
-    The same measure as hq_server.branch_ops.burn_per_hour, for all branches in one query.
-    """
-    ends = (
-        select(
-            usage_samples.c.ban,
-            func.min(usage_samples.c.id).label("first"),
-            func.max(usage_samples.c.id).label("last"),
-        )
-        .group_by(usage_samples.c.ban)
-        .subquery()
+def ended_pools(conn: Connection, now: datetime) -> list[PoolKey]:
+    """Every pool whose period has ended: each owes an E0402, however long ago it ended."""
+    query = select(assignments.c.year_month, assignments.c.invoice_type).distinct()
+    pools = (
+        PoolKey(Period.from_year_month(r.year_month), InvoiceType.parse(r.invoice_type))
+        for r in conn.execute(query)
     )
-    first, last = aliased(usage_samples), aliased(usage_samples)
-    query = (
-        select(ends.c.ban, first.c.at, first.c.issued_total, last.c.at, last.c.issued_total)
-        .join(first, first.c.id == ends.c.first)
-        .join(last, and_(last.c.id == ends.c.last, ends.c.first != ends.c.last))
-    )
-    rates = {}
-    for ban, at_a, total_a, at_b, total_b in conn.execute(query):
-        hours = (at_b - at_a).total_seconds() / 3600
-        rates[ban] = (total_b - total_a) / hours if hours > 0 else 0.0
-    return rates
+    return sorted(pool for pool in pools if pool.period.has_ended(now))
 
 
 def assigned_types(conn: Connection, periods: tuple[Period, ...]) -> dict[str, frozenset[str]]:

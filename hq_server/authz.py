@@ -35,6 +35,8 @@ RULES: Mapping[str, Rule] = {
     ADMIN + "Forecast": VIEWER,  # a what-if only reads: applying it is SetQuota's
     ADMIN + "ListGrants": VIEWER,
     ADMIN + "ListReports": VIEWER,
+    ADMIN + "ExportData": VIEWER,  # ERP export: a read (hq_server/export.py)
+    ADMIN + "GetServerStatus": VIEWER,  # who leads, tokens, versions: what etcdctl shows
     # Operators change the pools, the branches and what goes to the MOF.
     ADMIN + "AddAssignment": OPERATOR,
     ADMIN + "AddBranch": OPERATOR,

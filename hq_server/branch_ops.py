@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from allocator import (
     Ban,
@@ -292,18 +292,3 @@ def require_blanks_not_reported(conn: Connection, row: Any) -> None:
             f"--period {row.year_month} --correction)",
             row.id,
         )
-
-
-def burn_per_hour(conn: Connection, branch: Ban) -> float:
-    """Numbers issued per hour over the recent samples."""
-    first, last = conn.execute(
-        select(func.min(usage_samples.c.id), func.max(usage_samples.c.id)).where(
-            usage_samples.c.ban == branch.value
-        )
-    ).one()
-    if first is None or first == last:
-        return 0.0
-    a = conn.execute(select(usage_samples).where(usage_samples.c.id == first)).one()
-    b = conn.execute(select(usage_samples).where(usage_samples.c.id == last)).one()
-    hours = (b.at - a.at).total_seconds() / 3600
-    return (b.issued_total - a.issued_total) / hours if hours > 0 else 0.0

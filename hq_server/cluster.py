@@ -14,8 +14,6 @@ from hq_server.etcd_presence import EtcdPresence
 from hq_server.store import Store
 from runtime.clock import Clock
 
-MIN_LEASE_TTL = 2  # etcd itself raises shorter TTLs to about its election timeout (1 s) x 1.5
-
 
 @dataclass(frozen=True, slots=True)
 class ClusterSettings:

@@ -3,11 +3,13 @@ every servicer of the admin and branch APIs translates through here."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from allocator import (
     Ban,
     InvalidInput,
+    InvalidPeriod,
     InvoiceType,
     Period,
     PoolKey,
@@ -15,9 +17,11 @@ from allocator import (
     RangeStatus,
 )
 from hq_server import forecasting
+from hq_server.export import BlankLine, ExportKind, ExportRequest, GrantLine, Page, UsageLine
 from hq_server.forecasting import PeriodOutlook
 from hq_server.grant_batch import GrantRecord
 from hq_server.handover import Due
+from hq_server.health import Readiness, ServerRole
 from hq_server.records import Assignment, Branch
 from hq_server.web import users
 from notifier.alerts import AlertView
@@ -51,6 +55,41 @@ def quota(msg: common_pb2.Quota) -> Quota:
 
 def ban(value: str) -> Ban:
     return Ban.parse(value)
+
+
+_ROLES = {
+    ServerRole.SINGLE: admin_pb2.SERVER_ROLE_SINGLE,
+    ServerRole.LEADER: admin_pb2.SERVER_ROLE_LEADER,
+    ServerRole.FOLLOWER: admin_pb2.SERVER_ROLE_FOLLOWER,
+}
+_ETCD = {
+    None: admin_pb2.ETCD_STATE_NOT_USED,
+    True: admin_pb2.ETCD_STATE_OK,
+    False: admin_pb2.ETCD_STATE_NO_SESSION,
+}
+
+
+def server_status_pb(now: Readiness, head_ban: str, version: str) -> admin_pb2.ServerStatus:
+    stored = now.stored
+    return admin_pb2.ServerStatus(
+        role=_ROLES[now.role],
+        leader=now.leader or "",
+        fencing_token=now.token or 0,
+        stored_token=(stored.token or 0) if stored else 0,
+        stored_holder=(stored.holder or "") if stored else "",
+        version=version,
+        database_ok=now.reads,
+        database_error=now.db_error,
+        schema_revision=(stored.revision or "") if stored else "",
+        schema_head=now.head,
+        etcd=_ETCD[now.etcd_ok],
+        services=[
+            admin_pb2.ServiceHealth(service=name, serving=ok) for name, ok in now.serving().items()
+        ],
+        healthy=now.healthy,
+        problems=now.problems(),
+        head_ban=head_ban,
+    )
 
 
 def grant_pb(grant: GrantRecord) -> branch_pb2.Grant:
@@ -226,3 +265,101 @@ def deadline_pb(due: Due) -> admin_pb2.Deadline:
         days_left=due.days_left,
         error_codes=list(due.error_codes),
     )
+
+
+# ---- ERP export (ExportData, hq_server/export.py) ----
+# 1,000 rows a reply: a grant row is at most about 1 KB (a 200-character name in 4-byte UTF-8
+# is 800 bytes), so a reply stays under 1 MiB, a quarter of the 4 MiB message limit.
+EXPORT_ROWS_PER_REPLY = 1000
+EXPORT_KINDS = {
+    admin_pb2.EXPORT_KIND_GRANTS: ExportKind.GRANTS,
+    admin_pb2.EXPORT_KIND_USAGE: ExportKind.USAGE,
+    admin_pb2.EXPORT_KIND_BLANKS: ExportKind.BLANKS,
+}
+
+
+def export_request(msg: admin_pb2.ExportDataRequest) -> ExportRequest:
+    if not msg.year_month:
+        raise InvalidPeriod(
+            "ExportDataRequest.year_month is required: the period, a MIG YearMonth such as 11512"
+        )
+    try:
+        period = Period.from_year_month(msg.year_month)
+    except InvalidPeriod as error:
+        raise InvalidPeriod(f"ExportDataRequest.year_month: {error}") from None
+    kind = EXPORT_KINDS.get(msg.what)
+    if kind is None:
+        raise InvalidInput(
+            f"ExportDataRequest.what {msg.what} must be grants (1), usage (2) or blanks (3)"
+        )
+    if msg.invoice_type == common_pb2.INVOICE_TYPE_UNSPECIFIED:
+        return ExportRequest(period, kind)
+    try:
+        return ExportRequest(period, kind, invoice_type(msg.invoice_type))
+    except InvalidInput as error:
+        raise InvalidInput(f"ExportDataRequest.invoice_type: {error}") from None
+
+
+def _number(value: int) -> str:
+    return f"{value:08d}"
+
+
+def grant_export_row(line: GrantLine) -> admin_pb2.GrantExportRow:
+    g = line.grant
+    return admin_pb2.GrantExportRow(
+        ban=g.branch_ban.value,
+        branch_name=line.branch.name,
+        year_month=g.pool.year_month,
+        invoice_type=g.pool.type_code,
+        track=g.track_range.track.code,
+        begin_number=_number(g.track_range.range.begin),
+        end_number=_number(g.track_range.range.end),
+        booklets=g.booklets,
+        granted_at=messages.timestamp(g.granted_at),
+        status=line.status,
+        grant_id=g.id,
+    )
+
+
+def usage_export_row(line: UsageLine) -> admin_pb2.UsageExportRow:
+    return admin_pb2.UsageExportRow(
+        ban=line.branch.ban.value,
+        branch_name=line.branch.name,
+        year_month=line.pool.year_month,
+        invoice_type=line.pool.type_code,
+        granted=line.granted,
+        issued=line.issued,
+        blank=line.blank,
+        remaining=line.remaining,
+        last_report=optional_timestamp(line.branch.last_report_at),
+    )
+
+
+def blank_export_row(line: BlankLine) -> admin_pb2.BlankExportRow:
+    return admin_pb2.BlankExportRow(
+        head_ban=line.head_ban.value,
+        branch_ban=line.branch_ban.value,
+        year_month=line.pool.year_month,
+        invoice_type=line.pool.type_code,
+        track=line.track.code,
+        begin_number=_number(line.numbers.begin),
+        end_number=_number(line.numbers.end),
+        numbers=line.numbers.count,
+    )
+
+
+def export_replies(page: Page) -> Iterator[admin_pb2.ExportDataReply]:
+    """A page of lines as replies of at most EXPORT_ROWS_PER_REPLY rows each."""
+    held = list(page.held)
+    lines = page.lines
+    for start in range(0, max(len(lines), 1 if held else 0), EXPORT_ROWS_PER_REPLY):
+        reply = admin_pb2.ExportDataReply(held_branches=held)
+        held = []
+        for line in lines[start : start + EXPORT_ROWS_PER_REPLY]:
+            if isinstance(line, GrantLine):
+                reply.grants.append(grant_export_row(line))
+            elif isinstance(line, UsageLine):
+                reply.usage.append(usage_export_row(line))
+            else:
+                reply.blanks.append(blank_export_row(line))
+        yield reply

@@ -8,7 +8,7 @@ is written into the database, and every write transaction checks it (store.check
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from hq_server.store import Store
 from runtime.clock import Clock
@@ -35,6 +35,13 @@ class Coordinator(Protocol):
     def fenced(self) -> None:
         """A write of this term found another token stored: stop leading (and campaign again,
         where there is an election)."""
+
+
+@runtime_checkable
+class EtcdSession(Protocol):
+    """A coordinator on etcd (cluster mode) says whether its etcd session (lease) is alive."""
+
+    def has_session(self) -> bool: ...
 
 
 class LocalCoordinator:

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import aetcd
 
 from hq_server.etcd_client import EtcdError, KeptLease, Keys, connect, parse_endpoints
+from runtime.logs import Repeating
 
 log = logging.getLogger("einv.hq.presence")
 TXN_OPS = 100  # etcd refuses more than 128 operations in one txn by default
@@ -66,16 +67,18 @@ class EtcdPresence:
             await self._lease.revoke()  # this replica's keys go with it
 
     async def _run(self) -> None:
+        failing = Repeating(log, "presence")  # etcd away: once, not every RETRY_SECONDS
         while True:
             try:
                 lease = self._lease = await KeptLease.grant(self._client, self._ttl)
+                failing.recovered()
                 keeper = asyncio.create_task(lease.keep())
                 try:
                     await self._follow(lease, keeper)
                 finally:
                     keeper.cancel()
             except EtcdError as error:
-                log.warning("presence: %s; retrying", error)
+                failing.failed(error, note="retrying")
             await asyncio.sleep(RETRY_SECONDS)
 
     async def _follow(self, lease: KeptLease, keeper: asyncio.Task[None]) -> None:

@@ -7,7 +7,7 @@ from datetime import timedelta
 import grpc
 
 from allocator import InvalidInput, Period, check_schedule
-from hq_server import admin_ops, convert, enrolment, queries
+from hq_server import admin_ops, convert, enrolment, export, health, queries
 from hq_server.app import Hq
 from hq_server.audit import chain_ok
 from hq_server.enrolment import DEFAULT_TOKEN_TTL
@@ -17,6 +17,7 @@ from hq_server.records import load_branch
 from protos.einvoice.v1 import admin_pb2, admin_pb2_grpc
 from runtime import messages
 from runtime.guard import current_principal
+from runtime.version import package_version
 
 Ctx = grpc.aio.ServicerContext
 MAX_AUDIT_PAGE = 1000
@@ -32,6 +33,10 @@ def actor() -> str:
 class AdminServicer(ReportsMixin, BackOfficeMixin, admin_pb2_grpc.AdminServiceServicer):
     def __init__(self, hq: Hq) -> None:
         self.hq = hq
+
+    async def GetServerStatus(self, request: admin_pb2.GetServerStatusRequest, context: Ctx):
+        now = await health.readiness(self.hq)
+        return convert.server_status_pb(now, self.hq.head_ban, package_version())
 
     async def AddAssignment(self, request: admin_pb2.AddAssignmentRequest, context: Ctx):
         who = actor()
@@ -267,3 +272,10 @@ class AdminServicer(ReportsMixin, BackOfficeMixin, admin_pb2_grpc.AdminServiceSe
             ],
             chain_ok=chain_ok(chain),
         )
+
+    # ---- ERP export (hq_server/export.py; rows built in convert.py) ----
+    async def ExportData(self, request: admin_pb2.ExportDataRequest, context: Ctx):
+        wanted = convert.export_request(request)
+        async for page in export.export(self.hq, wanted, actor()):
+            for reply in convert.export_replies(page):
+                yield reply

@@ -27,6 +27,7 @@ from mof_sync.tracking import TrackedDocument
 from notifier import raise_held_back, resolve_held_back
 from notifier.model import ReportState, ReportStatus
 from runtime.errors import NotLeader
+from runtime.logs import Repeating
 
 log = logging.getLogger("einv.hq.turnkey")
 
@@ -139,7 +140,7 @@ async def run_turnkey_poll(hq: Hq) -> None:
     """Follow the documents handed to Turnkey (picked up, confirmed, failed; retries), as the
     leader, every `ReportSettings.poll_seconds`; a replica that does not lead waits."""
     outbox = hq.reports.outbox(hq.store.write_engine)
-    failures = 0
+    failing = Repeating(log, "Turnkey poll")  # a Turnkey folder away: logged once, tried again
     while True:
         await asyncio.sleep(hq.reports.poll_seconds)
         try:
@@ -148,14 +149,10 @@ async def run_turnkey_poll(hq: Hq) -> None:
             continue
         try:
             report = await asyncio.to_thread(outbox.poll, hq.now())
-        except Exception as error:  # a Turnkey folder away: logged once, tried again
-            if not failures:
-                log.warning("Turnkey poll failed: %s (trying again)", error)
-            failures += 1
+        except Exception as error:
+            failing.failed(error, note="trying again")
             continue
-        if failures:
-            log.info("Turnkey poll works again after %d failures", failures)
-            failures = 0
+        failing.recovered()
         for change in report.changes:
             log.info("Turnkey: %s %s -> %s", change.name, change.old.value, change.new.value)
         for document in report.failed:

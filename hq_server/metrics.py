@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import TypeVar
 
 from prometheus_client import CollectorRegistry
 from prometheus_client import Counter as CounterMetric
@@ -33,6 +33,7 @@ from sqlalchemy import Connection, func, select
 
 from allocator import BOOKLET_SIZE, DomainError, Period
 from hq_server.app import Hq
+from hq_server.coordinator import EtcdSession
 from hq_server.grant_batch import GrantRecord
 from hq_server.queries import list_pools, reconcile
 from hq_server.schema import leadership
@@ -145,13 +146,6 @@ def pool_figures(
             )
         )
     return result
-
-
-@runtime_checkable
-class EtcdSession(Protocol):
-    """A coordinator on etcd (cluster mode) says whether its etcd session (lease) is alive."""
-
-    def has_session(self) -> bool: ...
 
 
 class HqCollector:
@@ -313,16 +307,16 @@ def alert_metrics(view: HqView) -> Iterator[Metric]:
     yield opened
     snap = view.snapshot
     assert snap is not None
-    previous = snap.period.previous()
     days = GaugeMetricFamily(
         "einv_hq_e0402_days_left",
-        "Days until the E0402 blank report of the last period is due (negative: overdue)",
+        "Days until an ended period's E0402 blank report is due (negative: overdue), for "
+        "every pool whose report is not confirmed",
         labels=POOL_LABELS,
     )
-    left = (previous.blank_report_deadline() - snap.now).total_seconds() / 86400
-    for invoice_type, status in sorted(snap.reports.items()):
+    for pool, status in sorted(snap.reports.items()):
         if status.state is not ReportState.CONFIRMED:
-            days.add_metric([previous.to_year_month(), invoice_type], left)
+            left = pool.period.blank_report_days_left(snap.now)
+            days.add_metric([pool.year_month, pool.type_code], left)
     yield days
 
 

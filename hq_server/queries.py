@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlalchemy import Connection, Row, func, select
 
 from allocator import (
     Ban,
+    BranchUsage,
     InvoiceType,
     Period,
     PoolKey,
@@ -20,14 +22,15 @@ from allocator import (
     account,
     by_track,
 )
-from hq_server.branch_ops import burn_per_hour
 from hq_server.rates import burn_rates
 from hq_server.records import (
     Assignment,
     Branch,
+    GrantEntry,
     assigned_ranges,
     assignment_of,
     branch_of,
+    grant_entry_of,
     grant_usage,
     load_branch,
     pool_grants,
@@ -141,7 +144,7 @@ def usage(conn: Connection, year_month: str, ban: str | None) -> list[UsageView]
         t["booklets"] += row.booklets
         t["final"] = t["final"] and row.final
     branch_rows = conn.execute(select(branches).order_by(branches.c.ban)).all()
-    rates = burn_rates(conn) if ban is None else None  # every branch: one query, not 10,000
+    rates = burn_rates(conn, ban)  # every branch: one query, not 10,000
     views = []
     for b in branch_rows:
         if ban and b.ban != ban:
@@ -150,9 +153,7 @@ def usage(conn: Connection, year_month: str, ban: str | None) -> list[UsageView]
             UsageView(
                 b.ban,
                 **totals.get(b.ban, {}),
-                burn_per_hour=burn_per_hour(conn, Ban(b.ban))
-                if rates is None
-                else rates.get(b.ban, 0.0),
+                burn_per_hour=rates.get(b.ban, 0.0),
                 last_report=b.last_report_at,
             )
         )
@@ -244,3 +245,23 @@ def list_branches(conn: Connection, after: str = "", limit: int | None = None) -
     if limit is not None:
         query = query.limit(limit)
     return [branch_of(r) for r in conn.execute(query)]
+
+
+@dataclass(frozen=True, slots=True)
+class BranchesGrants:
+    """Some branches' grants in one pool, and the allocator's view of what they did with them."""
+
+    entries: list[GrantEntry]
+    usage: dict[Ban, BranchUsage]
+
+
+def branches_grants(conn: Connection, pool: PoolKey, bans: Sequence[str]) -> BranchesGrants:
+    """The grants of `bans` (a page of branches) in `pool`, by (BAN, track, begin)."""
+    rows = conn.execute(
+        select(grants)
+        .where(grants.c.year_month == pool.year_month)
+        .where(grants.c.invoice_type == pool.type_code)
+        .where(grants.c.branch_ban.in_(list(bans)))
+        .order_by(grants.c.branch_ban, grants.c.track, grants.c.begin)
+    ).all()
+    return BranchesGrants([grant_entry_of(r) for r in rows], usage_by_branch(conn, list(rows)))

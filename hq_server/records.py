@@ -56,6 +56,26 @@ class Assignment:
     source: str
 
 
+@dataclass(frozen=True, slots=True)
+class GrantEntry:
+    """A grant as HQ keeps it, and whether its agent reported it final."""
+
+    id: str
+    branch_ban: Ban
+    pool: PoolKey
+    track_range: TrackRange
+    booklets: int
+    granted_at: datetime
+    final: bool
+
+
+def grant_entry_of(row: Row[Any]) -> GrantEntry:
+    pool = PoolKey(Period.from_year_month(row.year_month), InvoiceType.parse(row.invoice_type))
+    return GrantEntry(
+        row.id, Ban(row.branch_ban), pool, track_range(row), row.booklets, row.granted_at, row.final
+    )
+
+
 def branch_of(row: Row[Any]) -> Branch:
     return Branch(
         Ban(row.ban),

@@ -10,8 +10,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_health.v1.health import SERVICE_NAME as HEALTH_SERVICE
 
 from allocator import DomainError
 from hq_server import handover, history
@@ -20,11 +19,12 @@ from hq_server.app import Hq
 from hq_server.authz import RULES
 from hq_server.grpc_admin import AdminServicer
 from hq_server.grpc_branch import BranchServicer
+from hq_server.health import ADMIN_SERVICE, BRANCH_SERVICE, ServerHealth
 from hq_server.metrics import HqMetrics
 from hq_server.web.app import BackOffice, WebListen
 from notifier import NotifierService
-from protos.einvoice.v1 import admin_pb2, admin_pb2_grpc, branch_pb2, branch_pb2_grpc
-from runtime import principal
+from protos.einvoice.v1 import admin_pb2_grpc, branch_pb2_grpc
+from runtime import principal, reflection
 from runtime.errors import Unauthenticated
 from runtime.guard import Guard
 from runtime.metrics.server import MetricsListen, MetricsServer
@@ -73,7 +73,11 @@ def rate_limiter(hq: Hq) -> RateLimiter:
     return RateLimiter(size_of, RATE_LIMIT_KEYS)
 
 
-async def build_server(hq: Hq, address: str) -> tuple[grpc.aio.Server, int]:
+async def build_server(
+    hq: Hq, address: str, health: ServerHealth | None = None
+) -> tuple[grpc.aio.Server, int]:
+    """The server, not started, with its health statuses as of now (`serve` keeps them
+    current through `health`; without one they stay as built)."""
     server = grpc.aio.server(
         interceptors=[Guard(RULES, identify(hq), rate_limiter(hq))],
         options=server_options(
@@ -87,18 +91,11 @@ async def build_server(hq: Hq, address: str) -> tuple[grpc.aio.Server, int]:
     )
     branch_pb2_grpc.add_BranchServiceServicer_to_server(BranchServicer(hq), server)
     admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(hq), server)
-    health_servicer = health.aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    names = (
-        branch_pb2.DESCRIPTOR.services_by_name["BranchService"].full_name,
-        admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
-        health.SERVICE_NAME,
-        reflection.SERVICE_NAME,
-    )
-    reflection.enable_server_reflection(names, server)
+    health = health or ServerHealth(hq)
+    health.register(server)
+    reflection.enable(server, (BRANCH_SERVICE, ADMIN_SERVICE, HEALTH_SERVICE))
     port = add_port(server, address, hq.tls)
-    for name in ("", *names[:2]):
-        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    await health.update()
     return server, port
 
 
@@ -121,8 +118,10 @@ async def serve(
     await hq.coordinator.start()
     await hq.presence.start()
     await hq.config_bus.start(hq.hub.notify)
-    server, port = await build_server(hq, address)
+    health = ServerHealth(hq)
+    server, port = await build_server(hq, address, health)
     await server.start()
+    watcher = asyncio.create_task(health.run())
     host = address.rsplit(":", 1)[0]
     mode = "mutual TLS" if hq.tls is not None else "INSECURE: no TLS, nobody authenticated"
     print(f"HQ {hq.head_ban} serving on {host}:{port} ({mode}; db {hq.store.safe_url})", flush=True)
@@ -147,6 +146,8 @@ async def serve(
         await stop.wait()
     finally:
         stop.set()
+        await health.shutdown()
+        watcher.cancel()
         scheduler.cancel()
         sampler.cancel()
         if turnkey is not None:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from allocator import Period
+from allocator import Period, PoolKey
 
 # A fact is stored as JSON with the condition, so only JSON scalars (datetimes as ISO text).
 Fact = str | int | float | None
@@ -116,7 +116,8 @@ class Snapshot:
     pools: tuple[PoolState, ...]
     branches: tuple[BranchState, ...]
     assigned_types: Mapping[str, frozenset[str]]  # year_month -> invoice types with ranges
-    reports: Mapping[str, ReportStatus]  # previous period: invoice type -> E0402 status
+    # Every ended pool (period and invoice type with ranges): how far its E0402 got.
+    reports: Mapping[PoolKey, ReportStatus]
 
     def types_of(self, period: Period) -> frozenset[str]:
         return self.assigned_types.get(period.to_year_month(), frozenset())

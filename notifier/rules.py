@@ -190,13 +190,12 @@ def period_not_imported(snap: Snapshot, limits: Thresholds) -> list[Alert]:
 
 
 def blank_report(snap: Snapshot, limits: Thresholds) -> list[Alert]:
-    """Last period's E0402: failed at Turnkey (at once), or unconfirmed K days before the
-    deadline (and after it)."""
-    period = snap.period.previous()
-    deadline = period.blank_report_deadline()
-    due = snap.now >= deadline - timedelta(days=limits.e0402_days)
+    """Every ended period's E0402, however old: failed at Turnkey (at once), or unconfirmed K
+    days before its deadline (and for as long as it stays unconfirmed after it)."""
     found = []
-    for invoice_type, status in sorted(snap.reports.items()):
+    for pool, status in sorted(snap.reports.items()):
+        deadline = pool.period.blank_report_deadline()
+        due = snap.now >= deadline - timedelta(days=limits.e0402_days)
         if status.state is ReportState.FAILED:
             kind = Kind.E0402_FAILED
         elif status.state is not ReportState.CONFIRMED and due:
@@ -204,14 +203,14 @@ def blank_report(snap: Snapshot, limits: Thresholds) -> list[Alert]:
         else:
             continue
         facts: dict[str, Fact] = {
-            "year_month": period.to_year_month(),
-            "invoice_type": invoice_type,
+            "year_month": pool.year_month,
+            "invoice_type": pool.type_code,
             "deadline": deadline.isoformat(),
-            "days_left": round((deadline - snap.now).total_seconds() / 86400, 1),
+            "days_left": round(pool.period.blank_report_days_left(snap.now), 1),
             "state": status.state.value,
             "detail": status.detail,
         }
-        found.append(Alert(f"{kind}:{period.to_year_month()}:{invoice_type}", kind, facts))
+        found.append(Alert(f"{kind}:{pool.year_month}:{pool.type_code}", kind, facts))
     return found
 
 

@@ -20,6 +20,7 @@ from notifier.evaluator import Evaluation, evaluate
 from notifier.ports import Database, HqState, Leadership
 from runtime.clock import Clock
 from runtime.errors import NotLeader
+from runtime.logs import Repeating
 
 T = TypeVar("T")
 log = logging.getLogger("einv.notifier")
@@ -46,6 +47,7 @@ class NotifierService:
         self.state = state
         self.smtp_error: str | None = None  # the start-up check's finding, if it failed
         self._leading: bool | None = None
+        self._failing = Repeating(log, "notifier tick")  # the database away: not every tick
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until `stop` is set: evaluate every schedule.evaluate_seconds, dispatch every
@@ -120,9 +122,10 @@ class NotifierService:
         except NotLeader as error:
             self._note_leadership(False, str(error))
             return None
-        except Exception:  # a bad tick must not end the notifier; the next one retries
-            log.exception("notifier tick failed")
+        except Exception as error:  # a bad tick must not end the notifier; the next one retries
+            self._failing.failed(error, logging.ERROR, exc_info=True)
             return None
+        self._failing.recovered()
         self._note_leadership(True, "")
         return result
 

@@ -47,6 +47,13 @@ def authorize(rules: Mapping[str, Rule], method: str, principal: Principal, requ
     rule.check(principal, request)
 
 
+def admit_message(rules: Mapping[str, Rule], method: str, request: Message) -> None:
+    """One message of a stream, checked as the unary `method` checks its request: the caller's
+    rule against what the message names, then the sizes and characters of its fields."""
+    authorize(rules, method, current_principal(), request)
+    check_request(request)
+
+
 @contextlib.contextmanager
 def acting_as(principal: Principal) -> Iterator[None]:
     """Run servicer code in-process as `principal` (what the guard sets for a gRPC call)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from google.protobuf.descriptor import FieldDescriptor
@@ -53,3 +54,14 @@ def _value(field: FieldDescriptor, value: Any) -> Any:
 
 def dumps(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def array_lines(items: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """A long list as one JSON array written piece by piece, an item per line: one document
+    any JSON reader takes, streamed without holding the list (`einv-admin export`)."""
+    yield "["
+    separator = "\n"
+    for item in items:
+        yield separator + json.dumps(item, ensure_ascii=False)
+        separator = ",\n"
+    yield "\n]\n"

@@ -9,6 +9,7 @@ taken port fails at start instead of silently sharing the connections.
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from allocator import InvalidInput
 from runtime import pki
 
 EXCLUSIVE_PORT = ("grpc.so_reuseport", 0)
+UNIX_SOCKET_MODE = 0o660
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +87,8 @@ def require_secure_or_loopback(address: str, secure: bool, flag: str = "--certs-
 
 
 def add_port(server: grpc.aio.Server, address: str, tls: Tls | None) -> int:
-    """Bind `address` exclusively; a taken port is an error naming it."""
+    """Bind `address` exclusively; a taken port is an error naming it. A Unix socket is made
+    UNIX_SOCKET_MODE: its owner and group may connect (the POS's user joins the group)."""
     try:
         if tls is None:
             port = server.add_insecure_port(address)
@@ -93,12 +96,23 @@ def add_port(server: grpc.aio.Server, address: str, tls: Tls | None) -> int:
             port = server.add_secure_port(address, tls.server_credentials())
     except RuntimeError:
         port = 0
-    if port == 0 and not address.startswith("unix:"):
+    if port == 0 and address.startswith("unix:"):
+        raise OSError(f"cannot listen on {address}: its directory is missing or not writable")
+    if port == 0:
         raise OSError(
             f"cannot listen on {address}: the port is in use by another process, or the "
             "address is not one of this machine's"
         )
+    if address.startswith("unix:"):
+        # gRPC made it by the umask (others read-only: they cannot connect); never wider than this.
+        os.chmod(unix_path(address), UNIX_SOCKET_MODE)
     return port
+
+
+def unix_path(address: str) -> str:
+    """The file of a unix:PATH or unix:///PATH address."""
+    path = address.removeprefix("unix:")
+    return path[2:] if path.startswith("///") else path
 
 
 def server_options(extra: Sequence[tuple[str, object]] = ()) -> list[tuple[str, object]]:

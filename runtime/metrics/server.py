@@ -12,7 +12,6 @@ stores are not handed to whoever can reach the port.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import ssl
 from collections.abc import Awaitable, Callable
@@ -26,7 +25,6 @@ from prometheus_client.exposition import choose_encoder
 
 from allocator import DomainError, InvalidInput
 from runtime import principal
-from runtime.cli import address
 from runtime.metrics import SECONDS_BUCKETS
 from runtime.principal import Kind
 from runtime.tls import is_loopback
@@ -39,15 +37,6 @@ def histogram(
     registry: CollectorRegistry, name: str, text: str, buckets: tuple[float, ...] = SECONDS_BUCKETS
 ) -> Histogram:
     return Histogram(name, text, buckets=buckets, registry=registry)
-
-
-def listen_address(text: str) -> str:
-    """`--metrics-listen`: PORT (loopback, 127.0.0.1:PORT) or HOST:PORT."""
-    if text.isascii() and text.isdigit():
-        text = f"127.0.0.1:{text}"
-    if text.startswith("unix:"):
-        raise argparse.ArgumentTypeError(f"{text[:60]!r}: metrics are served on HOST:PORT or PORT")
-    return address(text)
 
 
 def mutual_tls(ca: Path, cert: Path, key: Path) -> ssl.SSLContext:

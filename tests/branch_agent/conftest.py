@@ -13,9 +13,12 @@ import grpc
 import pytest
 
 from allocator import TAIPEI, InvoiceType, Period
+from branch_agent import pos_tls
 from branch_agent.agent import Agent, AgentSettings
+from demo.procs import free_port
 from protos.einvoice.v1 import common_pb2, pos_pb2, pos_pb2_grpc
 from runtime.clock import Clock, SimulatedClock
+from runtime.tls import Tls, client_tls
 from tests.branch_agent.hq_double import HqDouble, pool
 from tests.conftest import BRANCH_BANS
 
@@ -130,6 +133,20 @@ async def pos_for() -> AsyncIterator[Callable[..., Pos]]:
     yield connect
     for pos in opened:
         await pos.close()
+
+
+async def lan_agent(
+    start_agent: StartAgent, tmp_path: Path, terminal: str
+) -> tuple[Agent, str, Tls]:
+    """An agent with a store-LAN port and the certificate of one terminal of its POS CA: the
+    agent (stocked), the LAN address and the terminal's TLS."""
+    data = tmp_path / "agent"
+    pos_tls.init(data, BAN, ["127.0.0.1"])
+    pos_tls.terminal(data, BAN, terminal, tmp_path / terminal)
+    lan = f"127.0.0.1:{free_port()}"
+    agent = await start_agent(lan_listen=lan)
+    await ready(agent)
+    return agent, lan, client_tls(tmp_path / terminal, terminal)
 
 
 async def ready(agent: Agent, at_least: int = 1) -> None:

@@ -17,6 +17,7 @@ import pytest
 
 from branch_agent import cli, pos_cli
 from branch_agent.ledger import issued_numbers
+from demo.procs import free_port
 from protos.einvoice.v1 import pos_pb2, pos_pb2_grpc
 from tests.branch_agent.conftest import BAN, MID_PERIOD, Pos, StartAgent, ready
 from tests.branch_agent.hq_double import HqDouble
@@ -173,3 +174,28 @@ async def test_kill_9_mid_stream_never_issues_a_number_twice(
     in_ledger = [number for _, _, number in issued_numbers(data)]
     assert len(set(in_ledger)) == len(in_ledger)
     assert set(received) <= set(in_ledger), "a client got a number the ledger does not hold"
+
+
+async def test_pos_cli_waits_for_an_agent_that_is_still_starting(
+    start_agent: StartAgent, capsys: pytest.CaptureFixture[str]
+) -> None:
+    address = f"127.0.0.1:{free_port()}"
+    argv = ["--agent", address, "--wait", "60", "next", "--json"]
+    waiting = asyncio.create_task(asyncio.to_thread(pos_cli.main, argv))
+    await asyncio.sleep(1.0)  # the command is already trying: nothing listens yet
+    assert not waiting.done()
+    agent = await start_agent(listen=address)
+    assert await asyncio.wait_for(waiting, 60) == 0
+    numbers = json.loads(capsys.readouterr().out)["numbers"]
+    assert len(numbers) == 1
+    await ready(agent)
+    async with grpc.aio.insecure_channel(address) as channel:
+        status = await pos_pb2_grpc.PosServiceStub(channel).Status(pos_pb2.StatusRequest())
+    assert status.issued_total == 1  # one number: the retries kept their request id
+
+
+def test_pos_cli_wait_gives_up_after_its_seconds(capsys: pytest.CaptureFixture[str]) -> None:
+    started = time.monotonic()
+    code = pos_cli.main(["--agent", f"127.0.0.1:{free_port()}", "--wait", "1.5", "status"])
+    assert code == 6 and "UNAVAILABLE" in capsys.readouterr().err
+    assert time.monotonic() - started >= 1.0  # tried again, not once

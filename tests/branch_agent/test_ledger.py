@@ -9,7 +9,6 @@ from pathlib import Path
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from branch_agent.errors import LedgerLocked, LedgerMismatch
 from branch_agent.ledger import LEDGER_FILE, Ledger, Tx
@@ -65,12 +64,3 @@ async def test_a_failed_commit_issues_nothing_and_the_next_call_recovers(
     (second,) = await pos.next()
     assert int(second[2:]) == int(first[2:]) + 1  # the failed batch's number comes again
     assert ledger.issued_numbers() == [first, second]
-
-
-async def test_health_checking_is_on(start_agent: StartAgent) -> None:
-    agent = await start_agent()
-    async with grpc.aio.insecure_channel(agent.address) as channel:
-        health = health_pb2_grpc.HealthStub(channel)
-        for service in ("", "einvoice.v1.PosService"):
-            reply = await health.Check(health_pb2.HealthCheckRequest(service=service), timeout=5)
-            assert reply.status == health_pb2.HealthCheckResponse.SERVING

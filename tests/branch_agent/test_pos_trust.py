@@ -4,20 +4,19 @@ certificate per terminal, whose id is the terminal's (a request cannot claim ano
 from __future__ import annotations
 
 import sqlite3
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
 import grpc
 import pytest
 
-from branch_agent import pos_tls
 from branch_agent.ledger import LEDGER_FILE
-from demo.procs import free_port
 from protos.einvoice.v1 import pos_pb2, pos_pb2_grpc
 from runtime import pki
 from runtime.grpc_status import refusal
-from runtime.tls import Tls, client_tls
-from tests.branch_agent.conftest import BAN, Pos, StartAgent, idle, ready
+from runtime.tls import Tls
+from tests.branch_agent.conftest import Pos, StartAgent, idle, lan_agent, ready
 
 
 def ledger_rows(data: Path) -> dict[str, list[tuple]]:
@@ -47,13 +46,8 @@ async def test_a_terminal_cannot_give_back_another_terminals_number(
 async def test_lan_terminals_use_their_certificates(
     start_agent: StartAgent, tmp_path: Path
 ) -> None:
+    _, lan, tls = await lan_agent(start_agent, tmp_path, "till-7")
     data = tmp_path / "agent"
-    pos_tls.init(data, BAN, ["127.0.0.1"])
-    pos_tls.terminal(data, BAN, "till-7", tmp_path / "till-7")
-    lan = f"127.0.0.1:{free_port()}"
-    agent = await start_agent(lan_listen=lan)
-    await ready(agent)
-    tls = client_tls(tmp_path / "till-7", "till-7")
     async with grpc.aio.secure_channel(lan, tls.credentials()) as channel:
         stub = pos_pb2_grpc.PosServiceStub(channel)
         reply = await stub.NextNumbers(pos_pb2.NextNumbersRequest(count=1), timeout=5)
@@ -84,3 +78,22 @@ async def test_lan_terminals_use_their_certificates(
                     pos_pb2.StatusRequest(), timeout=3
                 )
             assert caught.value.code() is grpc.StatusCode.UNAVAILABLE
+
+
+async def test_a_pos_on_the_same_machine_calls_over_the_unix_socket(
+    start_agent: StartAgent, tmp_path: Path
+) -> None:
+    socket = tmp_path / "pos.sock"
+    agent = await start_agent(listen=f"unix:{socket}")
+    await ready(agent)
+    assert agent.address == f"unix:{socket}"
+    assert stat.S_IMODE(socket.stat().st_mode) == 0o660  # its owner and group only
+    async with grpc.aio.insecure_channel(agent.address) as channel:
+        stub = pos_pb2_grpc.PosServiceStub(channel)
+        reply = await stub.NextNumbers(pos_pb2.NextNumbersRequest(terminal_id="till-2"), timeout=5)
+        stream = stub.NextNumbersStream()
+        await stream.write(pos_pb2.NextNumbersRequest(terminal_id="till-2"))
+        streamed = await stream.read()
+        await stream.done_writing()
+    numbers = [reply.numbers[0].invoice_number, streamed.numbers[0].invoice_number]
+    assert agent.parts.ledger.issued_numbers() == numbers

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Callable
 
 from allocator import InvoiceNumber
+from branch_agent.agent import Agent
 from tests.branch_agent.conftest import Pos, StartAgent, eventually, ready
 from tests.branch_agent.hq_double import HqDouble
 
@@ -42,6 +43,12 @@ async def test_a_range_request_is_retried_after_restart_with_its_request_id(
     again = await start_agent()
     await ready(again)
     assert hq.request_ids[sent_before] == pending.request_id
-    held = {g.grant_id for g in again.parts.state.grants}
-    assert hq.grants[pending.request_id].grant_id in held
-    await eventually(lambda: held == {g.grant_id for g in hq.granted()})  # none stranded at HQ
+    assert hq.grants[pending.request_id].grant_id in held_by(again)
+
+    # None stranded at HQ: every grant it made is held. Read both again each time, since the
+    # agent may go on refilling meanwhile (a set taken once went stale under load).
+    await eventually(lambda: held_by(again) == {g.grant_id for g in hq.granted()})
+
+
+def held_by(agent: Agent) -> set[str]:
+    return {g.grant_id for g in agent.parts.state.grants}

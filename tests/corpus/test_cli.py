@@ -231,7 +231,7 @@ def agent_cases(data: Path) -> list[tuple[str, list[str], str]]:
         (
             "log level",
             [*base, "--hq", "127.0.0.1:1", "--log-level", "LOUD"],
-            "invalid choice: 'LOUD'",
+            "'LOUD' is not a log level",
         ),
     ]
 

@@ -66,8 +66,13 @@ def test_the_readme_runs_as_written(tmp_path: Path) -> None:
     assert re.search(r"AB\d{8}", done.stdout), output[-2000:]  # einv-pos next gave a number
     assert "admin:alice (admin)" in done.stdout  # the audit log names the certificate's user
     assert "reconciliation: OK" in done.stdout
+    assert "exit 7: no such branch" in done.stdout  # NOT_FOUND's exit code
+    assert "complete -o bashdefault" in (tmp_path / "einv-admin.bash").read_text()
     assert (tmp_path / "store-data" / "tls" / "branch.key").stat().st_mode & 0o077 == 0
     assert list((tmp_path / "turnkey").rglob("*.xml")), "no E0401 handed to Turnkey"
+    exported = (tmp_path / "grants.csv").read_text(encoding="utf-8").splitlines()
+    assert exported[0].startswith("ban,branch_name,") and "04595257" in exported[1], exported
+    assert '"ban": "04595257"' in done.stdout  # the usage export, as JSON
 
 
 def test_the_demo_command_runs() -> None:

@@ -7,6 +7,7 @@ from grpc_reflection.v1alpha import reflection_pb2
 
 from hq_server.authz import RULES
 from protos.einvoice.v1 import admin_pb2, branch_pb2
+from runtime import reflection
 from runtime.guard import AtLeast, Enrollee, OwnBranch
 from runtime.principal import Role
 
@@ -22,7 +23,7 @@ def methods(*descriptors: object) -> set[str]:
 
 def test_every_served_method_has_a_rule() -> None:
     served = methods(admin_pb2.DESCRIPTOR, branch_pb2.DESCRIPTOR, health_pb2.DESCRIPTOR)
-    served |= methods(reflection_pb2.DESCRIPTOR)
+    served |= methods(reflection_pb2.DESCRIPTOR) | set(reflection.METHODS)  # v1alpha and v1
     assert served - RULES.keys() == set()
 
 

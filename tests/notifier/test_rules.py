@@ -7,12 +7,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from allocator import TAIPEI, Period
+from allocator import TAIPEI, InvoiceType, Period, PoolKey
 from notifier import Kind, ReportState, ReportStatus
 from notifier.config import Thresholds
 from notifier.mailtext import Occasion, render
 from notifier.model import BranchPool, BranchState, PoolState, Snapshot
-from notifier.rules import evaluate
+from notifier.rules import blank_report, evaluate
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=TAIPEI)
 LIMITS = Thresholds()
@@ -38,7 +38,7 @@ def snap(
     pools: tuple[PoolState, ...] = (POOL,),
     branches: tuple[BranchState, ...] = (BRANCH,),
     assigned: dict[str, frozenset[str]] | None = None,
-    reports: dict[str, ReportStatus] | None = None,
+    reports: dict[PoolKey, ReportStatus] | None = None,
 ) -> Snapshot:
     period = Period.containing(now)
     types = {period.to_year_month(): frozenset({"07"})} if assigned is None else assigned
@@ -148,8 +148,23 @@ def test_current_period_without_ranges_when_the_last_one_had_them() -> None:
     ],
 )
 def test_blank_report(now: datetime, state: ReportState, expected: list[Kind]) -> None:
-    snapshot = snap(now=now, reports={"07": ReportStatus(state)})
+    previous = PoolKey(Period.containing(now).previous(), InvoiceType.GENERAL)
+    snapshot = snap(now=now, reports={previous: ReportStatus(state)})
     assert [k for k in kinds(snapshot) if k.value.startswith("e0402")] == expected
+
+
+def test_blank_report_of_an_older_period_still_unconfirmed_stays_due() -> None:
+    now = datetime(2026, 11, 20, 0, 0, tzinfo=TAIPEI)
+    older = Period.containing(now).previous().previous()
+    reports = {
+        PoolKey(older, InvoiceType.SPECIAL): ReportStatus(ReportState.CLOSED),
+        PoolKey(older.previous(), InvoiceType.GENERAL): ReportStatus(ReportState.CONFIRMED),
+    }
+    found = blank_report(snap(now=now, reports=reports), Thresholds())
+    assert [(a.kind, a.key) for a in found] == [
+        (Kind.E0402_DUE, f"e0402_due:{older.to_year_month()}:08")
+    ]
+    assert found[0].facts["days_left"] < -60
 
 
 @pytest.mark.parametrize("kind", list(Kind))

@@ -125,7 +125,7 @@ async def test_next_period_not_imported_ten_days_before(
 
 
 class FixedTracker:
-    """Stands in for MOF sync's tracking (the ReportTracker port), which does not exist yet."""
+    """Stands in for the Turnkey tracking (the ReportTracker port): one status for every pool."""
 
     def __init__(self, status: ReportStatus) -> None:
         self.status = status
@@ -166,6 +166,29 @@ async def test_blank_report_failed_at_turnkey(
     text = only(inbox, ADMIN)
     assert "E0402 上傳失敗" in text and "Error: E0201 訊息重複" in text
     assert inbox.to(FINANCE) == []  # the route for e0402_failed is the default, admins only
+
+
+async def test_an_older_periods_blank_report_is_due_too(
+    world: World, config: NotifierConfig, inbox: Inbox
+) -> None:
+    for year_month in ("11508", "11510", "11512"):
+        world.assign(year_month, 0, 999)
+    pool = PoolKey(Period.from_year_month("11510"), InvoiceType.GENERAL)
+    world.write(lambda c, now: close_period(c, now, "alice", pool))
+    confirmed_11510 = PeriodTracker({"11510": ReportStatus(ReportState.CONFIRMED)})
+    await cycle(world, config, confirmed_11510)  # 23 Nov: 11508's deadline passed in September
+    text = only(inbox, ADMIN)
+    assert "Period: 11508" in text and "11510" not in text
+
+
+class PeriodTracker:
+    """The ReportTracker port with a status per period (unlisted: not closed)."""
+
+    def __init__(self, statuses: dict[str, ReportStatus]) -> None:
+        self.statuses = statuses
+
+    def blank_report_status(self, conn: Connection, pool: PoolKey) -> ReportStatus:
+        return self.statuses.get(pool.year_month, ReportStatus(ReportState.NOT_CLOSED))
 
 
 async def test_mof_sync_raises_a_held_back_branch_in_its_own_transaction(

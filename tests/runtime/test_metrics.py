@@ -15,13 +15,13 @@ from prometheus_client import CollectorRegistry, Counter
 from allocator import InvalidInput
 from demo.trust import Certs
 from runtime import pki
+from runtime.cli import listen_address
 from runtime.metrics import NO_METRICS
 from runtime.metrics.server import (
     Cached,
     MetricsListen,
     MetricsServer,
     admin_of,
-    listen_address,
     mutual_tls,
 )
 from runtime.principal import Role

@@ -1,12 +1,15 @@
-"""Without TLS a server listens on loopback only; ports are exclusive."""
+"""Without TLS a server listens on loopback only; ports are exclusive; a Unix socket is 0660."""
 
 from __future__ import annotations
+
+import stat
+from pathlib import Path
 
 import grpc
 import pytest
 
 from allocator import InvalidInput
-from runtime.tls import add_port, require_secure_or_loopback, server_options
+from runtime.tls import UNIX_SOCKET_MODE, add_port, require_secure_or_loopback, server_options
 
 
 @pytest.mark.parametrize("address", ["127.0.0.1:50061", "[::1]:50061", "localhost:1", "unix:/x"])
@@ -33,3 +36,15 @@ async def test_a_second_server_on_a_taken_port_fails_naming_it() -> None:
     finally:
         await first.stop(0)
         await second.stop(0)
+
+
+async def test_a_unix_socket_is_for_its_owner_and_group(tmp_path: Path) -> None:
+    server = grpc.aio.server(options=server_options())
+    try:
+        add_port(server, f"unix:{tmp_path / 'pos.sock'}", None)
+        mode = (tmp_path / "pos.sock").stat().st_mode
+        assert stat.S_ISSOCK(mode) and stat.S_IMODE(mode) == UNIX_SOCKET_MODE == 0o660
+        with pytest.raises(OSError, match=r"unix:.*nowhere/pos\.sock.*missing"):
+            add_port(server, f"unix:{tmp_path / 'nowhere' / 'pos.sock'}", None)
+    finally:
+        await server.stop(0)

@@ -17,19 +17,52 @@ class ReportKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REPORT_KIND_E0401: _ClassVar[ReportKind]
     REPORT_KIND_E0402: _ClassVar[ReportKind]
 
+class ServerRole(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    SERVER_ROLE_UNSPECIFIED: _ClassVar[ServerRole]
+    SERVER_ROLE_SINGLE: _ClassVar[ServerRole]
+    SERVER_ROLE_LEADER: _ClassVar[ServerRole]
+    SERVER_ROLE_FOLLOWER: _ClassVar[ServerRole]
+
+class EtcdState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ETCD_STATE_UNSPECIFIED: _ClassVar[EtcdState]
+    ETCD_STATE_NOT_USED: _ClassVar[EtcdState]
+    ETCD_STATE_OK: _ClassVar[EtcdState]
+    ETCD_STATE_NO_SESSION: _ClassVar[EtcdState]
+
 class UserRole(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     USER_ROLE_UNSPECIFIED: _ClassVar[UserRole]
     USER_ROLE_VIEWER: _ClassVar[UserRole]
     USER_ROLE_OPERATOR: _ClassVar[UserRole]
     USER_ROLE_ADMIN: _ClassVar[UserRole]
+
+class ExportKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EXPORT_KIND_UNSPECIFIED: _ClassVar[ExportKind]
+    EXPORT_KIND_GRANTS: _ClassVar[ExportKind]
+    EXPORT_KIND_USAGE: _ClassVar[ExportKind]
+    EXPORT_KIND_BLANKS: _ClassVar[ExportKind]
 REPORT_KIND_UNSPECIFIED: ReportKind
 REPORT_KIND_E0401: ReportKind
 REPORT_KIND_E0402: ReportKind
+SERVER_ROLE_UNSPECIFIED: ServerRole
+SERVER_ROLE_SINGLE: ServerRole
+SERVER_ROLE_LEADER: ServerRole
+SERVER_ROLE_FOLLOWER: ServerRole
+ETCD_STATE_UNSPECIFIED: EtcdState
+ETCD_STATE_NOT_USED: EtcdState
+ETCD_STATE_OK: EtcdState
+ETCD_STATE_NO_SESSION: EtcdState
 USER_ROLE_UNSPECIFIED: UserRole
 USER_ROLE_VIEWER: UserRole
 USER_ROLE_OPERATOR: UserRole
 USER_ROLE_ADMIN: UserRole
+EXPORT_KIND_UNSPECIFIED: ExportKind
+EXPORT_KIND_GRANTS: ExportKind
+EXPORT_KIND_USAGE: ExportKind
+EXPORT_KIND_BLANKS: ExportKind
 
 class E0501File(_message.Message):
     __slots__ = ("name", "content")
@@ -110,6 +143,52 @@ class ListDeadlinesReply(_message.Message):
     DEADLINES_FIELD_NUMBER: _ClassVar[int]
     deadlines: _containers.RepeatedCompositeFieldContainer[Deadline]
     def __init__(self, deadlines: _Optional[_Iterable[_Union[Deadline, _Mapping]]] = ...) -> None: ...
+
+class GetServerStatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ServiceHealth(_message.Message):
+    __slots__ = ("service", "serving")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    SERVING_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    serving: bool
+    def __init__(self, service: _Optional[str] = ..., serving: _Optional[bool] = ...) -> None: ...
+
+class ServerStatus(_message.Message):
+    __slots__ = ("role", "leader", "fencing_token", "stored_token", "stored_holder", "version", "database_ok", "database_error", "schema_revision", "schema_head", "etcd", "services", "healthy", "problems", "head_ban")
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    LEADER_FIELD_NUMBER: _ClassVar[int]
+    FENCING_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    STORED_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    STORED_HOLDER_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    DATABASE_OK_FIELD_NUMBER: _ClassVar[int]
+    DATABASE_ERROR_FIELD_NUMBER: _ClassVar[int]
+    SCHEMA_REVISION_FIELD_NUMBER: _ClassVar[int]
+    SCHEMA_HEAD_FIELD_NUMBER: _ClassVar[int]
+    ETCD_FIELD_NUMBER: _ClassVar[int]
+    SERVICES_FIELD_NUMBER: _ClassVar[int]
+    HEALTHY_FIELD_NUMBER: _ClassVar[int]
+    PROBLEMS_FIELD_NUMBER: _ClassVar[int]
+    HEAD_BAN_FIELD_NUMBER: _ClassVar[int]
+    role: ServerRole
+    leader: str
+    fencing_token: int
+    stored_token: int
+    stored_holder: str
+    version: str
+    database_ok: bool
+    database_error: str
+    schema_revision: str
+    schema_head: str
+    etcd: EtcdState
+    services: _containers.RepeatedCompositeFieldContainer[ServiceHealth]
+    healthy: bool
+    problems: _containers.RepeatedScalarFieldContainer[str]
+    head_ban: str
+    def __init__(self, role: _Optional[_Union[ServerRole, str]] = ..., leader: _Optional[str] = ..., fencing_token: _Optional[int] = ..., stored_token: _Optional[int] = ..., stored_holder: _Optional[str] = ..., version: _Optional[str] = ..., database_ok: _Optional[bool] = ..., database_error: _Optional[str] = ..., schema_revision: _Optional[str] = ..., schema_head: _Optional[str] = ..., etcd: _Optional[_Union[EtcdState, str]] = ..., services: _Optional[_Iterable[_Union[ServiceHealth, _Mapping]]] = ..., healthy: _Optional[bool] = ..., problems: _Optional[_Iterable[str]] = ..., head_ban: _Optional[str] = ...) -> None: ...
 
 class AddAssignmentRequest(_message.Message):
     __slots__ = ("year_month", "invoice_type", "range", "actor")
@@ -782,3 +861,93 @@ class ResendReportRequest(_message.Message):
     NAME_FIELD_NUMBER: _ClassVar[int]
     name: str
     def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class ExportDataRequest(_message.Message):
+    __slots__ = ("year_month", "what", "invoice_type")
+    YEAR_MONTH_FIELD_NUMBER: _ClassVar[int]
+    WHAT_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    year_month: str
+    what: ExportKind
+    invoice_type: _common_pb2.InvoiceType
+    def __init__(self, year_month: _Optional[str] = ..., what: _Optional[_Union[ExportKind, str]] = ..., invoice_type: _Optional[_Union[_common_pb2.InvoiceType, str]] = ...) -> None: ...
+
+class ExportDataReply(_message.Message):
+    __slots__ = ("grants", "usage", "blanks", "held_branches")
+    GRANTS_FIELD_NUMBER: _ClassVar[int]
+    USAGE_FIELD_NUMBER: _ClassVar[int]
+    BLANKS_FIELD_NUMBER: _ClassVar[int]
+    HELD_BRANCHES_FIELD_NUMBER: _ClassVar[int]
+    grants: _containers.RepeatedCompositeFieldContainer[GrantExportRow]
+    usage: _containers.RepeatedCompositeFieldContainer[UsageExportRow]
+    blanks: _containers.RepeatedCompositeFieldContainer[BlankExportRow]
+    held_branches: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, grants: _Optional[_Iterable[_Union[GrantExportRow, _Mapping]]] = ..., usage: _Optional[_Iterable[_Union[UsageExportRow, _Mapping]]] = ..., blanks: _Optional[_Iterable[_Union[BlankExportRow, _Mapping]]] = ..., held_branches: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class GrantExportRow(_message.Message):
+    __slots__ = ("ban", "branch_name", "year_month", "invoice_type", "track", "begin_number", "end_number", "booklets", "granted_at", "status", "grant_id")
+    BAN_FIELD_NUMBER: _ClassVar[int]
+    BRANCH_NAME_FIELD_NUMBER: _ClassVar[int]
+    YEAR_MONTH_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    TRACK_FIELD_NUMBER: _ClassVar[int]
+    BEGIN_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    END_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    BOOKLETS_FIELD_NUMBER: _ClassVar[int]
+    GRANTED_AT_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    GRANT_ID_FIELD_NUMBER: _ClassVar[int]
+    ban: str
+    branch_name: str
+    year_month: str
+    invoice_type: str
+    track: str
+    begin_number: str
+    end_number: str
+    booklets: int
+    granted_at: _timestamp_pb2.Timestamp
+    status: str
+    grant_id: str
+    def __init__(self, ban: _Optional[str] = ..., branch_name: _Optional[str] = ..., year_month: _Optional[str] = ..., invoice_type: _Optional[str] = ..., track: _Optional[str] = ..., begin_number: _Optional[str] = ..., end_number: _Optional[str] = ..., booklets: _Optional[int] = ..., granted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[str] = ..., grant_id: _Optional[str] = ...) -> None: ...
+
+class UsageExportRow(_message.Message):
+    __slots__ = ("ban", "branch_name", "year_month", "invoice_type", "granted", "issued", "blank", "remaining", "last_report")
+    BAN_FIELD_NUMBER: _ClassVar[int]
+    BRANCH_NAME_FIELD_NUMBER: _ClassVar[int]
+    YEAR_MONTH_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    GRANTED_FIELD_NUMBER: _ClassVar[int]
+    ISSUED_FIELD_NUMBER: _ClassVar[int]
+    BLANK_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_FIELD_NUMBER: _ClassVar[int]
+    LAST_REPORT_FIELD_NUMBER: _ClassVar[int]
+    ban: str
+    branch_name: str
+    year_month: str
+    invoice_type: str
+    granted: int
+    issued: int
+    blank: int
+    remaining: int
+    last_report: _timestamp_pb2.Timestamp
+    def __init__(self, ban: _Optional[str] = ..., branch_name: _Optional[str] = ..., year_month: _Optional[str] = ..., invoice_type: _Optional[str] = ..., granted: _Optional[int] = ..., issued: _Optional[int] = ..., blank: _Optional[int] = ..., remaining: _Optional[int] = ..., last_report: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class BlankExportRow(_message.Message):
+    __slots__ = ("head_ban", "branch_ban", "year_month", "invoice_type", "track", "begin_number", "end_number", "numbers")
+    HEAD_BAN_FIELD_NUMBER: _ClassVar[int]
+    BRANCH_BAN_FIELD_NUMBER: _ClassVar[int]
+    YEAR_MONTH_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    TRACK_FIELD_NUMBER: _ClassVar[int]
+    BEGIN_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    END_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    NUMBERS_FIELD_NUMBER: _ClassVar[int]
+    head_ban: str
+    branch_ban: str
+    year_month: str
+    invoice_type: str
+    track: str
+    begin_number: str
+    end_number: str
+    numbers: int
+    def __init__(self, head_ban: _Optional[str] = ..., branch_ban: _Optional[str] = ..., year_month: _Optional[str] = ..., invoice_type: _Optional[str] = ..., track: _Optional[str] = ..., begin_number: _Optional[str] = ..., end_number: _Optional[str] = ..., numbers: _Optional[int] = ...) -> None: ...

@@ -128,6 +128,11 @@ class AdminServiceStub:
                 request_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListDeadlinesRequest.SerializeToString,
                 response_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListDeadlinesReply.FromString,
                 _registered_method=True)
+        self.GetServerStatus = channel.unary_unary(
+                '/einvoice.v1.AdminService/GetServerStatus',
+                request_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.GetServerStatusRequest.SerializeToString,
+                response_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ServerStatus.FromString,
+                _registered_method=True)
         self.AddUser = channel.unary_unary(
                 '/einvoice.v1.AdminService/AddUser',
                 request_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.AddUserRequest.SerializeToString,
@@ -182,6 +187,11 @@ class AdminServiceStub:
                 '/einvoice.v1.AdminService/ResendReport',
                 request_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ResendReportRequest.SerializeToString,
                 response_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ReportDocument.FromString,
+                _registered_method=True)
+        self.ExportData = channel.unary_stream(
+                '/einvoice.v1.AdminService/ExportData',
+                request_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ExportDataRequest.SerializeToString,
+                response_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ExportDataReply.FromString,
                 _registered_method=True)
 
 
@@ -319,6 +329,15 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetServerStatus(self, request, context):
+        """This replica as an operator checks it (einv-admin status): its role, the leader it knows,
+        its fencing token, version, database (schema revision) and etcd, and what each of its
+        grpc.health.v1 services says. Every replica answers, a follower or a fenced one too.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def AddUser(self, request, context):
         """(admin role) Adds a back-office (web) user with a password; its role decides like an admin
         certificate's. The password travels only inside this TLS connection and is stored hashed.
@@ -396,6 +415,18 @@ class AdminServiceServicer:
     def ResendReport(self, request, context):
         """(operator) Hands a document Turnkey failed for good to Turnkey again, unchanged (after
         Turnkey's setup was fixed); a changed content is a correction (BuildReports correction).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportData(self, request, context):
+        """ERP export (回拋ERP): a period's grants, usage or E0402 blank ranges as rows, streamed in
+        replies of at most 1,000 rows (each far below the 4 MiB message limit at any chain size).
+        Rows are sorted by the key each row message names; einv-admin export writes them as CSV or
+        JSON. INVALID_ARGUMENT for a missing or malformed year_month or what, FAILED_PRECONDITION
+        PERIOD_NOT_ASSIGNED when nothing of the period (and type) is assigned, PERIOD_NOT_ENDED
+        for the blanks of a period still running. A read: not written to the audit log.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -489,6 +520,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     request_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListDeadlinesRequest.FromString,
                     response_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ListDeadlinesReply.SerializeToString,
             ),
+            'GetServerStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetServerStatus,
+                    request_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.GetServerStatusRequest.FromString,
+                    response_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ServerStatus.SerializeToString,
+            ),
             'AddUser': grpc.unary_unary_rpc_method_handler(
                     servicer.AddUser,
                     request_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.AddUserRequest.FromString,
@@ -543,6 +579,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ResendReport,
                     request_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ResendReportRequest.FromString,
                     response_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ReportDocument.SerializeToString,
+            ),
+            'ExportData': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportData,
+                    request_deserializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ExportDataRequest.FromString,
+                    response_serializer=protos_dot_einvoice_dot_v1_dot_admin__pb2.ExportDataReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1024,6 +1065,33 @@ class AdminService:
             _registered_method=True)
 
     @staticmethod
+    def GetServerStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/einvoice.v1.AdminService/GetServerStatus',
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.GetServerStatusRequest.SerializeToString,
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.ServerStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def AddUser(request,
             target,
             options=(),
@@ -1310,6 +1378,33 @@ class AdminService:
             '/einvoice.v1.AdminService/ResendReport',
             protos_dot_einvoice_dot_v1_dot_admin__pb2.ResendReportRequest.SerializeToString,
             protos_dot_einvoice_dot_v1_dot_admin__pb2.ReportDocument.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportData(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/einvoice.v1.AdminService/ExportData',
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.ExportDataRequest.SerializeToString,
+            protos_dot_einvoice_dot_v1_dot_admin__pb2.ExportDataReply.FromString,
             options,
             channel_credentials,
             insecure,

@@ -40,6 +40,11 @@ class PosServiceStub:
                 request_serializer=protos_dot_einvoice_dot_v1_dot_pos__pb2.NextNumbersRequest.SerializeToString,
                 response_deserializer=protos_dot_einvoice_dot_v1_dot_pos__pb2.NextNumbersReply.FromString,
                 _registered_method=True)
+        self.NextNumbersStream = channel.stream_stream(
+                '/einvoice.v1.PosService/NextNumbersStream',
+                request_serializer=protos_dot_einvoice_dot_v1_dot_pos__pb2.NextNumbersRequest.SerializeToString,
+                response_deserializer=protos_dot_einvoice_dot_v1_dot_pos__pb2.NextNumbersReply.FromString,
+                _registered_method=True)
         self.GiveBack = channel.unary_unary(
                 '/einvoice.v1.PosService/GiveBack',
                 request_serializer=protos_dot_einvoice_dot_v1_dot_pos__pb2.GiveBackRequest.SerializeToString,
@@ -67,6 +72,18 @@ class PosServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def NextNumbersStream(self, request_iterator, context):
+        """NextNumbers on one long-lived stream per terminal, for POS software that keeps a connection:
+        each request is answered in turn, exactly as NextNumbers would (the same validation and
+        authorization per request, a request id's retry gets the same numbers, every reply only
+        once its numbers are durable), for about half the agent's CPU per number of unary calls.
+        A refused request ends the stream with the status and reason NextNumbers would give; the
+        replies before it stand.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GiveBack(self, request, context):
         """A number the POS received but did not use: re-used if nothing after it was issued,
         otherwise recorded as skipped (reported blank). FAILED_PRECONDITION if it was never issued;
@@ -88,6 +105,11 @@ def add_PosServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'NextNumbers': grpc.unary_unary_rpc_method_handler(
                     servicer.NextNumbers,
+                    request_deserializer=protos_dot_einvoice_dot_v1_dot_pos__pb2.NextNumbersRequest.FromString,
+                    response_serializer=protos_dot_einvoice_dot_v1_dot_pos__pb2.NextNumbersReply.SerializeToString,
+            ),
+            'NextNumbersStream': grpc.stream_stream_rpc_method_handler(
+                    servicer.NextNumbersStream,
                     request_deserializer=protos_dot_einvoice_dot_v1_dot_pos__pb2.NextNumbersRequest.FromString,
                     response_serializer=protos_dot_einvoice_dot_v1_dot_pos__pb2.NextNumbersReply.SerializeToString,
             ),
@@ -128,6 +150,33 @@ class PosService:
             request,
             target,
             '/einvoice.v1.PosService/NextNumbers',
+            protos_dot_einvoice_dot_v1_dot_pos__pb2.NextNumbersRequest.SerializeToString,
+            protos_dot_einvoice_dot_v1_dot_pos__pb2.NextNumbersReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def NextNumbersStream(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/einvoice.v1.PosService/NextNumbersStream',
             protos_dot_einvoice_dot_v1_dot_pos__pb2.NextNumbersRequest.SerializeToString,
             protos_dot_einvoice_dot_v1_dot_pos__pb2.NextNumbersReply.FromString,
             options,
