@@ -70,7 +70,15 @@ from allocator.pool import (
     require_enabled,
 )
 from allocator.ranges import BOOKLET_SIZE, NumberRange, RangeSet
-from allocator.usage import Accounting, BranchUsage, account, blank_ranges
+from allocator.usage import (
+    Accounting,
+    BranchUsage,
+    Merged,
+    UsageState,
+    account,
+    blank_ranges,
+    merge_report,
+)
 
 __all__ = [
     "BOOKLET_SIZE",
@@ -97,6 +105,7 @@ __all__ = [
     "InvoiceNumber",
     "InvoiceType",
     "Issued",
+    "Merged",
     "MisalignedRange",
     "NotFound",
     "NotYourNumber",
@@ -118,6 +127,7 @@ __all__ = [
     "Refused",
     "Track",
     "TrackRange",
+    "UsageState",
     "account",
     "ban_check_passes",
     "blank_ranges",
@@ -128,6 +138,7 @@ __all__ = [
     "check_schedule",
     "first_overlap",
     "free_runs",
+    "merge_report",
     "parse_digits",
     "plan_grant",
     "require_enabled",

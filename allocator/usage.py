@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from allocator.errors import OverlappingRange
 from allocator.identity import Ban, Track
+from allocator.pool import TrackRange
 from allocator.ranges import RangeSet
 
 TrackSets = Mapping[Track, RangeSet]
@@ -82,3 +84,57 @@ def _add(
 ) -> None:
     if blank:
         result[key] = result.get(key, RangeSet()) | blank
+
+
+@dataclass(frozen=True, slots=True)
+class UsageState:
+    """A grant's usage as a report states it, or as HQ keeps it: numbers below `next_number`
+    were issued or skipped, `skipped` is the part of them that is blank, `final` says the agent
+    issues nothing more from it. A report may carry only the skips that are new to it."""
+
+    next_number: int
+    skipped: RangeSet
+    final: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Merged:
+    """A report merged into the stored state: the furthest of both, and what changed."""
+
+    state: UsageState
+    new_skips: RangeSet  # numbers skipped that the stored state did not hold yet
+    forward: bool  # the cursor moved on, or the grant became final
+
+    @property
+    def moved(self) -> bool:
+        return self.forward or bool(self.new_skips)
+
+    def issued_added(self, stored: UsageState) -> int:
+        """How many more numbers count as issued (below the cursor, not skipped) than before."""
+        return self.state.next_number - stored.next_number - self.new_skips.count
+
+
+def merge_report(grant: TrackRange, stored: UsageState, report: UsageState) -> Merged:
+    """Keep the furthest state: the higher cursor, the union of skips, final once final.
+
+    Order-free and idempotent (a report arriving twice or late changes nothing), and never a
+    rewind. Refused (OverlappingRange) if the report cannot come from a correct agent: a
+    cursor outside the grant, or a skipped number not below the cursor the report and the
+    stored state reach together.
+    """
+    numbers = grant.range
+    if not numbers.begin <= report.next_number <= numbers.end + 1:
+        raise OverlappingRange(f"next number {report.next_number} is outside grant {grant}")
+    cursor = max(stored.next_number, report.next_number)
+    used = RangeSet.single(numbers.begin, cursor - 1) if cursor > numbers.begin else RangeSet()
+    if outside := report.skipped - used:
+        raise OverlappingRange(
+            f"skipped numbers {outside} are outside the used part of grant {grant}"
+        )
+    new_skips = report.skipped - stored.skipped
+    final = stored.final or report.final
+    return Merged(
+        UsageState(cursor, stored.skipped | new_skips, final),
+        new_skips,
+        forward=cursor > stored.next_number or final != stored.final,
+    )

@@ -1,9 +1,14 @@
 """Usage reports through an outbox: the ledger itself.
 
 Every grant carries a version that grows with each change and the version HQ last acknowledged.
-The reporter sends the whole state of every grant whose version is ahead, every interval and at
-once when a grant becomes final. Reports are cumulative and HQ keeps the furthest state, so
-sending one twice is harmless, and nothing is lost to a crash or an HQ outage.
+The reporter sends the state of every grant whose version is ahead, every interval and at once
+when a grant becomes final: nothing when nothing changed. Reports are cumulative and HQ keeps
+the furthest state (allocator.merge_report: the higher cursor, the union of skips), so sending
+one twice is harmless, and nothing is lost to a crash or an HQ outage.
+
+Of a grant's skipped numbers a report carries those HQ has not acknowledged yet, so its size
+grows with what changed, not with the grant's history. What HQ acknowledged is remembered for
+this run only: after a restart the first report of a grant carries its whole skip set again.
 """
 
 from __future__ import annotations
@@ -11,9 +16,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from allocator import BlanksReported, DomainError
+from allocator import BlanksReported, DomainError, NumberRange, RangeSet
 from branch_agent import wire
 from branch_agent.hq_client import HqPort
 from branch_agent.ledger import Ledger
@@ -38,6 +43,7 @@ class Reporter:
     sent: int = 0
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _report_id: str = ""
+    _acknowledged: dict[str, RangeSet] = field(default_factory=dict)  # skips HQ has, by grant
     _log: Repeating = field(default_factory=lambda: Repeating(log, "usage report"))
 
     def wake(self) -> None:
@@ -71,7 +77,8 @@ class Reporter:
                 break
             # A retry of an unacknowledged report keeps its id (for tracing at HQ).
             self._report_id = self._report_id or str(uuid.uuid4())
-            report = wire.usage_report(self._report_id, self.branch_ban, rows, self.clock.now())
+            news = [self._news(row) for row in rows]
+            report = wire.usage_report(self._report_id, self.branch_ban, news, self.clock.now())
             try:
                 await self.hq.report_usage(report)
             except BlanksReported as error:
@@ -82,9 +89,25 @@ class Reporter:
             await asyncio.to_thread(
                 self.ledger.mark_reported, [(row.grant_id, row.version) for row in rows]
             )
+            self._remember(rows)
             acknowledged += len(rows)
             self.sent += 1
         return acknowledged
+
+    def _news(self, row: GrantUsageRow) -> GrantUsageRow:
+        """The row with only the skips HQ has not acknowledged."""
+        known = self._acknowledged.get(row.grant_id)
+        if not known:
+            return row
+        news = skip_set(row) - known
+        return replace(row, skipped=tuple((span.begin, span.end) for span in news))
+
+    def _remember(self, rows: list[GrantUsageRow]) -> None:
+        for row in rows:
+            if row.final:  # it changes no more
+                self._acknowledged.pop(row.grant_id, None)
+            else:
+                self._acknowledged[row.grant_id] = skip_set(row)
 
     async def _give_up_late_change(self, rows: list[GrantUsageRow], error: BlanksReported) -> None:
         """HQ keeps what its E0402 reported: stop sending this grant's later change (the ledger
@@ -95,3 +118,7 @@ class Reporter:
             raise error
         log.error("HQ refused a late usage change: %s", error)
         await asyncio.to_thread(self.ledger.mark_reported, [(late.grant_id, late.version)])
+
+
+def skip_set(row: GrantUsageRow) -> RangeSet:
+    return RangeSet.of(NumberRange(begin, end) for begin, end in row.skipped)

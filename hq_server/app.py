@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 
 from allocator import DomainError, RefillPolicy
 from hq_server.admin_ops import apply_due_quotas
+from hq_server.branch_ops import prune_samples
 from hq_server.config_bus import ConfigBus, LocalConfigBus
 from hq_server.coordinator import Coordinator
 from hq_server.enrolment import Signer
@@ -32,6 +33,12 @@ T = TypeVar("T")
 log = logging.getLogger("einv.hq")
 QUOTA_TICK_SECONDS = 1.0
 CONFIG_PUBLISH_TIMEOUT = 1.0
+
+
+def scheduled_work(conn: Connection, now: datetime) -> list[str]:
+    """The scheduler's tick: the branches whose quota changed."""
+    prune_samples(conn, now)
+    return apply_due_quotas(conn, now, SCHEDULER.actor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,14 +101,19 @@ class Hq:
         return await self._fenced(self.store.write(token, lambda conn: work(conn, now)))
 
     async def write_together(
-        self, item: Any, work: Callable[[Connection, datetime, int, list[Any]], list[Any]]
+        self,
+        item: Any,
+        work: Callable[[Connection, datetime, int, list[Any]], list[Any]],
+        batched: Callable[[int], None] | None = None,
     ) -> Any:
         """A use case deciding `item` together with the same use case's items queued beside
-        it (the period-start burst of grants), in one fenced savepoint: their results."""
+        it (the period-start burst of grants, usage reports), in one fenced savepoint: its
+        result. `batched` is told each batch's size (metrics)."""
         token = self.coordinator.token()
 
         def decide(conn: Connection, items: list[Any]) -> list[Any]:
-            self.grant_observer.batched(len(items))
+            if batched is not None:
+                batched(len(items))
             return work(conn, self.now(), token, items)
 
         return await self._fenced(self.store.write_together(token, work, item, decide))
@@ -129,12 +141,11 @@ class Hq:
             log.warning("could not tell the other replicas of a config change: %s", error)
 
     async def run_quota_scheduler(self) -> None:
-        """Apply scheduled quotas when their time comes and tell the agents at once."""
+        """Apply scheduled quotas when their time comes and tell the agents at once; drop the
+        usage samples the burn rates no longer look at."""
         while True:
             await asyncio.sleep(QUOTA_TICK_SECONDS)
             with contextlib.suppress(DomainError):
-                changed = await self.write(
-                    lambda conn, now: apply_due_quotas(conn, now, SCHEDULER.actor)
-                )
+                changed = await self.write(scheduled_work)
                 if changed:
                     await self.config_changed(changed)

@@ -5,27 +5,28 @@ Each function runs inside one fenced transaction (`conn`) and takes `now` from t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from allocator import (
     Ban,
     BlanksReported,
+    DomainError,
     NotFound,
     NumberRange,
     Period,
     PermissionDenied,
     RangeSet,
+    TrackRange,
+    UsageState,
+    merge_report,
 )
-from allocator.errors import OverlappingRange
-from hq_server.records import (
-    skipped_by_grant,
-    track_range,
-)
+from hq_server.grant_batch import CHUNK
+from hq_server.records import track_range
 from hq_server.schema import (
     branches,
     grants,
@@ -39,12 +40,33 @@ SAMPLE_WINDOW = timedelta(hours=2)
 
 @dataclass(frozen=True, slots=True)
 class GrantProgress:
-    """One GrantUsage of a report: the agent's whole state of one grant."""
+    """One GrantUsage of a report: the agent's state of one grant (its skips: at least the
+    new ones)."""
 
     grant_id: str
     next_number: int
     skipped: Sequence[NumberRange]
     final: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UsageReport:
+    branch: Ban
+    agent_time: datetime | None
+    grants: Sequence[GrantProgress]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredGrant:
+    """A grant as a usage report needs it, read with its skipped ranges in one query."""
+
+    id: str
+    branch_ban: str
+    year_month: str
+    invoice_type: str
+    numbers: TrackRange
+    state: UsageState
+    skip_rows: tuple[NumberRange, ...]  # as stored: one row per range
 
 
 def report_usage(
@@ -54,55 +76,202 @@ def report_usage(
     agent_time: datetime | None,
     progress: Sequence[GrantProgress],
 ) -> int:
-    """Keep the furthest state of each grant; order-free and idempotent. Returns grants moved."""
-    seen = conn.execute(
-        update(branches)
-        .where(branches.c.ban == branch.value)
-        .values(last_report_at=now, last_agent_time=agent_time)
-    )
-    if seen.rowcount == 0:
-        raise NotFound(f"branch {branch} is not registered at this HQ")
-    moved = sum(apply_progress(conn, now, branch, item) for item in progress)
-    record_sample(conn, now, branch)
-    return moved
+    """One report on its own (tests, tools): grants moved, or the refusal raised."""
+    (outcome,) = report_usages(conn, now, [UsageReport(branch, agent_time, progress)])
+    if isinstance(outcome, DomainError):
+        raise outcome
+    return outcome
 
 
-def apply_progress(conn: Connection, now: datetime, branch: Ban, item: GrantProgress) -> bool:
-    row = conn.execute(select(grants).where(grants.c.id == item.grant_id)).first()
-    if row is None or row.branch_ban != branch.value:
-        raise PermissionDenied(f"grant {item.grant_id!r} is not held by branch {branch}")
-    if not row.begin <= item.next_number <= row.end + 1:
-        raise OverlappingRange(
-            f"next number {item.next_number} is outside grant {track_range(row)}"
-        )
-    used = (
-        RangeSet.single(row.begin, max(row.next_number, item.next_number) - 1)
-        if max(row.next_number, item.next_number) > row.begin
-        else RangeSet()
+def report_usages(
+    conn: Connection, now: datetime, reports: Sequence[UsageReport]
+) -> list[int | DomainError]:
+    """Keep the furthest state of each grant (allocator.merge_report): order-free and
+    idempotent. The reports queued together are decided in arrival order from one read of
+    their branches and grants, and written with one statement per table; each gets the grants
+    it moved, or why it was refused (a refused report changes nothing)."""
+    stored = stored_grants(conn, sorted({g.grant_id for r in reports for g in r.grants}))
+    known = registered(conn, {r.branch.value for r in reports}, stored)
+    current = {grant_id: grant.state for grant_id, grant in stored.items()}
+    touched: dict[str, tuple[datetime | None, int]] = {}  # per branch: agent time, issued added
+    outcomes: list[int | DomainError] = []
+    for report in reports:
+        try:
+            moved, added, states = decide_report(conn, now, report, known, stored, current)
+        except DomainError as error:
+            outcomes.append(error)
+            continue
+        current.update(states)
+        ban = report.branch.value
+        touched[ban] = (report.agent_time, touched.get(ban, (None, 0))[1] + added)
+        outcomes.append(moved)
+    write_grants(conn, [(stored[gid], state) for gid, state in current.items()])
+    write_branches(conn, now, touched)
+    return outcomes
+
+
+def decide_report(
+    conn: Connection,
+    now: datetime,
+    report: UsageReport,
+    known: set[str],
+    stored: dict[str, StoredGrant],
+    current: dict[str, UsageState],
+) -> tuple[int, int, dict[str, UsageState]]:
+    """(grants moved, numbers added to the issued total, the new states) of one report."""
+    if report.branch.value not in known:
+        raise NotFound(f"branch {report.branch} is not registered at this HQ")
+    states: dict[str, UsageState] = {}
+    moved = added = 0
+    for item in report.grants:
+        grant = stored.get(item.grant_id)
+        if grant is None or grant.branch_ban != report.branch.value:
+            raise PermissionDenied(f"grant {item.grant_id!r} is not held by branch {report.branch}")
+        before = states.get(grant.id) or current[grant.id]
+        said = UsageState(item.next_number, RangeSet.of(item.skipped), item.final)
+        merged = merge_report(grant.numbers, before, said)
+        if merged.moved and Period.from_year_month(grant.year_month).has_ended(now):
+            require_blanks_not_reported(conn, grant)
+        states[grant.id] = merged.state
+        moved += merged.moved
+        added += merged.issued_added(before)
+    return moved, added, states
+
+
+# The statements of the hot path, built once: building one costs more than running it.
+REGISTERED = select(branches.c.ban).where(branches.c.ban.in_(bindparam("bans", expanding=True)))
+GRANTS_WITH_SKIPS = (
+    select(
+        grants.c.id,
+        grants.c.branch_ban,
+        grants.c.year_month,
+        grants.c.invoice_type,
+        grants.c.track,
+        grants.c.begin,
+        grants.c.end,
+        grants.c.next_number,
+        grants.c.final,
+        skipped.c.begin.label("skip_begin"),
+        skipped.c.end.label("skip_end"),
     )
-    reported = RangeSet.of(item.skipped)
-    if reported - used:
-        raise OverlappingRange(
-            f"skipped numbers {reported - used} are outside the used part of grant "
-            f"{track_range(row)}"
-        )
-    # Agents send their whole, merged skip set each time: store only what is new, as pieces
-    # disjoint from the stored ones (a span may have grown since the last report).
-    new_skips = list(reported - skipped_by_grant(conn, [row.id]).get(row.id, RangeSet()))
-    forward = item.next_number > row.next_number or (item.final and not row.final)
-    if (forward or new_skips) and Period.from_year_month(row.year_month).has_ended(now):
-        require_blanks_not_reported(conn, row)
-    for span in new_skips:
-        conn.execute(insert(skipped).values(grant_id=row.id, begin=span.begin, end=span.end))
-    if forward:
-        conn.execute(
-            update(grants)
-            .where(grants.c.id == row.id)
-            .values(
-                next_number=max(row.next_number, item.next_number), final=row.final or item.final
-            )
-        )
-    return forward or bool(new_skips)
+    .select_from(grants.outerjoin(skipped, skipped.c.grant_id == grants.c.id))
+    .where(grants.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(grants.c.id, skipped.c.begin)
+)
+MOVE_GRANT = (
+    update(grants)
+    .where(grants.c.id == bindparam("grant"))
+    .values(next_number=bindparam("cursor"), final=bindparam("closed"))
+)
+DROP_SKIP_ROW = (
+    skipped.delete()
+    .where(skipped.c.grant_id == bindparam("grant"))
+    .where(skipped.c.begin == bindparam("first"))
+)
+ADD_SKIP_ROW = insert(skipped)
+BRANCH_REPORTED = (
+    update(branches)
+    .where(branches.c.ban == bindparam("branch"))
+    .values(
+        last_report_at=bindparam("at"),
+        last_agent_time=bindparam("agent_time"),
+        issued_total=branches.c.issued_total + bindparam("added"),
+    )
+)
+ADD_SAMPLES = insert(usage_samples).from_select(
+    ["ban", "at", "issued_total"],
+    select(
+        branches.c.ban, bindparam("at", type_=usage_samples.c.at.type), branches.c.issued_total
+    ).where(branches.c.ban.in_(bindparam("bans", expanding=True))),
+)
+PRUNE_SAMPLES = usage_samples.delete().where(usage_samples.c.at < bindparam("before"))
+
+
+def chunks(values: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+def registered(conn: Connection, bans: set[str], stored: dict[str, StoredGrant]) -> set[str]:
+    """Which of `bans` are registered: a branch holding a grant is (a foreign key says so), the
+    others are looked up (an unknown branch, or a report naming no grant of its own)."""
+    known = {grant.branch_ban for grant in stored.values()} & bans
+    for part in chunks(sorted(bans - known)):
+        known.update(row.ban for row in conn.execute(REGISTERED, {"bans": part}))
+    return known
+
+
+def stored_grants(conn: Connection, ids: list[str]) -> dict[str, StoredGrant]:
+    """The grants named, each with its skipped ranges: one query (a grant, then its ranges)."""
+    rows: dict[str, list[Any]] = {}
+    for part in chunks(ids):
+        for row in conn.execute(GRANTS_WITH_SKIPS, {"ids": part}):
+            rows.setdefault(row.id, []).append(row)
+    return {grant_id: stored_grant(found) for grant_id, found in rows.items()}
+
+
+def stored_grant(rows: list[Any]) -> StoredGrant:
+    first = rows[0]
+    skip_rows = tuple(
+        NumberRange(r.skip_begin, r.skip_end) for r in rows if r.skip_begin is not None
+    )
+    return StoredGrant(
+        first.id,
+        first.branch_ban,
+        first.year_month,
+        first.invoice_type,
+        track_range(first),
+        UsageState(first.next_number, RangeSet.of(skip_rows), first.final),
+        skip_rows,
+    )
+
+
+def write_grants(conn: Connection, changed: list[tuple[StoredGrant, UsageState]]) -> None:
+    """Cursors and final flags that moved; skip sets as ranges: a range that grew or joined
+    another replaces the rows it covers (what changed is written, not the grant's history)."""
+    cursors = [
+        {"grant": g.id, "cursor": s.next_number, "closed": s.final}
+        for g, s in changed
+        if (s.next_number, s.final) != (g.state.next_number, g.state.final)
+    ]
+    gone = [
+        {"grant": g.id, "first": r.begin}
+        for g, s in changed
+        for r in g.skip_rows
+        if r not in s.skipped.ranges
+    ]
+    new = [
+        {"grant_id": g.id, "begin": r.begin, "end": r.end}
+        for g, s in changed
+        for r in s.skipped
+        if r not in g.skip_rows
+    ]
+    if cursors:
+        conn.execute(MOVE_GRANT, cursors)
+    if gone:
+        conn.execute(DROP_SKIP_ROW, gone)
+    if new:
+        conn.execute(ADD_SKIP_ROW, new)
+
+
+def write_branches(
+    conn: Connection, now: datetime, touched: dict[str, tuple[datetime | None, int]]
+) -> None:
+    """Each reporting branch: when it reported, its running issued total, and a sample of it
+    for the burn rate (prune_samples drops the old ones)."""
+    if not touched:
+        return
+    conn.execute(
+        BRANCH_REPORTED,
+        [{"branch": b, "at": now, "agent_time": t, "added": n} for b, (t, n) in touched.items()],
+    )
+    for part in chunks(sorted(touched)):
+        conn.execute(ADD_SAMPLES, {"at": now, "bans": part})
+
+
+def prune_samples(conn: Connection, now: datetime) -> None:
+    """Burn rates look back SAMPLE_WINDOW: older samples go (once a second, not per report)."""
+    conn.execute(PRUNE_SAMPLES, {"before": now - SAMPLE_WINDOW})
 
 
 def require_blanks_not_reported(conn: Connection, row: Any) -> None:
@@ -123,34 +292,3 @@ def require_blanks_not_reported(conn: Connection, row: Any) -> None:
             f"--period {row.year_month} --correction)",
             row.id,
         )
-
-
-def issued_total(conn: Connection, branch: Ban) -> int:
-    """Numbers the branch issued, all periods: below each cursor, less what was skipped.
-
-    Two aggregates, since apply_progress only stores skipped spans below the cursor.
-    """
-    touched = conn.execute(
-        select(func.coalesce(func.sum(grants.c.next_number - grants.c.begin), 0)).where(
-            grants.c.branch_ban == branch.value
-        )
-    ).scalar_one()
-    skipped_count = conn.execute(
-        select(func.coalesce(func.sum(skipped.c.end - skipped.c.begin + 1), 0))
-        .select_from(skipped.join(grants, skipped.c.grant_id == grants.c.id))
-        .where(grants.c.branch_ban == branch.value)
-    ).scalar_one()
-    return int(touched) - int(skipped_count)
-
-
-def record_sample(conn: Connection, now: datetime, branch: Ban) -> None:
-    conn.execute(
-        insert(usage_samples).values(
-            ban=branch.value, at=now, issued_total=issued_total(conn, branch)
-        )
-    )
-    conn.execute(
-        usage_samples.delete()
-        .where(usage_samples.c.ban == branch.value)
-        .where(usage_samples.c.at < now - SAMPLE_WINDOW)
-    )

@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 import grpc
+from sqlalchemy import Connection
 
-from allocator import Ban, InvalidInput, NumberRange, branch_disabled
+from allocator import Ban, DomainError, InvalidInput, NumberRange, branch_disabled
 from hq_server import branch_ops, convert, enrolment
 from hq_server.app import Hq
 from hq_server.grant_batch import RangeRequest, request_ranges
@@ -41,6 +43,13 @@ def branch_actor(branch: Ban) -> str:
     return caller.actor if caller.kind is Kind.BRANCH else f"{caller.actor} for {branch}"
 
 
+def report_usages(
+    conn: Connection, now: datetime, _token: int, reports: list[branch_ops.UsageReport]
+) -> list[int | DomainError]:
+    """The reports queued together, decided in one savepoint (reports store no token)."""
+    return branch_ops.report_usages(conn, now, reports)
+
+
 class BranchServicer(branch_pb2_grpc.BranchServiceServicer):
     def __init__(self, hq: Hq) -> None:
         self.hq = hq
@@ -60,7 +69,8 @@ class BranchServicer(branch_pb2_grpc.BranchServiceServicer):
             booklets=request.booklets or 1,
             actor=branch_actor(branch),
         )
-        row = await self.hq.grant_observer.observe(self.hq.write_together(req, request_ranges))
+        granting = self.hq.write_together(req, request_ranges, self.hq.grant_observer.batched)
+        row = await self.hq.grant_observer.observe(granting)
         return convert.grant_pb(row)
 
     async def ReportUsage(
@@ -76,9 +86,8 @@ class BranchServicer(branch_pb2_grpc.BranchServiceServicer):
             )
             for g in request.grants
         ]
-        moved = await self.hq.write(
-            lambda conn, now: branch_ops.report_usage(conn, now, branch, agent_time, progress)
-        )
+        report = branch_ops.UsageReport(branch, agent_time, progress)
+        moved = await self.hq.write_together(report, report_usages)
         return branch_pb2.UsageAck(grants_updated=moved)
 
     async def WatchConfig(

@@ -74,6 +74,9 @@ branches = Table(
     Column("last_report_at", UtcDateTime()),
     Column("last_agent_time", UtcDateTime()),
     Column("created_at", UtcDateTime(), nullable=False),
+    # Numbers issued in all periods (below each cursor, less what was skipped), kept by every
+    # usage report so that its burn-rate sample reads no grant.
+    Column("issued_total", BigInteger, nullable=False, default=0, server_default="0"),
 )
 
 # Quotas that take effect later; applied to `branches` when their time comes.
@@ -124,6 +127,8 @@ grants.append_constraint(
 )
 
 # Numbers a branch skipped (given back after a later one was issued): blank, never issued.
+# One row per range of a grant's skip set: disjoint and not adjacent (a range that grows or
+# joins another replaces its rows).
 skipped = Table(
     "skipped",
     metadata,
@@ -141,6 +146,7 @@ usage_samples = Table(
     Column("at", UtcDateTime(), nullable=False),
     Column("issued_total", BigInteger, nullable=False),
     Index("ix_usage_samples_ban_at", "ban", "at"),
+    Index("ix_usage_samples_at", "at"),  # the scheduler drops the old ones of every branch
 )
 
 closed_periods = Table(

@@ -219,13 +219,17 @@ def sqlstate(error: DBAPIError) -> str | None:
     return getattr(error.orig, "sqlstate", None)
 
 
+# Built once: every write transaction runs it, and building a statement costs more than this one.
+FENCE = (
+    select(leadership.c.fencing_token, leadership.c.holder)
+    .where(leadership.c.id == LEADERSHIP_ROW)
+    .with_for_update()
+)
+
+
 def check_fence(conn: Connection, token: int) -> None:
     """Inside the transaction: the stored token must still be ours, or nothing is written."""
-    row = conn.execute(
-        select(leadership.c.fencing_token, leadership.c.holder)
-        .where(leadership.c.id == LEADERSHIP_ROW)
-        .with_for_update()
-    ).first()
+    row = conn.execute(FENCE).first()
     if row is None or row.fencing_token != token:
         holder = row.holder if row else None
         raise Fenced(

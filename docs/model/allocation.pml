@@ -129,6 +129,7 @@ hidden byte scenario_is_reachable = 1;
 #define W_RESUME 10         /* after a restart the agent asks again with the stored id */
 #define W_TWO_LEADERS 11    /* two replicas believe they lead at the same moment */
 #define W_CLOSE_SKIPS 12    /* FinalizeEnded reports re-usable numbers as skipped */
+#define W_NEW_SKIPS_ONLY 13 /* a report leaves out the skips HQ acknowledged before */
 
 /* ---------------------------------------------------------------- constants */
 #define K_RANGE 0       /* RequestRange */
@@ -204,9 +205,11 @@ bool pchg[NA];                  /* the grant reported changed after the report w
 byte cur_addr[NA];              /* HqClient._current: the address that answered last */
 byte lr_b[NA];                  /* the report being sent (the network may keep a copy) */
 byte lr_nx[NA];
-byte lr_sk[NA];
+byte lr_sk[NA];                 /* its skips: those not acknowledged in this run */
+byte lr_all[NA];                /* the whole skip set read for it (acknowledged with it) */
 bool lr_fin[NA];
 bool lr_valid[NA];
+byte ack_sk[NA*NB];             /* Reporter._acknowledged: the skips HQ acknowledged, by grant */
 byte ares[NA];                  /* the POS reply, committed but not sent */
 
 /* ---------------------------------------------------------------- the POS terminal's memory */
@@ -240,11 +243,16 @@ byte nmid[NA];                  /* reports of open grants sent (bound MAXMID) */
 #define REMAINING(a) (REM(a,0) + REM(a,1) + REM(a,2))
 #define ANY_REPORTABLE(a) (REPORTABLE(a,0) || REPORTABLE(a,1) || REPORTABLE(a,2))
 #define ANY_OPEN(a) (OPEN(a,0) || OPEN(a,1) || OPEN(a,2))
+#define ANY_ACK(a) ((ack_sk[J(a,0)] | ack_sk[J(a,1)] | ack_sk[J(a,2)]) != 0)
+#define FORGET_ACKS(a) ack_sk[J(a,0)] = 0; ack_sk[J(a,1)] = 0; ack_sk[J(a,2)] = 0
 #elif NB == 4
 #define REMAINING(a) (REM(a,0) + REM(a,1) + REM(a,2) + REM(a,3))
 #define ANY_REPORTABLE(a) (REPORTABLE(a,0) || REPORTABLE(a,1) || REPORTABLE(a,2) || \
                            REPORTABLE(a,3))
 #define ANY_OPEN(a) (OPEN(a,0) || OPEN(a,1) || OPEN(a,2) || OPEN(a,3))
+#define ANY_ACK(a) ((ack_sk[J(a,0)] | ack_sk[J(a,1)] | ack_sk[J(a,2)] | ack_sk[J(a,3)]) != 0)
+#define FORGET_ACKS(a) ack_sk[J(a,0)] = 0; ack_sk[J(a,1)] = 0; ack_sk[J(a,2)] = 0; \
+                       ack_sk[J(a,3)] = 0
 #else
 #error "NB must be 3 or 4"
 #endif
@@ -261,7 +269,7 @@ byte nmid[NA];                  /* reports of open grants sent (bound MAXMID) */
                           (!ended && REMAINING(a) < LOW && (pend[a] != 0 || ridc[a] < REQS(a))))
 /* a crash changes something: the agent's memory is not blank, or a start would resume */
 #define CRASH_MATTERS(a) (rst[a] != CS_IDLE || pst[a] != CS_IDLE || ps[a] == PS_TAKEN || \
-                          cur_addr[a] != 0 || pend[a] != 0)
+                          cur_addr[a] != 0 || pend[a] != 0 || ANY_ACK(a))
 
 /* No fault is left and replica r surely leads: no election can happen any more, so nothing
  * can change what r's fenced transaction does between token() and the commit. */
@@ -327,7 +335,7 @@ inline grant_decide() {
   fi
 }
 
-/* branch_ops.apply_progress, from what was read: rn (next), rf (final) */
+/* branch_ops.decide_report (allocator.merge_report), from what was read: rn (next), rf (final) */
 inline report_apply() {
   if
   :: g_owner[b] != a+1 -> deliver(R_REFUSED, 0)                       /* PermissionDenied */
@@ -521,7 +529,7 @@ inline refill_over() {
 
 /* the report call is over: forget its content, unless the network may still deliver a copy */
 inline report_over() {
-  pst[a] = CS_IDLE; pchg[a] = 0; ptry[a] = 0; ptgt[a] = 0;
+  pst[a] = CS_IDLE; pchg[a] = 0; ptry[a] = 0; ptgt[a] = 0; lr_all[a] = 0;
   if
   :: !CAN_DUP -> lr_b[a] = 0; lr_nx[a] = 0; lr_sk[a] = 0; lr_fin[a] = 0; lr_valid[a] = 0
   :: else -> skip
@@ -640,7 +648,12 @@ end_a:
        :: !fin[J(a,b)] -> nmid[a]++
        :: else -> skip
        fi;
-       lr_b[a] = b; lr_nx[a] = hw[J(a,b)]; lr_sk[a] = skp[J(a,b)]; lr_fin[a] = fin[J(a,b)];
+       lr_b[a] = b; lr_nx[a] = hw[J(a,b)]; lr_fin[a] = fin[J(a,b)];
+       lr_all[a] = skp[J(a,b)]; lr_sk[a] = skp[J(a,b)] & ~ack_sk[J(a,b)];   /* Reporter._news */
+       if
+       :: lr_sk[a] != lr_all[a] -> WITNESS(W_NEW_SKIPS_ONLY)
+       :: else -> skip
+       fi;
        lr_valid[a] = 1; pchg[a] = 0; ptry[a] = 0; ptgt[a] = cur_addr[a];
        send_report();
        b = 0
@@ -652,6 +665,10 @@ end_a:
           if
           :: !pchg[a] -> dirty[J(a, lr_b[a])] = 0             /* no newer version since */
           :: else -> skip
+          fi;
+          if                                                  /* Reporter._remember */
+          :: lr_fin[a] -> ack_sk[J(a, lr_b[a])] = 0
+          :: else -> ack_sk[J(a, lr_b[a])] = lr_all[a]
           fi;
           cur_addr[a] = ptgt[a]; end_call(K_REPORT); report_over()
        :: rep_st[a*2+1] == R_REFUSED -> cur_addr[a] = ptgt[a]; end_call(K_REPORT); report_over()
@@ -797,7 +814,8 @@ inline crash_agent(a) {
   wait_r[a*2+1] = 0; rep_st[a*2+1] = R_NONE; rep_b[a*2+1] = 0;
   rst[a] = CS_IDLE; rtry[a] = 0; rtgt[a] = 0; vrid[a] = 0;
   pst[a] = CS_IDLE; pchg[a] = 0; ptry[a] = 0; ptgt[a] = 0;
-  cur_addr[a] = 0; ares[a] = 0;
+  cur_addr[a] = 0; ares[a] = 0; lr_all[a] = 0;
+  FORGET_ACKS(a);                                 /* the next report sends every skip again */
   if
   :: ps[a] == PS_TAKEN -> ps[a] = PS_LOST         /* the POS saw its call fail */
   :: else -> skip

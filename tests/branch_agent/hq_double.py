@@ -21,10 +21,13 @@ from allocator import (
     PoolExhausted,
     Quota,
     QuotaReached,
+    RangeSet,
     Track,
     TrackRange,
+    UsageState,
     booklets_allowed,
     free_runs,
+    merge_report,
     plan_grant,
 )
 from protos.einvoice.v1 import branch_pb2, branch_pb2_grpc, common_pb2
@@ -37,13 +40,6 @@ PoolKey = tuple[str, InvoiceType]
 
 def pool(track: str, begin: int, end: int) -> AssignedRange:
     return AssignedRange(TrackRange(Track(track), NumberRange(begin, end)))
-
-
-@dataclass
-class Usage:
-    next_number: int = 0
-    skipped: set[int] = field(default_factory=set)
-    final: bool = False
 
 
 @dataclass
@@ -70,8 +66,9 @@ class HqDouble:
     leader: str | None = None
     grants: dict[str, branch_pb2.Grant] = field(default_factory=dict)  # by request id
     request_ids: list[str] = field(default_factory=list)  # every RequestRange, retries too
-    usage: dict[str, Usage] = field(default_factory=dict)
+    usage: dict[str, UsageState] = field(default_factory=dict)  # by grant id
     reports: int = 0
+    sent: list[branch_pb2.UsageReport] = field(default_factory=list)  # every report, in order
     port: int = 0
     _server: grpc.aio.Server | None = None
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -144,15 +141,20 @@ class HqDouble:
         return grant
 
     def record(self, report: branch_pb2.UsageReport) -> int:
+        """Kept as HQ keeps it (allocator.merge_report); grants moved."""
         updated = 0
+        held = {g.grant_id: messages.track_range(g.range) for g in self.grants.values()}
         for item in report.grants:
-            usage = self.usage.setdefault(item.grant_id, Usage())
-            before = (usage.next_number, len(usage.skipped), usage.final)
-            usage.next_number = max(usage.next_number, item.next_number)
-            usage.skipped.update(n for s in item.skipped for n in range(s.begin, s.end + 1))
-            usage.final = usage.final or item.final
-            updated += before != (usage.next_number, len(usage.skipped), usage.final)
+            numbers = held[item.grant_id]
+            stored = self.usage.get(
+                item.grant_id, UsageState(numbers.range.begin, RangeSet(), False)
+            )
+            skips = RangeSet.of(NumberRange(s.begin, s.end) for s in item.skipped)
+            merged = merge_report(numbers, stored, UsageState(item.next_number, skips, item.final))
+            self.usage[item.grant_id] = merged.state
+            updated += merged.moved
         self.reports += 1
+        self.sent.append(report)
         return updated
 
 

@@ -225,6 +225,7 @@ SCENARIOS = {
     "resume_after_restart": (10, ONE),
     "two_replicas_believe_they_lead": (11, ONE),
     "skipped_at_close": (12, ONE),
+    "report_sends_only_new_skips": (13, ONE),
 }
 
 
