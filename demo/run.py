@@ -55,6 +55,16 @@ class Received:
     reused: int = 0
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
+    def forget(self, number: InvoiceNumber, terminal_id: str) -> None:
+        """A number this terminal gave back, which the agent will hand out again. Its own entry
+        goes, not the store's last: another terminal's number may have come in meanwhile (the
+        agent can even hand this one out again before the give-back's reply arrives)."""
+        for index in range(len(self.numbers) - 1, -1, -1):
+            if self.numbers[index][1] == number and self.numbers[index][3] == terminal_id:
+                del self.numbers[index]
+                return
+        raise AssertionError(f"{terminal_id} gave back {number}, which it was not handed")
+
 
 def setup_hq(admin: Admin) -> None:
     for ym, track in ((OLD, "AB"), (OLD, "CD"), (NEW, "EF"), (NEW, "GH")):
@@ -121,7 +131,7 @@ async def terminal(
                     got.given_back += 1
                     if back.outcome == pos_pb2.GiveBackReply.OUTCOME_REUSED:
                         got.reused += 1
-                        got.numbers.pop()
+                        got.forget(InvoiceNumber.parse(last), terminal_id)
             except grpc.aio.AioRpcError as error:
                 got.errors[f"{error.code().name}: {error.details()}"] += 1
                 await asyncio.sleep(0.2)
