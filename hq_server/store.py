@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 from collections.abc import Callable, Hashable, Iterator
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, insert, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, PendingRollbackError
 
@@ -34,9 +35,20 @@ from runtime.group_commit import GroupCommit, Together
 from runtime.metrics import BatchObserver
 
 T = TypeVar("T")
+log = logging.getLogger("einv.hq.store")
 LEADERSHIP_ROW = 1
 HEAD_BAN_KEY = "head_ban"
 EXCLUSION_VIOLATION = "23P01"  # PostgreSQL's SQLSTATE for an exclusion constraint
+LOCK_NOT_AVAILABLE = "55P03"  # SQLSTATE: lock_timeout ran out
+OFFICE_LOCK_WAIT_MS = 3000
+# The writers' sessions: a fence check (SELECT ... FOR UPDATE) or an update of the row takes
+# these modes on the table; readers (health probes, followers) only take AccessShareLock.
+STALE_WRITERS = text(
+    "SELECT DISTINCT l.pid, pg_terminate_backend(l.pid) FROM pg_locks l "
+    "JOIN pg_class c ON c.oid = l.relation "
+    "WHERE c.relname = 'leadership' AND l.granted "
+    "AND l.mode IN ('RowShareLock', 'RowExclusiveLock') AND l.pid <> pg_backend_pid()"
+)
 # A write transaction left open by a paused (SIGSTOP, VM freeze) ex-leader holds the fence row
 # lock; PostgreSQL ends it after this idle time so the new leader can take office and write.
 PG_WRITE_OPTIONS = "-c idle_in_transaction_session_timeout=5000 -c lock_timeout=10000"
@@ -155,8 +167,33 @@ class Store:
             return
 
     def take_office(self, holder: str, now: datetime, token: int | None = None) -> int:
-        """Store a new fencing token (the next one, or the coordinator's) and return it."""
+        """Store a new fencing token (the next one, or the coordinator's) and return it.
+
+        On PostgreSQL, a fence row still locked after OFFICE_LOCK_WAIT belongs to a deposed
+        writer (the caller won the election): its transaction is ended, never to commit, and
+        the new term begins. PostgreSQL's idle timeout does that too, but only for a session
+        that is idle; one a paused process left in the middle of a statement held the lock
+        until that process woke up, and no replica could lead meanwhile.
+        """
+        try:
+            return self._store_token(holder, now, token)
+        except OperationalError as error:
+            if sqlstate(error) != LOCK_NOT_AVAILABLE:
+                raise
+        ended = self._end_stale_writers()
+        log.warning("took office past %d stale writer session(s), ended: %s", len(ended), ended)
+        return self._store_token(holder, now, token)
+
+    def _end_stale_writers(self) -> list[int]:
+        """Backends holding a write lock on the fence row's table, terminated (same role)."""
+        with self.write_engine.connect() as conn:
+            found = conn.execute(STALE_WRITERS).all()
+        return [pid for pid, _ in found]
+
+    def _store_token(self, holder: str, now: datetime, token: int | None) -> int:
         with self._write_lock, self.write_engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text(f"SET LOCAL lock_timeout = {OFFICE_LOCK_WAIT_MS}"))
             row = conn.execute(
                 select(leadership.c.fencing_token)
                 .where(leadership.c.id == LEADERSHIP_ROW)
