@@ -24,7 +24,7 @@ from bench.figures import Figure, Goal, Results, mean, percentile
 from bench.floors import sqlite_commit_loop
 from bench.seed import BranchPlan, seed_hq
 from bench.servers import Server, hq_process
-from branch_agent.refill import RefillTiming
+from branch_agent.buffer.refill import RefillTiming
 from demo.cluster import valid_bans
 from protos.einvoice.v1 import branch_pb2, branch_pb2_grpc, common_pb2
 from runtime.backoff import Backoff
@@ -98,8 +98,8 @@ async def _burst(
 
 
 class _Branches:
-    """The agents of the burst: each asks once and, like `branch_agent.refill`, retries with the
-    same request id after a backoff when HQ does not answer (gRPC CANCELLED or UNAVAILABLE)."""
+    """The agents of the burst: each asks once and, like `branch_agent.buffer.refill`, retries
+    with the same request id after a backoff when HQ does not answer (CANCELLED, UNAVAILABLE)."""
 
     def __init__(
         self, bans: Sequence[str], year_month: str, opened: Sequence[grpc.aio.Channel]

@@ -37,7 +37,7 @@ from bench.figures import Figure, Goal, Results, ms, percentile
 from bench.peer_server import TRACK, application, create_schema
 from bench.seed import seed_hq
 from bench.servers import Server, agent_process, hq_process, peer_process, wan_relay
-from branch_agent.ledger import issued_numbers
+from branch_agent.ledger.store import issued_numbers
 from demo.cluster import fresh_database, postgres_reachable
 from protos.einvoice.v1 import common_pb2, pos_pb2, pos_pb2_grpc
 

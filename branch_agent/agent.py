@@ -18,21 +18,21 @@ from typing import Any
 import grpc
 
 from allocator import Ban, InvalidInput, InvoiceType, Period
-from branch_agent import identity as ident
-from branch_agent import pos_tls
-from branch_agent.burn import BurnMeter
-from branch_agent.config_watch import ConfigWatcher
-from branch_agent.hq_client import HqClient, HqPort
-from branch_agent.ledger import Ledger
+from branch_agent.buffer.burn import BurnMeter
+from branch_agent.buffer.refill import Refiller, RefillTiming
+from branch_agent.buffer.state import BufferState
+from branch_agent.hq import identity as ident
+from branch_agent.hq.client import HqClient, HqPort
+from branch_agent.hq.config_watch import ConfigWatcher
+from branch_agent.hq.renewal import Renewal
+from branch_agent.hq.reporter import Reporter
+from branch_agent.ledger.store import Ledger
+from branch_agent.ledger.writer import Writer
 from branch_agent.metrics import AgentMetrics, AgentSources, listen_of
-from branch_agent.pos_service import PosHealth, build_server
-from branch_agent.refill import Refiller, RefillTiming
-from branch_agent.renewal import Renewal
-from branch_agent.reporter import Reporter
-from branch_agent.service import AgentService
-from branch_agent.state import BufferState
+from branch_agent.pos import tls as pos_tls
+from branch_agent.pos.numbers import AgentService
+from branch_agent.pos.service import PosHealth, build_server
 from branch_agent.tasks import cancel_all
-from branch_agent.writer import Writer
 from runtime.clock import Clock, SystemClock
 from runtime.metrics import NO_METRICS
 from runtime.metrics.server import MetricsServer

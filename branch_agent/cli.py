@@ -154,7 +154,7 @@ async def serve(settings: AgentSettings) -> None:
 
 
 def enroll(args: argparse.Namespace) -> None:
-    from branch_agent import identity as ident
+    from branch_agent.hq import identity as ident
 
     identity = ident.enroll(args.hq, args.ca_cert, args.token, args.data)
     print(
@@ -164,8 +164,8 @@ def enroll(args: argparse.Namespace) -> None:
 
 
 def pos_certs(args: argparse.Namespace) -> None:
-    from branch_agent import identity as ident
-    from branch_agent import pos_tls
+    from branch_agent.hq import identity as ident
+    from branch_agent.pos import tls as pos_tls
 
     ban = ident.load(args.data).ban if ident.enrolled(args.data) else None
     if ban is None:

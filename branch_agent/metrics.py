@@ -24,10 +24,11 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from allocator import DomainError, InvoiceType, Period
-from branch_agent import identity, pos_tls
-from branch_agent.burn import BurnMeter
-from branch_agent.hq_client import HqHealth
-from branch_agent.state import BufferState
+from branch_agent.buffer.burn import BurnMeter
+from branch_agent.buffer.state import BufferState
+from branch_agent.hq import identity
+from branch_agent.hq.client import HqHealth
+from branch_agent.pos import tls as pos_tls
 from runtime import pki
 from runtime.clock import Clock
 from runtime.metrics import BATCH_BUCKETS, SECONDS_BUCKETS

@@ -14,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from admin_cli.client import Admin
-from branch_agent import identity
+from branch_agent.hq import identity
 from protos.einvoice.v1 import admin_pb2
 from runtime import pki, principal
 from runtime.principal import Role

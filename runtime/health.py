@@ -1,6 +1,6 @@
 """grpc.health.v1 for our servers: statuses set from a rule re-read on a short period.
 
-Both HQ (hq_server/health.py) and the agent (branch_agent/pos_service.py) decide what each of
+Both HQ (hq_server/health.py) and the agent (branch_agent/pos/service.py) decide what each of
 their service names means; this only shows it: a name's status is set when it changes, and the
 loop that re-reads the rule never stops on an error (a health that stopped would lie).
 """

@@ -16,7 +16,7 @@ import pytest
 
 from admin_cli.main import parser as admin_parser
 from branch_agent.cli import build_parser as agent_parser
-from branch_agent.pos_cli import build_parser as pos_parser
+from branch_agent.pos.cli import build_parser as pos_parser
 from hq_server.cli import parser as hq_parser
 
 ROOT = Path(__file__).resolve().parents[1]

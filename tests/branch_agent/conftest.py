@@ -13,8 +13,8 @@ import grpc
 import pytest
 
 from allocator import TAIPEI, InvoiceType, Period
-from branch_agent import pos_tls
 from branch_agent.agent import Agent, AgentSettings
+from branch_agent.pos import tls as pos_tls
 from demo.procs import free_port
 from protos.einvoice.v1 import common_pb2, pos_pb2, pos_pb2_grpc
 from runtime.clock import Clock, SimulatedClock

@@ -15,8 +15,9 @@ from pathlib import Path
 import grpc
 import pytest
 
-from branch_agent import cli, pos_cli
-from branch_agent.ledger import issued_numbers
+from branch_agent import cli
+from branch_agent.ledger.store import issued_numbers
+from branch_agent.pos import cli as pos_cli
 from demo.procs import free_port
 from protos.einvoice.v1 import pos_pb2, pos_pb2_grpc
 from tests.branch_agent.conftest import BAN, MID_PERIOD, Pos, StartAgent, ready

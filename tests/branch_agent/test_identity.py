@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from allocator import Period
-from branch_agent import identity
 from branch_agent.agent import Agent, AgentSettings
+from branch_agent.hq import identity
 from hq_server.enrolment import Signer
 from protos.einvoice.v1 import admin_pb2, common_pb2
 from runtime import pki

@@ -11,7 +11,7 @@ import grpc
 import pytest
 
 from branch_agent.errors import LedgerLocked, LedgerMismatch
-from branch_agent.ledger import LEDGER_FILE, Ledger, Tx
+from branch_agent.ledger.store import LEDGER_FILE, Ledger, Tx
 from tests.branch_agent.conftest import BAN, Pos, StartAgent, ready
 from tests.conftest import BRANCH_BANS
 

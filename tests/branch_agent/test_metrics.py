@@ -23,14 +23,15 @@ from allocator import (
     Track,
     TrackRange,
 )
-from branch_agent import cli, pos_tls
-from branch_agent.burn import BurnMeter
-from branch_agent.hq_client import HqHealth
-from branch_agent.identity import tls_dir
-from branch_agent.ledger import LedgerSnapshot
+from branch_agent import cli
+from branch_agent.buffer.burn import BurnMeter
+from branch_agent.buffer.state import BufferState
+from branch_agent.hq.client import HqHealth
+from branch_agent.hq.identity import tls_dir
+from branch_agent.ledger.store import LedgerSnapshot
 from branch_agent.metrics import AgentCollector, AgentSources, listen_of, minutes_to_empty
 from branch_agent.model import AgentConfig, HeldGrant
-from branch_agent.state import BufferState
+from branch_agent.pos import tls as pos_tls
 from demo.trust import Certs
 from runtime import pki
 from tests.branch_agent.conftest import BAN, GENERAL, MID_PERIOD, Pos, StartAgent, idle, ready

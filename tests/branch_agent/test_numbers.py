@@ -13,8 +13,8 @@ import grpc
 import pytest
 
 from allocator import BufferEmpty, InvalidInput, InvoiceNumber, InvoiceType
-from branch_agent.commands import NextNumbers
-from branch_agent.ledger import Tx
+from branch_agent.ledger.commands import NextNumbers
+from branch_agent.ledger.store import Tx
 from protos.einvoice.v1 import pos_pb2
 from tests.branch_agent.conftest import SPECIAL_CODE, Pos, StartAgent, ready
 

@@ -11,7 +11,7 @@ from typing import Any
 import grpc
 import pytest
 
-from branch_agent.ledger import LEDGER_FILE
+from branch_agent.ledger.store import LEDGER_FILE
 from protos.einvoice.v1 import pos_pb2
 from runtime.grpc_status import refusal
 from tests.branch_agent.conftest import Pos, StartAgent, idle, ready

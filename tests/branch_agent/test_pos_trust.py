@@ -11,7 +11,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from branch_agent.ledger import LEDGER_FILE
+from branch_agent.ledger.store import LEDGER_FILE
 from protos.einvoice.v1 import pos_pb2, pos_pb2_grpc
 from runtime import pki
 from runtime.grpc_status import refusal

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from allocator import TAIPEI, Period
-from branch_agent.ledger import LEDGER_FILE
+from branch_agent.ledger.store import LEDGER_FILE
 from runtime.clock import Clock, SimulatedClock
 from tests.branch_agent.conftest import GENERAL, Pos, StartAgent, eventually, ready
 from tests.branch_agent.hq_double import HqDouble

@@ -21,7 +21,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from branch_agent.ledger import issued_numbers
+from branch_agent.ledger.store import issued_numbers
 from demo.cluster import valid_bans
 from demo.procs import Proc, free_port
 from demo.run import wait_for_stock

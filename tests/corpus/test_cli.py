@@ -14,7 +14,7 @@ import pytest
 
 from admin_cli.main import main as admin_main
 from branch_agent.cli import main as agent_main
-from branch_agent.pos_cli import main as pos_main
+from branch_agent.pos.cli import main as pos_main
 from hq_server.cli import main as hq_main
 from tests.conftest import BRANCH_BANS
 from tests.corpus.state import seed, snapshot

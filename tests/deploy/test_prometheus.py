@@ -16,12 +16,12 @@ import yaml
 from prometheus_client import CollectorRegistry
 
 from allocator import InvoiceType, Period
-from branch_agent.burn import BurnMeter
-from branch_agent.hq_client import HqHealth
-from branch_agent.ledger import LedgerSnapshot
+from branch_agent.buffer.burn import BurnMeter
+from branch_agent.buffer.state import BufferState
+from branch_agent.hq.client import HqHealth
+from branch_agent.ledger.store import LedgerSnapshot
 from branch_agent.metrics import AgentCollector, AgentMetrics, AgentSources
 from branch_agent.model import AgentConfig
-from branch_agent.state import BufferState
 from hq_server.alert_state import AlertState
 from hq_server.metrics import HqCollector
 from notifier.config import Thresholds

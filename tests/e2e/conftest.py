@@ -13,7 +13,7 @@ import grpc
 import pytest
 
 from admin_cli.client import Admin
-from branch_agent.identity import enrolled, load
+from branch_agent.hq.identity import enrolled, load
 from demo.procs import Proc, free_port
 from demo.run import wait_for_stock
 from demo.trust import Certs

@@ -93,7 +93,7 @@ def test_stores_on_their_own_hosts_enrol_serve_and_report(lan: Lan, tmp_path: Pa
 def pos_numbers(lan: Lan, host: str, count: int) -> list[str]:
     deadline = time.monotonic() + 20
     while True:
-        got = run_on(lan, host, "-m", "branch_agent.pos_cli", "--agent", "127.0.0.1:50061",
+        got = run_on(lan, host, "-m", "branch_agent.pos.cli", "--agent", "127.0.0.1:50061",
                      "next", "--count", str(count), "--json")  # fmt: skip
         if got.returncode == 0:
             return [n["invoice_number"] for n in json.loads(got.stdout)["numbers"]]

@@ -16,7 +16,7 @@ import grpc
 import pytest
 from sqlalchemy import update
 
-from branch_agent import identity
+from branch_agent.hq import identity
 from hq_server.app import RateLimits
 from hq_server.schema import enroll_tokens
 from protos.einvoice.v1 import admin_pb2, admin_pb2_grpc, branch_pb2, branch_pb2_grpc, common_pb2

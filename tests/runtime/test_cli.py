@@ -15,7 +15,7 @@ import grpc
 import pytest
 
 from admin_cli.main import main as admin_main
-from branch_agent.pos_cli import main as pos_main
+from branch_agent.pos.cli import main as pos_main
 from runtime import version
 from runtime.cli import EXIT_CLASSES, EXIT_CODES_HELP, EXIT_FAILED, exit_code
 from tests.conftest import BRANCH_BANS

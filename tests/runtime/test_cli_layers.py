@@ -130,7 +130,7 @@ def test_a_missing_required_option_names_its_variable_and_key(
 
 def test_the_clients_connection_options(monkeypatch: pytest.MonkeyPatch) -> None:
     from admin_cli.main import parser as admin_parser
-    from branch_agent.pos_cli import build_parser as pos_parser
+    from branch_agent.pos.cli import build_parser as pos_parser
 
     monkeypatch.setenv("EINV_HQ", "10.0.0.11:50051,10.0.0.12:50051")
     monkeypatch.setenv("EINV_INSECURE", "yes")

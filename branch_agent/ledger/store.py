@@ -31,7 +31,7 @@ from allocator import (
     TrackRange,
 )
 from branch_agent.errors import LedgerLocked, LedgerMismatch
-from branch_agent.ledger_schema import (
+from branch_agent.ledger.schema import (
     ISSUED_NUMBERS_SQL,
     LEDGER_FILE,
     LOCK_FILE,
@@ -39,7 +39,7 @@ from branch_agent.ledger_schema import (
     SCHEMA_VERSION,
     iso,
 )
-from branch_agent.ledger_tx import IssuedRow, PosRequestRow, Tx, load_config
+from branch_agent.ledger.tx import IssuedRow, PosRequestRow, Tx, load_config
 from branch_agent.model import AgentConfig, GrantUsageRow, HeldGrant, PendingRequest
 
 __all__ = [

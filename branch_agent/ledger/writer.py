@@ -14,11 +14,11 @@ from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
 from allocator import DomainError
-from branch_agent.commands import Command, NextNumbers
+from branch_agent.buffer.state import BufferState
 from branch_agent.errors import LedgerUnavailable
-from branch_agent.ledger import Ledger
-from branch_agent.ledger_tx import Tx
-from branch_agent.state import BufferState
+from branch_agent.ledger.commands import Command, NextNumbers
+from branch_agent.ledger.store import Ledger
+from branch_agent.ledger.tx import Tx
 from runtime.clock import Clock
 from runtime.group_commit import GroupCommit, Limits, Together
 from runtime.metrics import NO_METRICS, BatchObserver

@@ -18,7 +18,7 @@ from grpc_health.v1.health import SERVICE_NAME as HEALTH_SERVICE
 from allocator import DomainError
 from branch_agent import wire
 from branch_agent.model import GiveBackOutcome
-from branch_agent.service import AgentService, StatusView
+from branch_agent.pos.numbers import AgentService, StatusView
 from protos.einvoice.v1 import pos_pb2, pos_pb2_grpc
 from runtime import messages, principal, reflection
 from runtime.errors import Unauthenticated

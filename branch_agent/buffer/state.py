@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from allocator import Holding, InvoiceNumber, InvoiceType, Period
-from branch_agent.ledger import LedgerSnapshot
+from branch_agent.ledger.store import LedgerSnapshot
 from branch_agent.model import AgentConfig, HeldGrant
 
 

@@ -18,15 +18,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from allocator import DomainError, InvoiceType, Period, Refused
-from branch_agent.burn import BurnMeter
-from branch_agent.commands import AddGrant, FinalizeEnded
+from branch_agent.buffer.burn import BurnMeter
+from branch_agent.buffer.state import BufferState
 from branch_agent.errors import HqUnreachable, LedgerUnavailable
-from branch_agent.hq_client import HqPort
-from branch_agent.ledger import Ledger
+from branch_agent.hq.client import HqPort
+from branch_agent.ledger.commands import AddGrant, FinalizeEnded
+from branch_agent.ledger.store import Ledger
+from branch_agent.ledger.writer import Writer
 from branch_agent.model import PendingRequest
-from branch_agent.state import BufferState
 from branch_agent.tasks import nap, raise_if_cancelling
-from branch_agent.writer import Writer
 from runtime.backoff import Backoff
 from runtime.clock import Clock
 from runtime.errors import RateLimited

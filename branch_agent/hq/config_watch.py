@@ -8,11 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from allocator import BranchDisabled, DomainError
-from branch_agent.commands import MarkDisabled, SetConfig
-from branch_agent.hq_client import HqPort
+from branch_agent.hq.client import HqPort
+from branch_agent.ledger.commands import MarkDisabled, SetConfig
+from branch_agent.ledger.writer import Writer
 from branch_agent.model import AgentConfig
 from branch_agent.tasks import raise_if_cancelling
-from branch_agent.writer import Writer
 from runtime.backoff import Backoff
 from runtime.logs import Repeating
 

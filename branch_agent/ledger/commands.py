@@ -26,10 +26,10 @@ from allocator import (
     skipped_at_close,
     take,
 )
-from branch_agent.ledger import PosRequestRow, Tx
-from branch_agent.ledger_tx import HandedRows
+from branch_agent.buffer.state import BufferState
+from branch_agent.ledger.store import PosRequestRow, Tx
+from branch_agent.ledger.tx import HandedRows
 from branch_agent.model import AgentConfig, GiveBackOutcome, GrantRecord, HandedOut, HeldGrant
-from branch_agent.state import BufferState
 
 AGENT_TERMINAL = "agent"
 

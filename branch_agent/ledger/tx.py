@@ -19,7 +19,7 @@ from allocator import (
     Track,
     TrackRange,
 )
-from branch_agent.ledger_schema import iso
+from branch_agent.ledger.schema import iso
 from branch_agent.model import AgentConfig, GrantRecord, HeldGrant
 
 IN_LIST = 500  # request ids per SELECT ... IN (...), under SQLite's parameter limit

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field, replace
 
 from allocator import BlanksReported, DomainError, NumberRange, RangeSet
 from branch_agent import wire
-from branch_agent.hq_client import HqPort
-from branch_agent.ledger import Ledger
+from branch_agent.hq.client import HqPort
+from branch_agent.ledger.store import Ledger
 from branch_agent.model import GrantUsageRow
 from branch_agent.tasks import nap, raise_if_cancelling
 from runtime.clock import Clock

@@ -20,8 +20,8 @@ import grpc
 from allocator import InvoiceType, Period
 from branch_agent import wire
 from branch_agent.errors import HqUnreachable
+from branch_agent.hq.refusals import hq_error
 from branch_agent.model import AgentConfig, GrantRecord
-from branch_agent.status_map import hq_error
 from protos.einvoice.v1 import branch_pb2, branch_pb2_grpc
 from runtime import messages
 from runtime.clock import Clock

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from allocator import DomainError
-from branch_agent import identity as ident
-from branch_agent.hq_client import HqClient
+from branch_agent.hq import identity as ident
+from branch_agent.hq.client import HqClient
 from branch_agent.tasks import raise_if_cancelling
 from runtime import pki
 from runtime.backoff import Backoff

@@ -21,15 +21,15 @@ from allocator import (
     Period,
     TrackRange,
 )
-from branch_agent.burn import BurnMeter
-from branch_agent.commands import GiveBack, NextNumbers
+from branch_agent.buffer.burn import BurnMeter
+from branch_agent.buffer.refill import Refiller
+from branch_agent.buffer.state import BufferState
 from branch_agent.errors import HqUnreachable, NoNumberLeft, TypeNotServed
-from branch_agent.hq_client import HqHealth
-from branch_agent.ledger import Ledger
+from branch_agent.hq.client import HqHealth
+from branch_agent.ledger.commands import GiveBack, NextNumbers
+from branch_agent.ledger.store import Ledger
+from branch_agent.ledger.writer import Writer
 from branch_agent.model import GiveBackOutcome, HandedOut
-from branch_agent.refill import Refiller
-from branch_agent.state import BufferState
-from branch_agent.writer import Writer
 from runtime.clock import Clock
 from runtime.metrics import NO_METRICS, NumbersObserver
 
