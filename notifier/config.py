@@ -7,7 +7,6 @@ notifier/example.toml shows every key with its meaning.
 
 from __future__ import annotations
 
-import ipaddress
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -16,6 +15,7 @@ from typing import Any
 
 from notifier.model import Kind
 from runtime.emails import valid_address
+from runtime.tls import is_loopback_host
 
 BRANCH_ROLE = "branch"  # a pseudo-role: the addresses stored with the alert's branch
 ADMIN_ROLE = "hq-admin"  # receives the digest, and any alert whose route yields no address
@@ -124,7 +124,7 @@ def check(config: NotifierConfig) -> None:
         raise ConfigError(f"smtp.port {smtp.port} must be 1..65535")
     if not valid_address(smtp.sender):
         raise ConfigError(f"smtp.from {smtp.sender!r} is not a valid e-mail address")
-    if smtp.user and smtp.security == "plain" and not _is_loopback(smtp.host):
+    if smtp.user and smtp.security == "plain" and not is_loopback_host(smtp.host):
         raise ConfigError(
             f"smtp.security = 'plain' would send the password for {smtp.user!r} in clear text "
             f"to {smtp.host}: use 'starttls' or 'tls'"
@@ -229,12 +229,3 @@ def _only(table: Mapping[str, Any], where: str, allowed: set[str]) -> None:
         prefix = f"{where}." if where else ""
         known = ", ".join(sorted(allowed))
         raise ConfigError(f"unknown configuration key {prefix}{unknown[0]} (allowed: {known})")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -66,9 +66,13 @@ def client_tls(certs_dir: Path, user: str) -> Tls:
 
 
 def is_loopback(address: str) -> bool:
+    """A listen or connect address (HOST:PORT, [V6]:PORT, unix:PATH) that stays on this host."""
     if address.startswith("unix:"):
         return True
-    host = address.rsplit(":", 1)[0].strip("[]")
+    return is_loopback_host(address.rsplit(":", 1)[0].strip("[]"))
+
+
+def is_loopback_host(host: str) -> bool:
     if host == "localhost":
         return True
     try:
