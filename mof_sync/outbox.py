@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine
 
 from allocator.errors import NotFound
 from allocator.period import Period
-from mof_sync import store
+from mof_sync import queries, store
 from mof_sync.deadlines import BlankReportDue, blank_reports_due
 from mof_sync.documents import DocumentKey, MigDocument
 from mof_sync.errors import AlreadySent, MigError
@@ -54,7 +54,6 @@ from mof_sync.turnkey import (
 # Files older than the oldest open document (less this margin) cannot be about it.
 _RESULT_MARGIN = timedelta(days=1)
 _STATUS_CODE = re.compile(r"E\d{4}")
-_BATCH = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,16 +137,8 @@ class TurnkeyOutbox:
         )
 
     def _prior(self, labels: Sequence[str]) -> dict[str, list[Prior]]:
-        found: dict[str, list[Prior]] = {}
-        table = store.documents
         with self.engine.connect() as connection:
-            for batch in _batches(labels):
-                query = select(table.c.key, table.c.name, table.c.revision, table.c.sha256).where(
-                    table.c.key.in_(batch)
-                )
-                for key, name, revision, sha256 in connection.execute(query):
-                    found.setdefault(key, []).append(Prior(name, revision, sha256))
-        return found
+            return queries.priors(connection, labels)
 
     def _write_new(self, documents: Sequence[MigDocument], now: datetime) -> None:
         """Stage every file (fsynced), record the rows, then rename the files into place.
@@ -163,9 +154,7 @@ class TurnkeyOutbox:
                 src = self.folders.src(document.key.message)
                 staged.append((stage(src, document.file_name, document.xml), document.file_name))
             with self.engine.begin() as connection:
-                connection.execute(
-                    insert(store.documents), [store.document_row(d, now) for d in documents]
-                )
+                queries.add_documents(connection, documents, now)
         except BaseException:
             for temporary, _ in staged:
                 temporary.unlink(missing_ok=True)
@@ -190,10 +179,13 @@ class TurnkeyOutbox:
         messages = {document.key.message for document in open_documents}
         snapshots = {message: snapshot(self.folders, message) for message in messages}
         with self.engine.begin() as connection:
-            self._learn_ids(connection, open_documents, snapshots, log, now)
+            rows, latest = new_message_ids(
+                open_documents, names_to_ids(log, snapshots), queries.known_correlations(connection)
+            )
+            queries.add_message_ids(connection, rows, latest, now)
             outcomes = self._outcomes(connection, open_documents, log)
             report = self._advance(connection, open_documents, snapshots, outcomes, now)
-            known = {row.correlation for row in connection.execute(select(store.message_ids))}
+            known = queries.known_correlations(connection)
         unmatched = tuple(result for result in new_results if result.correlation not in known)
         return PollReport(*report, unmatched, tuple(unreadable))
 
@@ -208,13 +200,8 @@ class TurnkeyOutbox:
         ]
         if not candidates:
             return [], []
-        column = store.result_files.c.path
         with self.engine.connect() as connection:
-            seen = {
-                row.path
-                for batch in _batches([str(path) for path in candidates])
-                for row in connection.execute(select(column).where(column.in_(batch)))
-            }
+            seen = queries.seen_result_files(connection, [str(path) for path in candidates])
         parsed: list[TurnkeyResult] = []
         problems: list[tuple[str, str]] = []
         files: list[dict[str, Any]] = []
@@ -230,76 +217,19 @@ class TurnkeyOutbox:
             parsed.extend(found)
             files.append({"path": str(path), "problem": "", "seen_at": now})
         with self.engine.begin() as connection:
-            if files:
-                connection.execute(insert(store.result_files), files)
-            rows = {(r.source, r.correlation): _result_row(r, now) for r in parsed}
-            if rows:
-                connection.execute(insert(store.results), list(rows.values()))
+            queries.add_results(connection, files, parsed, now)
         return parsed, problems
-
-    def _learn_ids(
-        self,
-        connection: Any,
-        open_documents: Sequence[TrackedDocument],
-        snapshots: dict[MessageType, FolderSnapshot],
-        log: Sequence[LogEntry],
-        now: datetime,
-    ) -> None:
-        """Tie new Turnkey message ids (from packed file names or the log) to current attempts.
-
-        An id seen before belongs to the attempt it was first seen with and is not reassigned.
-        """
-        by_name: dict[str, set[str]] = {}
-        for entry in log:
-            by_name.setdefault(entry.file_name, set()).add(entry.correlation)
-        for seen in snapshots.values():
-            for name, ids in seen.message_ids.items():
-                by_name.setdefault(name, set()).update(_correlations(ids))
-        known = {row.correlation for row in connection.execute(select(store.message_ids))}
-        rows: list[dict[str, Any]] = []
-        latest: dict[str, str] = {}
-        for document in open_documents:
-            for correlation in sorted(by_name.get(document.name, set()) - known):
-                rows.append(
-                    {
-                        "correlation": correlation,
-                        "document": document.name,
-                        "attempt": document.attempts,
-                    }
-                )
-                known.add(correlation)
-                latest[document.name] = correlation
-        if rows:
-            connection.execute(insert(store.message_ids), rows)
-        for name, correlation in latest.items():
-            connection.execute(
-                update(store.documents)
-                .where(store.documents.c.name == name)
-                .values(turnkey_id=correlation, updated_at=now)
-            )
 
     def _outcomes(
         self,
-        connection: Any,
+        connection: Connection,
         open_documents: Sequence[TrackedDocument],
         log: Sequence[LogEntry],
     ) -> dict[str, list[Outcome]]:
         """Results and log statuses about each open document's current attempt."""
         current = {document.name: document.attempts for document in open_documents}
-        ids: dict[str, str] = {}
-        table = store.message_ids
-        for batch in _batches(list(current)):
-            for row in connection.execute(select(table).where(table.c.document.in_(batch))):
-                if current.get(row.document) == row.attempt:
-                    ids[row.correlation] = row.document
-        outcomes: dict[str, list[Outcome]] = {}
-        for batch in _batches(list(ids)):
-            query = select(store.results).where(store.results.c.correlation.in_(batch))
-            for row in connection.execute(query):
-                code = row.codes.split(",")[0] if row.codes else None
-                outcomes.setdefault(ids[row.correlation], []).append(
-                    Outcome(row.ok, code, row.detail)
-                )
+        ids = queries.current_attempt_ids(connection, current)
+        outcomes = queries.result_outcomes(connection, ids)
         for entry in log:
             if entry.correlation in ids:
                 outcomes.setdefault(ids[entry.correlation], []).append(_log_outcome(entry))
@@ -307,7 +237,7 @@ class TurnkeyOutbox:
 
     def _advance(
         self,
-        connection: Any,
+        connection: Connection,
         open_documents: Sequence[TrackedDocument],
         snapshots: dict[MessageType, FolderSnapshot],
         outcomes: dict[str, list[Outcome]],
@@ -329,10 +259,10 @@ class TurnkeyOutbox:
             if step.progress == document.progress and not step.rewrite:
                 continue
             if step.rewrite:
-                self._rewrite(connection, document, seen, step)
+                self._rewrite(connection, document, seen)
                 new_attempt = step.progress.attempts != document.attempts
                 (retried if new_attempt else restored).append(document.name)
-            self._save(connection, document, step, now)
+            queries.save_step(connection, document, step, now)
             if step.progress.state is not document.state:
                 changes.append(
                     Change(
@@ -344,39 +274,17 @@ class TurnkeyOutbox:
                     )
                 )
             if step.progress.state is DocState.FAILED:
-                failed.append(self._reload(connection, document.name))
+                failed.append(_found(queries.document(connection, document.name), document.name))
         return tuple(changes), tuple(retried), tuple(restored), tuple(failed)
 
     def _rewrite(
-        self, connection: Any, document: TrackedDocument, seen: FolderSnapshot, step: Step
+        self, connection: Connection, document: TrackedDocument, seen: FolderSnapshot
     ) -> None:
         failed_copy = seen.err.get(document.name)
         if failed_copy is not None and failed_copy.exists():
             set_aside(failed_copy, document.attempts)
-        content = connection.execute(
-            select(store.documents.c.content).where(store.documents.c.name == document.name)
-        ).scalar_one()
-        write_atomically(self.folders.src(document.key.message), document.name, content)
-
-    def _save(self, connection: Any, document: TrackedDocument, step: Step, now: datetime) -> None:
-        values: dict[str, Any] = {
-            "state": step.progress.state.value,
-            "attempts": step.progress.attempts,
-            "error_code": step.progress.error_code,
-            "error_detail": step.progress.error_detail,
-            "updated_at": now,
-        }
-        if step.progress.attempts != document.attempts:
-            values["turnkey_id"] = None  # the new attempt gets its own message id
-        connection.execute(
-            update(store.documents).where(store.documents.c.name == document.name).values(values)
-        )
-
-    def _reload(self, connection: Any, name: str) -> TrackedDocument:
-        row = connection.execute(
-            select(store.documents).where(store.documents.c.name == name)
-        ).one()
-        return store.tracked(row)
+        data = queries.content(connection, document.name)
+        write_atomically(self.folders.src(document.key.message), document.name, data)
 
     # -- asking --------------------------------------------------------------------------------
 
@@ -387,16 +295,9 @@ class TurnkeyOutbox:
         period: Period | None = None,
         states: Sequence[DocState] | None = None,
     ) -> list[TrackedDocument]:
-        table = store.documents
-        query = select(table).order_by(table.c.name)
-        if message is not None:
-            query = query.where(table.c.message_type == message.value)
-        if period is not None:
-            query = query.where(table.c.year_month == period.to_year_month())
-        if states is not None:
-            query = query.where(table.c.state.in_([state.value for state in states]))
+        year_month = None if period is None else period.to_year_month()
         with self.engine.connect() as connection:
-            return [store.tracked(row) for row in connection.execute(query)]
+            return queries.documents(connection, message, year_month, states)
 
     def failed(self) -> list[TrackedDocument]:
         """Documents that failed for good, with their error codes: for a human."""
@@ -418,30 +319,57 @@ class TurnkeyOutbox:
         """A human's explicit retry of a failed document (e.g. after fixing Turnkey's setup)."""
         now = store.utc(now or datetime.now(UTC))
         with self.engine.begin() as connection:
-            row = connection.execute(
-                select(store.documents).where(store.documents.c.name == name)
-            ).first()
-            if row is None:
-                raise NotFound(f"report {name!r}: no such document (einv-admin report-list)")
-            document = store.tracked(row)
+            document = _found(queries.document(connection, name), name)
             if document.state is not DocState.FAILED:
                 raise AlreadySent(f"{name} is {document.state.value}, only failed ones are resent")
-            seen = snapshot(self.folders, document.key.message)
             again = Progress(
                 DocState.WRITTEN, document.attempts + 1, document.error_code, document.error_detail
             )
-            step = Step(again, rewrite=True)
-            self._rewrite(connection, document, seen, step)
-            self._save(connection, document, step, now)
+            self._rewrite(connection, document, snapshot(self.folders, document.key.message))
+            queries.save_step(connection, document, Step(again, rewrite=True), now)
 
 
-def _batches(values: Sequence[str]) -> list[Sequence[str]]:
-    """Bounded IN lists: SQLite and PostgreSQL cap the parameters of one statement."""
-    return [values[start : start + _BATCH] for start in range(0, len(values), _BATCH)]
+def _found(document: TrackedDocument | None, name: str) -> TrackedDocument:
+    if document is None:
+        raise NotFound(f"report {name!r}: no such document (einv-admin report-list)")
+    return document
 
 
-def _correlations(message_ids: Iterable[str]) -> set[str]:
-    return {correlation_id(message_id) for message_id in message_ids}
+def names_to_ids(
+    log: Sequence[LogEntry], snapshots: dict[MessageType, FolderSnapshot]
+) -> dict[str, set[str]]:
+    """Per file name, the Turnkey message ids its log entries and packed file names carry."""
+    by_name: dict[str, set[str]] = {}
+    for entry in log:
+        by_name.setdefault(entry.file_name, set()).add(entry.correlation)
+    for seen in snapshots.values():
+        for name, ids in seen.message_ids.items():
+            by_name.setdefault(name, set()).update(correlation_id(i) for i in ids)
+    return by_name
+
+
+def new_message_ids(
+    open_documents: Sequence[TrackedDocument], by_name: dict[str, set[str]], known: set[str]
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The message ids to tie to each open document's current attempt, and its newest one.
+
+    An id seen before belongs to the attempt it was first seen with and is not reassigned.
+    """
+    known = set(known)
+    rows: list[dict[str, Any]] = []
+    latest: dict[str, str] = {}
+    for document in open_documents:
+        for correlation in sorted(by_name.get(document.name, set()) - known):
+            rows.append(
+                {
+                    "correlation": correlation,
+                    "document": document.name,
+                    "attempt": document.attempts,
+                }
+            )
+            known.add(correlation)
+            latest[document.name] = correlation
+    return rows, latest
 
 
 def _log_outcome(entry: LogEntry) -> Outcome:
@@ -454,15 +382,3 @@ def _log_outcome(entry: LogEntry) -> Outcome:
             code = match.group(0) if match else f"STATUS_{entry.status}"
         return Outcome(False, code, f"Turnkey message log status {entry.status}")
     return Outcome(None)
-
-
-def _result_row(result: TurnkeyResult, now: datetime) -> dict[str, Any]:
-    return {
-        "source": result.source,
-        "correlation": result.correlation,
-        "message_id": result.message_id,
-        "ok": result.ok,
-        "codes": ",".join(result.codes),
-        "detail": result.detail,
-        "seen_at": now,
-    }
