@@ -89,6 +89,21 @@ async def _stream(
             received.extend(n.invoice_number for n in reply.numbers)
 
 
+def eight_pos(
+    address: str, received: list[str], failed: list[str], stop: asyncio.Event
+) -> list[asyncio.Task[None]]:
+    return [
+        asyncio.create_task(_stream(address, f"pos{i}", received, failed, stop)) for i in range(8)
+    ]
+
+
+async def until_received(received: list[str], count: int) -> None:
+    for _ in range(300):  # bounded: at most 15 s
+        if len(received) >= count:
+            return
+        await asyncio.sleep(0.05)
+
+
 class AgentProcess:
     """`python -m branch_agent serve` as a child process, stopped only by its own PID."""
 
@@ -137,13 +152,8 @@ async def test_kill_9_mid_stream_never_issues_a_number_twice(
     try:
         address = await first.ready()
         stop = asyncio.Event()
-        clients = [
-            asyncio.create_task(_stream(address, f"pos{i}", before, failed, stop)) for i in range(8)
-        ]
-        for _ in range(300):  # bounded: at most 15 s
-            if len(before) >= 400:
-                break
-            await asyncio.sleep(0.05)
+        clients = eight_pos(address, before, failed, stop)
+        await until_received(before, 400)
         first.kill9()  # while the clients are still calling
         await asyncio.sleep(0.2)
         stop.set()
@@ -157,13 +167,8 @@ async def test_kill_9_mid_stream_never_issues_a_number_twice(
     try:
         address = await second.ready()
         stop = asyncio.Event()
-        clients = [
-            asyncio.create_task(_stream(address, f"pos{i}", after, failed, stop)) for i in range(8)
-        ]
-        for _ in range(300):
-            if len(after) >= 200:
-                break
-            await asyncio.sleep(0.05)
+        clients = eight_pos(address, after, failed, stop)
+        await until_received(after, 200)
         stop.set()
         await asyncio.gather(*clients)
     finally:
