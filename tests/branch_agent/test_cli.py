@@ -9,7 +9,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import grpc
@@ -89,12 +90,18 @@ async def _stream(
             received.extend(n.invoice_number for n in reply.numbers)
 
 
-def eight_pos(
-    address: str, received: list[str], failed: list[str], stop: asyncio.Event
-) -> list[asyncio.Task[None]]:
-    return [
+@asynccontextmanager
+async def eight_pos(address: str, received: list[str], failed: list[str]) -> AsyncIterator[None]:
+    """Eight POS streaming from the agent at `address` while the block runs; stopped after."""
+    stop = asyncio.Event()
+    clients = [
         asyncio.create_task(_stream(address, f"pos{i}", received, failed, stop)) for i in range(8)
     ]
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.gather(*clients)
 
 
 async def until_received(received: list[str], count: int) -> None:
@@ -150,14 +157,10 @@ async def test_kill_9_mid_stream_never_issues_a_number_twice(
     failed: list[str] = []
     first = AgentProcess(hq, data, epoch)
     try:
-        address = await first.ready()
-        stop = asyncio.Event()
-        clients = eight_pos(address, before, failed, stop)
-        await until_received(before, 400)
-        first.kill9()  # while the clients are still calling
-        await asyncio.sleep(0.2)
-        stop.set()
-        await asyncio.gather(*clients)
+        async with eight_pos(await first.ready(), before, failed):
+            await until_received(before, 400)
+            first.kill9()  # while the clients are still calling
+            await asyncio.sleep(0.2)
     finally:
         first.terminate()
     assert len(before) >= 400 and "UNAVAILABLE" in failed  # calls were cut off by the kill
@@ -165,12 +168,8 @@ async def test_kill_9_mid_stream_never_issues_a_number_twice(
 
     second = AgentProcess(hq, data, epoch)
     try:
-        address = await second.ready()
-        stop = asyncio.Event()
-        clients = eight_pos(address, after, failed, stop)
-        await until_received(after, 200)
-        stop.set()
-        await asyncio.gather(*clients)
+        async with eight_pos(await second.ready(), after, failed):
+            await until_received(after, 200)
     finally:
         assert second.terminate() == 0  # SIGTERM: a clean shutdown
     assert not failed
