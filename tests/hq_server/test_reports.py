@@ -14,8 +14,8 @@ from mof_sync.xsd import schema_for
 from protos.einvoice.v1 import admin_pb2, branch_pb2, common_pb2
 from runtime.grpc_status import refusal
 from tests.conftest import BRANCH_BANS, HEAD_BAN
+from tests.fixtures import snapshot
 from tests.hq_server.conftest import HqHandle
-from tests.hq_server.test_bad_input import snapshot
 from tests.hq_server.test_branch_api import request, usage_report
 from tests.mof_sync.mof_support import envelope
 

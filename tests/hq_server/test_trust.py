@@ -25,8 +25,7 @@ from runtime.grpc_status import refusal
 from runtime.ratelimit import BucketSize
 from runtime.tls import Tls
 from tests.conftest import BRANCH_BANS
-from tests.fixtures import SecureHq, seed_pool_and_branches
-from tests.hq_server.test_bad_input import snapshot
+from tests.fixtures import SecureHq, seed_pool_and_branches, snapshot
 
 A, B = BRANCH_BANS[0], BRANCH_BANS[1]
 GENERAL = common_pb2.INVOICE_TYPE_GENERAL
