@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bench.cli import SUITES
+from tests.bench.conftest import smoke_report
 
 pytestmark = pytest.mark.slow
-REPO = Path(__file__).resolve().parents[2]
 FIGURES = {
     "p1.latency_p50",
     "p1.latency_p99",
@@ -64,15 +61,7 @@ PG_FIGURES = {"p2.pg_burst_seconds", "p2.pg_grants_per_s", "p2.pg_p99"}
 
 def test_smoke_run_reports_every_figure_finite_and_positive(tmp_path: Path) -> None:
     out = tmp_path / "smoke.json"
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", "--only", CHOSEN, "--out", str(out)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    report = json.loads(out.read_text())
+    report = smoke_report(CHOSEN, out, 240)
     figures = {figure["key"]: figure for figure in report["figures"]}
     pg_skipped = any(note.startswith("P2 PostgreSQL skipped") for note in report["notes"])
     assert set(figures) == FIGURES | (set() if pg_skipped else PG_FIGURES)

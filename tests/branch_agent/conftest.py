@@ -155,6 +155,12 @@ async def ready(agent: Agent, at_least: int = 1) -> None:
     await eventually(lambda: state.remaining(Period.containing(clock.now()), GENERAL) >= at_least)
 
 
+async def hq_gone(agent: Agent, hq: HqDouble) -> None:
+    """Stop HQ and wait until the agent has noticed it is unreachable."""
+    await hq.stop()
+    await eventually(lambda: not agent.parts.hq.health.reachable)
+
+
 SPECIAL_CODE = common_pb2.INVOICE_TYPE_SPECIAL
 
 

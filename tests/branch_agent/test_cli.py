@@ -9,7 +9,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import grpc
@@ -89,6 +90,27 @@ async def _stream(
             received.extend(n.invoice_number for n in reply.numbers)
 
 
+@asynccontextmanager
+async def eight_pos(address: str, received: list[str], failed: list[str]) -> AsyncIterator[None]:
+    """Eight POS streaming from the agent at `address` while the block runs; stopped after."""
+    stop = asyncio.Event()
+    clients = [
+        asyncio.create_task(_stream(address, f"pos{i}", received, failed, stop)) for i in range(8)
+    ]
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.gather(*clients)
+
+
+async def until_received(received: list[str], count: int) -> None:
+    for _ in range(300):  # bounded: at most 15 s
+        if len(received) >= count:
+            return
+        await asyncio.sleep(0.05)
+
+
 class AgentProcess:
     """`python -m branch_agent serve` as a child process, stopped only by its own PID."""
 
@@ -135,19 +157,10 @@ async def test_kill_9_mid_stream_never_issues_a_number_twice(
     failed: list[str] = []
     first = AgentProcess(hq, data, epoch)
     try:
-        address = await first.ready()
-        stop = asyncio.Event()
-        clients = [
-            asyncio.create_task(_stream(address, f"pos{i}", before, failed, stop)) for i in range(8)
-        ]
-        for _ in range(300):  # bounded: at most 15 s
-            if len(before) >= 400:
-                break
-            await asyncio.sleep(0.05)
-        first.kill9()  # while the clients are still calling
-        await asyncio.sleep(0.2)
-        stop.set()
-        await asyncio.gather(*clients)
+        async with eight_pos(await first.ready(), before, failed):
+            await until_received(before, 400)
+            first.kill9()  # while the clients are still calling
+            await asyncio.sleep(0.2)
     finally:
         first.terminate()
     assert len(before) >= 400 and "UNAVAILABLE" in failed  # calls were cut off by the kill
@@ -155,17 +168,8 @@ async def test_kill_9_mid_stream_never_issues_a_number_twice(
 
     second = AgentProcess(hq, data, epoch)
     try:
-        address = await second.ready()
-        stop = asyncio.Event()
-        clients = [
-            asyncio.create_task(_stream(address, f"pos{i}", after, failed, stop)) for i in range(8)
-        ]
-        for _ in range(300):
-            if len(after) >= 200:
-                break
-            await asyncio.sleep(0.05)
-        stop.set()
-        await asyncio.gather(*clients)
+        async with eight_pos(await second.ready(), after, failed):
+            await until_received(after, 200)
     finally:
         assert second.terminate() == 0  # SIGTERM: a clean shutdown
     assert not failed

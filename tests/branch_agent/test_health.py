@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from grpc_reflection.v1alpha import reflection_pb2
 
-from tests.branch_agent.conftest import Pos, StartAgent, eventually, ready
+from tests.branch_agent.conftest import Pos, StartAgent, hq_gone, ready
 from tests.branch_agent.hq_double import HqDouble
 from tests.probes import NOT_SERVING, SERVING, health, listed_services, reflect, until_health
 
@@ -28,8 +28,7 @@ async def test_no_number_and_no_hq_is_not_serving_until_hq_is_back(
     agent = await start_agent()
     await ready(agent, 100)
     pos = pos_for(agent)
-    await hq.stop()
-    await eventually(lambda: not agent.parts.hq.health.reachable)
+    await hq_gone(agent, hq)
     await until_health(agent.address, POS_SERVICE, SERVING)  # HQ away, numbers left: fine
     left = (await pos.status()).remaining
     assert len(await pos.next(left)) == left

@@ -11,7 +11,15 @@ import pytest
 
 from allocator import AssignedRange, Quota, RangeStatus
 from protos.einvoice.v1 import common_pb2
-from tests.branch_agent.conftest import GENERAL, Pos, StartAgent, double_for, eventually, ready
+from tests.branch_agent.conftest import (
+    GENERAL,
+    Pos,
+    StartAgent,
+    double_for,
+    eventually,
+    hq_gone,
+    ready,
+)
 from tests.branch_agent.hq_double import HqDouble
 
 
@@ -48,8 +56,7 @@ async def test_hq_outage_agent_keeps_serving_and_then_says_since_when(
     agent = await start_agent()
     await ready(agent, 100)
     pos = pos_for(agent)
-    await hq.stop()
-    await eventually(lambda: not agent.parts.hq.health.reachable)
+    await hq_gone(agent, hq)
     status = await pos.status()
     assert not status.hq_reachable and status.HasField("hq_unreachable_since")
     assert len(await pos.next(status.remaining)) == status.remaining

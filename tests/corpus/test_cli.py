@@ -17,8 +17,8 @@ from branch_agent.cli import main as agent_main
 from branch_agent.pos.cli import main as pos_main
 from hq_server.cli import main as hq_main
 from tests.conftest import BRANCH_BANS
-from tests.corpus.state import seed, snapshot
-from tests.fixtures import HqHandle
+from tests.corpus.state import seed
+from tests.fixtures import HqHandle, snapshot
 
 A = BRANCH_BANS[0]
 ADD = ["assignment-add", "--period", "11512", "--track", "CD", "--begin", "00000000"]
@@ -116,7 +116,7 @@ async def test_einv_admin_refuses_with_one_line(
     hq: HqHandle, capsys: pytest.CaptureFixture[str], name: str, argv: list[str], needle: str
 ) -> None:
     await seed(hq.admin, hq.branch)
-    before = snapshot(hq.app)
+    before = snapshot(hq)
     connection = ["--hq", hq.address, "--insecure"]
     hq_given = argv[:1] == ["--hq"]
     full = [*connection[2:], *argv] if hq_given else [*connection, *argv]
@@ -125,7 +125,7 @@ async def test_einv_admin_refuses_with_one_line(
     assert code == 2, (code, err)
     assert needle in err, err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
-    assert snapshot(hq.app) == before
+    assert snapshot(hq) == before
 
 
 POS_CASES = [

@@ -17,7 +17,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from protos.einvoice.v1 import admin_pb2, branch_pb2, common_pb2
 from runtime.grpc_status import refusal
-from tests.corpus.state import GENERAL, A, B, seed, snapshot
+from tests.corpus.state import GENERAL, A, B, seed
+from tests.fixtures import snapshot
 from tests.hq_server.conftest import HqHandle
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
@@ -839,7 +840,7 @@ async def test_refused_and_nothing_changes(hq: HqHandle, case: Case) -> None:
     grant = await seed(hq.admin, hq.branch)
     stub = hq.admin if case.service == "admin" else hq.branch
     request = case.request(grant)
-    before = snapshot(hq.app)
+    before = snapshot(hq)
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await getattr(stub, case.method)(request)
     seen = refusal(info.value)
@@ -847,18 +848,18 @@ async def test_refused_and_nothing_changes(hq: HqHandle, case: Case) -> None:
     assert case.needle in seen.message, seen.message
     assert seen.reason, "a refusal carries a machine-readable reason"
     assert len(seen.message) <= 1000  # echoed values are cut: the trailer stays small
-    assert snapshot(hq.app) == before
+    assert snapshot(hq) == before
 
 
 async def test_watch_config_of_an_unknown_branch_is_refused(hq: HqHandle) -> None:
     await seed(hq.admin, hq.branch)
-    before = snapshot(hq.app)
+    before = snapshot(hq)
     stream = hq.branch.WatchConfig(branch_pb2.WatchConfigRequest(branch_ban="22099131"))
     with pytest.raises(grpc.aio.AioRpcError) as info:
         async for _ in stream:
             break
     assert info.value.code() == NOT_FOUND and "22099131" in info.value.details()
-    assert snapshot(hq.app) == before
+    assert snapshot(hq) == before
 
 
 def test_the_corpus_is_large_enough() -> None:

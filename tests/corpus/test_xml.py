@@ -8,8 +8,8 @@ import grpc
 import pytest
 
 from protos.einvoice.v1 import admin_pb2
-from tests.corpus.state import seed, snapshot
-from tests.fixtures import HqHandle
+from tests.corpus.state import seed
+from tests.fixtures import HqHandle, snapshot
 from tests.mof_sync.mof_support import HQ, assign_no, e0501, envelope
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
@@ -91,13 +91,13 @@ async def test_bad_e0501_is_refused_naming_it_and_changes_nothing(
     await seed(hq.admin, hq.branch)
     good = admin_pb2.E0501File(name="good.xml", content=doc(InvoiceTrack="EF"))
     bad = admin_pb2.E0501File(name="bad.xml", content=content)
-    before = snapshot(hq.app)
+    before = snapshot(hq)
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await hq.admin.ImportE0501(admin_pb2.ImportE0501Request(files=[good, bad]))
     assert info.value.code() == code, info.value.details()
     assert needle in info.value.details(), info.value.details()
     assert "bad.xml" in info.value.details()  # the file is named
-    assert snapshot(hq.app) == before  # all or nothing: good.xml was not imported either
+    assert snapshot(hq) == before  # all or nothing: good.xml was not imported either
 
 
 def test_the_builders_make_the_documents_they_say() -> None:

@@ -23,91 +23,22 @@ def run(capsys: pytest.CaptureFixture[str], hq: Cluster, *argv: str) -> tuple[in
     return code, out.out, out.err
 
 
+def branch_add(ban: str, per_request: str, name: str = "x", per_period: str = "5") -> list[str]:
+    quota = ["--per-request", per_request, "--per-period", per_period]
+    return ["branch-add", "--ban", ban, "--name", name, *quota]
+
+
+def assignment_add(period: str, track: str, begin: str, end: str) -> list[str]:
+    return ["assignment-add", "--period", period, "--track", track, "--begin", begin, "--end", end]
+
+
 BAD = [
-    (
-        [
-            "branch-add",
-            "--ban",
-            "04595258",
-            "--name",
-            "x",
-            "--per-request",
-            "1",
-            "--per-period",
-            "5",
-        ],
-        "04595258",
-    ),
-    (
-        [
-            "branch-add",
-            "--ban",
-            BRANCH_BANS[1],
-            "--name",
-            "x",
-            "--per-request",
-            "0",
-            "--per-period",
-            "5",
-        ],
-        "argument --per-request: 0 must be 1..10000",
-    ),
-    (
-        [
-            "assignment-add",
-            "--period",
-            "11512",
-            "--track",
-            "A1",
-            "--begin",
-            "00000000",
-            "--end",
-            "00000049",
-        ],
-        "track 'A1'",
-    ),
-    (
-        [
-            "assignment-add",
-            "--period",
-            "11512",
-            "--track",
-            "AB",
-            "--begin",
-            "00000010",
-            "--end",
-            "00000049",
-        ],
-        "not whole booklets",
-    ),
-    (
-        [
-            "assignment-add",
-            "--period",
-            "11512",
-            "--track",
-            "AB",
-            "--begin",
-            "00000500",
-            "--end",
-            "00001049",
-        ],
-        "overlaps",
-    ),
-    (
-        [
-            "assignment-add",
-            "--period",
-            "11513",
-            "--track",
-            "CD",
-            "--begin",
-            "00000000",
-            "--end",
-            "00000049",
-        ],
-        "11513",
-    ),
+    (branch_add("04595258", "1"), "04595258"),
+    (branch_add(BRANCH_BANS[1], "0"), "argument --per-request: 0 must be 1..10000"),
+    (assignment_add("11512", "A1", "00000000", "00000049"), "track 'A1'"),
+    (assignment_add("11512", "AB", "00000010", "00000049"), "not whole booklets"),
+    (assignment_add("11512", "AB", "00000500", "00001049"), "overlaps"),
+    (assignment_add("11513", "CD", "00000000", "00000049"), "11513"),
     (["branch-disable", "22099131"], "22099131 is not registered"),
     (["quota-set", BRANCH_BANS[0], "--per-request", "-1", "--per-period", "3"], "-1 must be 1.."),
     (["quota-set", "12345678", "--per-request", "1", "--per-period", "3"], "12345678"),
@@ -121,38 +52,9 @@ def test_bad_input_names_the_problem_and_changes_nothing(
 ) -> None:
     cluster.start_hq()
     hq = cluster
-    assert (
-        run(
-            capsys,
-            hq,
-            "assignment-add",
-            "--period",
-            "11512",
-            "--track",
-            "AB",
-            "--begin",
-            "00000000",
-            "--end",
-            "00000999",
-        )[0]
-        == 0
-    )
-    assert (
-        run(
-            capsys,
-            hq,
-            "branch-add",
-            "--ban",
-            BRANCH_BANS[0],
-            "--name",
-            "Main St.",
-            "--per-request",
-            "2",
-            "--per-period",
-            "10",
-        )[0]
-        == 0
-    )
+    assert run(capsys, hq, *assignment_add("11512", "AB", "00000000", "00000999"))[0] == 0
+    main_st = branch_add(BRANCH_BANS[0], "2", name="Main St.", per_period="10")
+    assert run(capsys, hq, *main_st)[0] == 0
     _, before, _ = run(capsys, hq, "audit", "--json")
     for argv, needle in BAD:
         code, _, err = run(capsys, hq, *argv)

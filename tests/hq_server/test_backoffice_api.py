@@ -9,9 +9,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from hq_server import history
 from protos.einvoice.v1 import admin_pb2, branch_pb2
 from tests.conftest import BRANCH_BANS
-from tests.fixtures import SecureHq
+from tests.fixtures import SecureHq, snapshot
 from tests.hq_server.conftest import HqHandle
-from tests.hq_server.test_bad_input import snapshot
 from tests.hq_server.test_branch_api import request, setup_pool
 
 A, B, C = BRANCH_BANS

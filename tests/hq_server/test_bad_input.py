@@ -8,9 +8,9 @@ import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from hq_server.schema import metadata
 from protos.einvoice.v1 import admin_pb2, branch_pb2, common_pb2
 from tests.conftest import BRANCH_BANS
+from tests.fixtures import snapshot
 from tests.hq_server.conftest import HqHandle
 from tests.hq_server.test_branch_api import request, setup_pool
 
@@ -18,16 +18,6 @@ GENERAL = common_pb2.INVOICE_TYPE_GENERAL
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 PRECONDITION = grpc.StatusCode.FAILED_PRECONDITION
 NOT_FOUND = grpc.StatusCode.NOT_FOUND
-
-
-def snapshot(hq: HqHandle) -> dict[str, list[Any]]:
-    def read(conn):  # type: ignore[no-untyped-def]
-        return {
-            t.name: sorted(map(tuple, conn.execute(t.select()).all()), key=repr)
-            for t in metadata.sorted_tables
-        }
-
-    return hq.app.store.read_sync(read)
 
 
 def assignment(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import grpc
 import pytest
 
@@ -40,6 +42,22 @@ def request(ban: str, rid: str, booklets: int = 2) -> branch_pb2.RequestRangeReq
     )
 
 
+def usage_report(
+    ban: str,
+    grant_id: str,
+    next_number: int,
+    skipped: Sequence[tuple[int, int]] = (),
+    final: bool = False,
+    report_id: str = "",
+) -> branch_pb2.UsageReport:
+    """A branch's report on one grant, its skipped numbers as (begin, end) spans."""
+    spans = [common_pb2.Span(begin=b, end=e) for b, e in skipped]
+    progress = branch_pb2.GrantUsage(
+        grant_id=grant_id, next_number=next_number, skipped=spans, final=final
+    )
+    return branch_pb2.UsageReport(report_id=report_id, branch_ban=ban, grants=[progress])
+
+
 async def test_grants_are_whole_booklets_apart_and_idempotent(hq: HqHandle) -> None:
     await setup_pool(hq)
     a = await hq.branch.RequestRange(request(BRANCH_BANS[0], "r1"))
@@ -64,15 +82,7 @@ async def test_quota_and_pool_exhaustion_are_resource_exhausted(hq: HqHandle) ->
 async def test_usage_report_feeds_reconcile_and_audit_chain(hq: HqHandle) -> None:
     await setup_pool(hq)
     g = await hq.branch.RequestRange(request(BRANCH_BANS[0], "u1"))
-    report = branch_pb2.UsageReport(
-        report_id="x",
-        branch_ban=BRANCH_BANS[0],
-        grants=[
-            branch_pb2.GrantUsage(
-                grant_id=g.grant_id, next_number=30, skipped=[common_pb2.Span(begin=5, end=6)]
-            )
-        ],
-    )
+    report = usage_report(BRANCH_BANS[0], g.grant_id, 30, [(5, 6)], report_id="x")
     ack = await hq.branch.ReportUsage(report)
     again = await hq.branch.ReportUsage(report)
     assert (ack.grants_updated, again.grants_updated) == (1, 0)
@@ -90,12 +100,7 @@ async def test_another_branchs_grant_is_permission_denied(hq: HqHandle) -> None:
     await setup_pool(hq)
     g = await hq.branch.RequestRange(request(BRANCH_BANS[0], "p1"))
     with pytest.raises(grpc.aio.AioRpcError) as info:
-        await hq.branch.ReportUsage(
-            branch_pb2.UsageReport(
-                branch_ban=BRANCH_BANS[1],
-                grants=[branch_pb2.GrantUsage(grant_id=g.grant_id, next_number=10)],
-            )
-        )
+        await hq.branch.ReportUsage(usage_report(BRANCH_BANS[1], g.grant_id, 10))
     assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert BRANCH_BANS[1] in info.value.details()
 
@@ -106,18 +111,7 @@ async def test_a_growing_skip_set_is_counted_in_full(hq: HqHandle) -> None:
     g = await hq.branch.RequestRange(request(BRANCH_BANS[0], "s1"))
 
     async def report(*spans: tuple[int, int]) -> tuple[int, int]:
-        await hq.branch.ReportUsage(
-            branch_pb2.UsageReport(
-                branch_ban=BRANCH_BANS[0],
-                grants=[
-                    branch_pb2.GrantUsage(
-                        grant_id=g.grant_id,
-                        next_number=20,
-                        skipped=[common_pb2.Span(begin=b, end=e) for b, e in spans],
-                    )
-                ],
-            )
-        )
+        await hq.branch.ReportUsage(usage_report(BRANCH_BANS[0], g.grant_id, 20, spans))
         usage = await hq.admin.GetUsage(admin_pb2.GetUsageRequest(year_month="11512"))
         mine = next(u for u in usage.branches if u.branch_ban == BRANCH_BANS[0])
         return mine.issued, mine.skipped

@@ -19,8 +19,7 @@ from mof_sync.e0402 import read_e0402_file
 from protos.einvoice.v1 import admin_pb2, admin_pb2_grpc, branch_pb2, common_pb2
 from runtime.grpc_status import refusal
 from tests.conftest import BRANCH_BANS
-from tests.fixtures import HqHandle, SecureHq
-from tests.hq_server.test_bad_input import snapshot
+from tests.fixtures import HqHandle, SecureHq, snapshot
 from tests.hq_server.test_branch_api import request
 from tests.mof_sync.mof_support import valid_bans
 

@@ -10,8 +10,8 @@ import pytest
 from hq_server.coordinator import LocalCoordinator
 from protos.einvoice.v1 import admin_pb2, branch_pb2, common_pb2
 from tests.conftest import BRANCH_BANS
+from tests.fixtures import snapshot
 from tests.hq_server.conftest import HqHandle
-from tests.hq_server.test_bad_input import snapshot
 from tests.hq_server.test_branch_api import request, setup_pool
 
 

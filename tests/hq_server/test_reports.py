@@ -14,9 +14,9 @@ from mof_sync.xsd import schema_for
 from protos.einvoice.v1 import admin_pb2, branch_pb2, common_pb2
 from runtime.grpc_status import refusal
 from tests.conftest import BRANCH_BANS, HEAD_BAN
+from tests.fixtures import snapshot
 from tests.hq_server.conftest import HqHandle
-from tests.hq_server.test_bad_input import snapshot
-from tests.hq_server.test_branch_api import request
+from tests.hq_server.test_branch_api import request, usage_report
 from tests.mof_sync.mof_support import envelope
 
 GENERAL = common_pb2.INVOICE_TYPE_GENERAL
@@ -35,6 +35,23 @@ def e0501_file(name: str, *ranges: tuple[str, str, str]) -> admin_pb2.E0501File:
         for track, begin, end in ranges
     ]
     return admin_pb2.E0501File(name=name, content=envelope(items))
+
+
+async def turnkey_pool_and_branches(hq: HqHandle, tmp_path: Path, count: int) -> None:
+    """Reports go to a Turnkey folder; period 11512's pool (AB 0-999) comes from an E0501; the
+    first `count` branches get 2 booklets a request, 10 a period."""
+    hq.app.reports = ReportSettings(turnkey_root=tmp_path / "turnkey")
+    await hq.admin.ImportE0501(
+        admin_pb2.ImportE0501Request(files=[e0501_file("a.xml", ("AB", "00000000", "00000999"))])
+    )
+    for ban in BRANCH_BANS[:count]:
+        await hq.admin.AddBranch(
+            admin_pb2.AddBranchRequest(
+                ban=ban,
+                name="s",
+                quota=common_pb2.Quota(booklets_per_request=2, booklets_per_period=10),
+            )
+        )
 
 
 async def test_import_is_all_or_nothing_and_idempotent(hq: HqHandle) -> None:
@@ -58,32 +75,11 @@ async def test_import_is_all_or_nothing_and_idempotent(hq: HqHandle) -> None:
 async def test_e0402_set_holds_silent_branches_and_is_sent_once(
     hq: HqHandle, tmp_path: Path
 ) -> None:
-    hq.app.reports = ReportSettings(turnkey_root=tmp_path / "turnkey")
-    await hq.admin.ImportE0501(
-        admin_pb2.ImportE0501Request(files=[e0501_file("a.xml", ("AB", "00000000", "00000999"))])
-    )
-    for ban in BRANCH_BANS[:2]:
-        await hq.admin.AddBranch(
-            admin_pb2.AddBranchRequest(
-                ban=ban,
-                name="s",
-                quota=common_pb2.Quota(booklets_per_request=2, booklets_per_period=10),
-            )
-        )
+    await turnkey_pool_and_branches(hq, tmp_path, 2)
     done = await hq.branch.RequestRange(request(BRANCH_BANS[0], "g1"))
     await hq.branch.RequestRange(request(BRANCH_BANS[1], "g2"))
     await hq.branch.ReportUsage(
-        branch_pb2.UsageReport(
-            branch_ban=BRANCH_BANS[0],
-            grants=[
-                branch_pb2.GrantUsage(
-                    grant_id=done.grant_id,
-                    next_number=40,
-                    final=True,
-                    skipped=[common_pb2.Span(begin=10, end=12)],
-                )
-            ],
-        )
+        usage_report(BRANCH_BANS[0], done.grant_id, 40, [(10, 12)], final=True)
     )
     build = admin_pb2.BuildReportsRequest(
         year_month="11512", invoice_type=GENERAL, kind=admin_pb2.REPORT_KIND_E0402
@@ -122,25 +118,11 @@ async def test_e0402_set_holds_silent_branches_and_is_sent_once(
 async def test_a_usage_change_after_the_e0402_went_out_is_refused_and_changes_nothing(
     hq: HqHandle, tmp_path: Path
 ) -> None:
-    hq.app.reports = ReportSettings(turnkey_root=tmp_path / "turnkey")
-    await hq.admin.ImportE0501(
-        admin_pb2.ImportE0501Request(files=[e0501_file("a.xml", ("AB", "00000000", "00000999"))])
-    )
-    await hq.admin.AddBranch(
-        admin_pb2.AddBranchRequest(
-            ban=BRANCH_BANS[0],
-            name="s",
-            quota=common_pb2.Quota(booklets_per_request=2, booklets_per_period=10),
-        )
-    )
+    await turnkey_pool_and_branches(hq, tmp_path, 1)
     grant = await hq.branch.RequestRange(request(BRANCH_BANS[0], "g1"))
 
     def usage(skipped: list[tuple[int, int]]) -> branch_pb2.UsageReport:
-        spans = [common_pb2.Span(begin=b, end=e) for b, e in skipped]
-        progress = branch_pb2.GrantUsage(
-            grant_id=grant.grant_id, next_number=40, final=True, skipped=spans
-        )
-        return branch_pb2.UsageReport(branch_ban=BRANCH_BANS[0], grants=[progress])
+        return usage_report(BRANCH_BANS[0], grant.grant_id, 40, skipped, final=True)
 
     await hq.branch.ReportUsage(usage([(10, 12)]))
     hq.clock.advance(days=40)

@@ -25,8 +25,7 @@ from runtime.grpc_status import refusal
 from runtime.ratelimit import BucketSize
 from runtime.tls import Tls
 from tests.conftest import BRANCH_BANS
-from tests.fixtures import SecureHq
-from tests.hq_server.test_bad_input import snapshot
+from tests.fixtures import SecureHq, seed_pool_and_branches, snapshot
 
 A, B = BRANCH_BANS[0], BRANCH_BANS[1]
 GENERAL = common_pb2.INVOICE_TYPE_GENERAL
@@ -35,22 +34,7 @@ DENIED = grpc.StatusCode.PERMISSION_DENIED
 
 async def setup(hq: SecureHq) -> branch_pb2.Grant:
     """A pool, branches A and B, and one grant of A."""
-    admin = hq.admin_as("olga")
-    await admin.AddAssignment(
-        admin_pb2.AddAssignmentRequest(
-            year_month="11512",
-            invoice_type=GENERAL,
-            range=common_pb2.TrackRange(track="AB", begin=0, end=9_999),
-        )
-    )
-    for ban in (A, B):
-        await admin.AddBranch(
-            admin_pb2.AddBranchRequest(
-                ban=ban,
-                name=f"store {ban}",
-                quota=common_pb2.Quota(booklets_per_request=4, booklets_per_period=100),
-            )
-        )
+    await seed_pool_and_branches(hq.admin_as("olga"))
     return await hq.branch_as(A).RequestRange(range_request(A, "a-1"))
 
 
@@ -75,6 +59,16 @@ async def refused(
     return seen.reason
 
 
+async def gets_nothing(hq: SecureHq, tls: Tls | None, rid: str) -> None:
+    """A branch call on this TLS is turned away at the handshake, and nothing changes."""
+    stub = branch_pb2_grpc.BranchServiceStub(hq.channel(tls))
+    before = snapshot(hq)
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await stub.RequestRange(range_request(A, rid), timeout=3)
+    assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert snapshot(hq) == before
+
+
 async def first_of(stream: Any) -> Any:
     async for item in stream:
         return item
@@ -83,12 +77,7 @@ async def first_of(stream: Any) -> Any:
 
 async def test_a_plaintext_client_gets_nothing(secure_hq: SecureHq) -> None:
     await setup(secure_hq)
-    stub = branch_pb2_grpc.BranchServiceStub(secure_hq.channel(None))
-    before = snapshot(secure_hq)
-    with pytest.raises(grpc.aio.AioRpcError) as info:
-        await stub.RequestRange(range_request(A, "plain"), timeout=3)
-    assert info.value.code() == grpc.StatusCode.UNAVAILABLE
-    assert snapshot(secure_hq) == before
+    await gets_nothing(secure_hq, None, "plain")
 
 
 async def test_a_certificate_of_another_ca_gets_nothing(secure_hq: SecureHq, tmp_path: Any) -> None:
@@ -99,12 +88,7 @@ async def test_a_certificate_of_another_ca_gets_nothing(secure_hq: SecureHq, tmp
     cert = other.issue(key.public_key(), "mallory", ident, timedelta(days=1))
     # It trusts the real HQ CA (so the server passes), but its own certificate is foreign.
     tls = Tls(secure_hq.certs.admin_tls("root").ca_pem, pki.cert_pem(cert), pki.key_pem(key))
-    stub = branch_pb2_grpc.BranchServiceStub(secure_hq.channel(tls))
-    before = snapshot(secure_hq)
-    with pytest.raises(grpc.aio.AioRpcError) as info:
-        await stub.RequestRange(range_request(A, "foreign"), timeout=3)
-    assert info.value.code() == grpc.StatusCode.UNAVAILABLE
-    assert snapshot(secure_hq) == before
+    await gets_nothing(secure_hq, tls, "foreign")
     # einv-admin says why before it even connects.
     with pytest.raises(pki.PkiError, match="not issued by the CA"):
         pki.check_issued_by(cert, pki.load_cert(secure_hq.certs.ca_cert), "mallory.crt")
@@ -117,12 +101,7 @@ async def test_an_expired_certificate_gets_nothing(secure_hq: SecureHq) -> None:
     past = pki.now_utc() - timedelta(days=3)
     cert = ca.issue(key.public_key(), A, principal.branch(A).spiffe_id, timedelta(days=1), now=past)
     tls = Tls(pki.cert_pem(ca.cert), pki.cert_pem(cert), pki.key_pem(key))
-    stub = branch_pb2_grpc.BranchServiceStub(secure_hq.channel(tls))
-    before = snapshot(secure_hq)
-    with pytest.raises(grpc.aio.AioRpcError) as info:
-        await stub.RequestRange(range_request(A, "expired"), timeout=3)
-    assert info.value.code() == grpc.StatusCode.UNAVAILABLE
-    assert snapshot(secure_hq) == before
+    await gets_nothing(secure_hq, tls, "expired")
     with pytest.raises(pki.PkiError, match="expired at"):
         pki.check_current(cert, "branch.crt")
 

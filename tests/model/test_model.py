@@ -75,14 +75,7 @@ class Verification:
 
     def replay(self) -> str:
         """spin -t -p: the counter-example step by step, ending in the violation."""
-        done = subprocess.run(
-            [tool("spin"), *self.flags, "-t", "-p", "allocation.pml"],
-            cwd=self.work,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        done = completed([tool("spin"), *self.flags, "-t", "-p", "allocation.pml"], self.work, 120)
         return done.stdout + done.stderr
 
 
@@ -92,10 +85,18 @@ def tool(name: str) -> str:
     return path
 
 
-def run(argv: list[str], cwd: Path, timeout: float) -> str:
-    done = subprocess.run(
-        argv, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+def completed(
+    argv: list[str], cwd: Path, timeout: float, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Runs argv to its end (or the timeout), its output captured as text; the caller judges
+    the exit code."""
+    return subprocess.run(
+        argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
+
+
+def run(argv: list[str], cwd: Path, timeout: float) -> str:
+    done = completed(argv, cwd, timeout)
     assert done.returncode == 0, f"{argv[0]} failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout
 
@@ -112,7 +113,7 @@ def verify(
     compile_argv = [tool("gcc"), opt, "-w", "-DMEMLIM=2048", "-DCOLLAPSE", claim]
     run([*compile_argv, "-o", "pan", "pan.c"], work, timeout=300)
     pan = ["./pan", "-m1000000", "-n", *(["-a", "-f"] if liveness else [])]
-    done = subprocess.run(pan, cwd=work, capture_output=True, text=True, timeout=600, check=False)
+    done = completed(pan, work, 600)
     output = done.stdout + done.stderr
     errors = re.findall(r"errors: (\d+)", output)
     states = re.findall(r"(\d+) states, stored", output)
@@ -244,9 +245,7 @@ _EXPECTED = {"hold", "live", "caught"}
 @pytest.mark.timeout(900)
 def test_scripts_model_check_passes() -> None:
     """The README's command: every proof run holds, every mutation is caught."""
-    done = subprocess.run(
-        [str(SCRIPT)], cwd=ROOT, capture_output=True, text=True, timeout=880, check=False
-    )
+    done = completed([str(SCRIPT)], ROOT, 880)
     assert done.returncode == 0, done.stdout + done.stderr
     rows = [line.split() for line in done.stdout.splitlines()]
     results = {row[0]: row for row in rows if len(row) > 4 and row[1] in _EXPECTED}
@@ -267,15 +266,8 @@ def test_readme_one_run_by_name_keeps_its_trail(tmp_path: Path) -> None:
     first = readme_blocks()[0]
     assert "scripts/model-check mut-no-fence" in first
     assert "MODEL_CHECK_TRAILS=" in first
-    done = subprocess.run(
-        [str(SCRIPT), "mut-no-fence"],
-        cwd=ROOT,
-        env={**os.environ, "MODEL_CHECK_TRAILS": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    trails = {**os.environ, "MODEL_CHECK_TRAILS": str(tmp_path)}
+    done = completed([str(SCRIPT), "mut-no-fence"], ROOT, 300, trails)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "all 1 runs as expected" in done.stdout
     assert (tmp_path / "mut-no-fence.trail").is_file()
@@ -287,14 +279,7 @@ def test_readme_replay_by_hand(tmp_path: Path) -> None:
     block = readme_blocks()[1]
     assert "spin" in block and "-t -p" in block
     shutil.copy(MODEL, tmp_path / "allocation.pml")
-    done = subprocess.run(
-        [tool("bash"), "-e", "-c", block],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = completed([tool("bash"), "-e", "-c", block], tmp_path, 300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "text of failed assertion: assert((no_overlapping_grants" in done.stdout
     assert "writes its cursor back" in done.stdout
@@ -307,14 +292,6 @@ def test_scripts_model_check_fails_without_its_tools(tmp_path: Path, missing: st
     bin_dir.mkdir()
     for name in {"spin", "gcc"} - {missing}:
         (bin_dir / name).symlink_to(tool(name))
-    done = subprocess.run(
-        [tool("bash"), str(SCRIPT)],
-        cwd=ROOT,
-        env={**os.environ, "PATH": str(bin_dir)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = completed([tool("bash"), str(SCRIPT)], ROOT, 60, {**os.environ, "PATH": str(bin_dir)})
     assert done.returncode == 2, done.stdout + done.stderr
     assert f"'{missing}' is missing" in done.stderr

@@ -56,6 +56,15 @@ def period_documents(*branches: int) -> list[MigDocument]:
     return build_e0402_set(HQ, InvoiceType.GENERAL, PERIOD, blanks_for(*branches))
 
 
+def one_planned(outbox: TurnkeyOutbox, double: TurnkeyDouble, outcomes: list[str]) -> MigDocument:
+    """Branch 0's document handed over, Turnkey planned to answer each attempt with the next
+    of `outcomes`."""
+    (document,) = period_documents(0)
+    double.plan[document.file_name] = outcomes
+    outbox.submit([document], NOW)
+    return document
+
+
 def src_files(folders: TurnkeyFolders) -> list[str]:
     src = folders.src(E0402)
     return sorted(p.name for p in src.iterdir()) if src.is_dir() else []
@@ -112,9 +121,7 @@ def test_moved_to_err_is_retried(
     engine: Engine, folders: TurnkeyFolders, double: TurnkeyDouble
 ) -> None:
     outbox = TurnkeyOutbox(engine, folders, max_attempts=3)
-    (document,) = period_documents(0)
-    double.plan[document.file_name] = ["err", "ok"]
-    outbox.submit([document], NOW)
+    document = one_planned(outbox, double, ["err", "ok"])
     double.upcast(NOW)
     report = outbox.poll(NOW)
     assert report.retried == (document.file_name,)
@@ -134,9 +141,7 @@ def test_rejections_are_retried_then_surfaced_with_their_code(
     engine: Engine, folders: TurnkeyFolders, double: TurnkeyDouble
 ) -> None:
     outbox = TurnkeyOutbox(engine, folders, max_attempts=2)
-    (document,) = period_documents(0)
-    double.plan[document.file_name] = ["E0101", "E0101"]
-    outbox.submit([document], NOW)
+    document = one_planned(outbox, double, ["E0101", "E0101"])
     for attempt in (1, 2):
         double.upcast(NOW)
         double.deliver(NOW)
@@ -161,9 +166,7 @@ def test_duplicate_message_error_is_not_retried(
     engine: Engine, folders: TurnkeyFolders, double: TurnkeyDouble
 ) -> None:
     outbox = TurnkeyOutbox(engine, folders, max_attempts=5)
-    (document,) = period_documents(0)
-    double.plan[document.file_name] = ["E0201"]
-    outbox.submit([document], NOW)
+    document = one_planned(outbox, double, ["E0201"])
     double.upcast(NOW)
     double.deliver(NOW)
     report = outbox.poll(NOW)

@@ -16,6 +16,7 @@ from hq_server.alert_state import AlertState
 from notifier import NotifierService
 from notifier.config import NotifierConfig
 from notifier.dispatch import backoff, claim
+from notifier.evaluator import Evaluation
 from notifier.outbox import FAILED, SENDING, SENT, attempts
 from notifier.smtp import send_all
 from runtime.clock import SimulatedClock
@@ -63,6 +64,25 @@ def live_clock() -> SimulatedClock:
     return SimulatedClock(NOW, time.time())
 
 
+async def evaluated_then_crashed(
+    tmp_path: Path, config: NotifierConfig
+) -> tuple[World, Evaluation]:
+    """Two skewed branches; a notifier starts and evaluates once (its mails committed). The
+    caller goes on to where the process dies."""
+    world = await start_world(tmp_path / "hq.db", ManualClock(NOW))
+    two_skewed_branches(world)
+    crashed = NotifierService(world.store, world.coordinator, world.clock, config, AlertState())
+    await crashed.start_up()
+    return world, await crashed.evaluate_once()
+
+
+async def restart(tmp_path: Path, config: NotifierConfig) -> tuple[World, NotifierService]:
+    """The HQ process again on the same database, its notifier on a live clock."""
+    world = await start_world(tmp_path / "hq.db", ManualClock(NOW), holder="hq-restarted")
+    service = NotifierService(world.store, world.coordinator, live_clock(), config, AlertState())
+    return world, service
+
+
 async def test_server_down_then_up_every_alert_arrives_once(tmp_path: Path, inbox: Inbox) -> None:
     world = await start_world(tmp_path / "hq.db", ManualClock(NOW))
     two_skewed_branches(world)
@@ -106,17 +126,11 @@ def test_backoff_doubles_up_to_the_maximum() -> None:
 async def test_crash_after_commit_before_send_is_sent_after_restart_once(
     tmp_path: Path, inbox: Inbox, smtp_server: SmtpServer, config: NotifierConfig
 ) -> None:
-    world = await start_world(tmp_path / "hq.db", ManualClock(NOW))
-    two_skewed_branches(world)
-    crashed = NotifierService(world.store, world.coordinator, world.clock, config, AlertState())
-    await crashed.start_up()
-    assert (await crashed.evaluate_once()).queued == 4  # committed; the process dies here
+    world, evaluation = await evaluated_then_crashed(tmp_path, config)
+    assert evaluation.queued == 4  # committed; the process dies here
     world.store.close()
     assert inbox.all() == []
-    restarted = await start_world(tmp_path / "hq.db", ManualClock(NOW), holder="hq-restarted")
-    service = NotifierService(
-        restarted.store, restarted.coordinator, live_clock(), config, AlertState()
-    )
+    restarted, service = await restart(tmp_path, config)
     await run_until(service, lambda: len(inbox.all()) == 4)
     assert len(restarted.mails()) == 4 and set(copies(inbox).values()) == {1}
     restarted.store.close()
@@ -125,18 +139,12 @@ async def test_crash_after_commit_before_send_is_sent_after_restart_once(
 async def test_crash_after_claim_before_send_is_sent_once_after_the_claim_times_out(
     tmp_path: Path, inbox: Inbox, smtp_server: SmtpServer, config: NotifierConfig
 ) -> None:
-    world = await start_world(tmp_path / "hq.db", ManualClock(NOW))
-    two_skewed_branches(world)
-    crashed = NotifierService(world.store, world.coordinator, world.clock, config, AlertState())
-    await crashed.start_up()
-    await crashed.evaluate_once()
+    world, _ = await evaluated_then_crashed(tmp_path, config)
     token = world.coordinator.token()
     world.store.write_sync(token, lambda c: claim(c, NOW, token, config))
     assert {m.state for m in world.mails()} == {SENDING}  # and the process dies here
     world.store.close()
-    restarted = await start_world(tmp_path / "hq.db", ManualClock(NOW), holder="hq-restarted")
-    clock = live_clock()
-    service = NotifierService(restarted.store, restarted.coordinator, clock, config, AlertState())
+    restarted, service = await restart(tmp_path, config)
     await run_until(service, lambda: len(inbox.all()) == 4)
     assert set(copies(inbox).values()) == {1}
     assert {m.state for m in restarted.mails()} == {SENT}
@@ -151,19 +159,12 @@ async def test_crash_between_smtp_accept_and_mark_resends_with_the_same_message_
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The one at-least-once window: accepted by the server, then the process died."""
-    world = await start_world(tmp_path / "hq.db", ManualClock(NOW))
-    two_skewed_branches(world)
-    crashed = NotifierService(world.store, world.coordinator, world.clock, config, AlertState())
-    await crashed.start_up()
-    await crashed.evaluate_once()
+    world, _ = await evaluated_then_crashed(tmp_path, config)
     token = world.coordinator.token()
     batch = world.store.write_sync(token, lambda c: claim(c, NOW, token, config))
     assert all(o.accepted for o in await send_all(config.smtp, batch))
     world.store.close()  # died before recording 'sent'
-    restarted = await start_world(tmp_path / "hq.db", ManualClock(NOW), holder="hq-restarted")
-    service = NotifierService(
-        restarted.store, restarted.coordinator, live_clock(), config, AlertState()
-    )
+    restarted, service = await restart(tmp_path, config)
     with caplog.at_level(logging.WARNING, "einv.notifier"):
         await run_until(service, lambda: len(inbox.all()) == 8)
     assert set(copies(inbox).values()) == {2}  # each twice, under one Message-ID

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import ssl
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from hq_server.alert_state import AlertState
 from notifier import NotifierService, parse_config
 from notifier.config import NotifierConfig
 from notifier.outbox import PENDING
+from runtime import pki
 from tests.notifier.conftest import ADMIN, Inbox, SmtpServer, World, cycle, free_port
 
 USER, PASSWORD = "einv-notifier", "s3cret"
@@ -27,43 +24,32 @@ USER, PASSWORD = "einv-notifier", "s3cret"
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
 
+@dataclass(frozen=True)
+class SmtpCertificate:
+    """The SMTP server's certificate for 127.0.0.1 and its key, and the CA that issued it (the
+    notifier trusts it through smtp.ca_file)."""
+
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+
+
 @pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 (the notifier trusts it through smtp.ca_file)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test smtp")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> SmtpCertificate:
+    ca = pki.create_ca("test smtp CA")
+    key = pki.new_key()
+    cert = ca.issue(key.public_key(), "test smtp", None, timedelta(days=1), ["127.0.0.1"], True)
     folder = tmp_path_factory.mktemp("tls")
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
+    made = SmtpCertificate(folder / "ca.pem", folder / "cert.pem", folder / "key.pem")
+    made.ca_file.write_bytes(pki.cert_pem(ca.cert))
+    made.cert_file.write_bytes(pki.cert_pem(cert))
+    made.key_file.write_bytes(pki.key_pem(key))
+    return made
 
 
-def server_context(certificate: tuple[Path, Path]) -> ssl.SSLContext:
+def server_context(certificate: SmtpCertificate) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(*certificate)
+    context.load_cert_chain(certificate.cert_file, certificate.key_file)
     return context
 
 
@@ -90,35 +76,33 @@ def tls_config(port: int, security: str, ca_file: Path | None, password: str) ->
     return parse_config(data, {"PW": password})
 
 
-@pytest.fixture
-def starttls_server(inbox: Inbox, certificate: tuple[Path, Path]) -> Iterator[SmtpServer]:
+def serving(inbox: Inbox, **options: Any) -> Iterator[SmtpServer]:
+    """An SMTP server that wants a login, with these TLS options, for the test's duration."""
     server = SmtpServer(
+        inbox, free_port(), authenticator=authenticator, auth_required=True, **options
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def starttls_server(inbox: Inbox, certificate: SmtpCertificate) -> Iterator[SmtpServer]:
+    yield from serving(
         inbox,
-        free_port(),
         tls_context=server_context(certificate),
         require_starttls=True,
         auth_require_tls=True,
-        authenticator=authenticator,
-        auth_required=True,
     )
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
-def implicit_tls_server(inbox: Inbox, certificate: tuple[Path, Path]) -> Iterator[SmtpServer]:
-    server = SmtpServer(
+def implicit_tls_server(inbox: Inbox, certificate: SmtpCertificate) -> Iterator[SmtpServer]:
+    yield from serving(
         inbox,
-        free_port(),
         ssl_context=server_context(certificate),
-        auth_require_tls=False,  # aiosmtpd counts only STARTTLS as TLS; this whole link is
-        authenticator=authenticator,
-        auth_required=True,
+        auth_require_tls=False,  # aiosmtpd counts only STARTTLS as TLS; this whole link is TLS
     )
-    server.start()
-    yield server
-    server.stop()
 
 
 def skewed_branch(world: World) -> None:
@@ -128,18 +112,18 @@ def skewed_branch(world: World) -> None:
 
 
 async def test_starttls_with_login(
-    world: World, inbox: Inbox, starttls_server: SmtpServer, certificate: tuple[Path, Path]
+    world: World, inbox: Inbox, starttls_server: SmtpServer, certificate: SmtpCertificate
 ) -> None:
     skewed_branch(world)
-    await cycle(world, tls_config(starttls_server.port, "starttls", certificate[0], PASSWORD))
+    await cycle(world, tls_config(starttls_server.port, "starttls", certificate.ca_file, PASSWORD))
     assert [r.rcpt_tos for r in inbox.all()] == [(ADMIN,)]
 
 
 async def test_implicit_tls_with_login(
-    world: World, inbox: Inbox, implicit_tls_server: SmtpServer, certificate: tuple[Path, Path]
+    world: World, inbox: Inbox, implicit_tls_server: SmtpServer, certificate: SmtpCertificate
 ) -> None:
     skewed_branch(world)
-    await cycle(world, tls_config(implicit_tls_server.port, "tls", certificate[0], PASSWORD))
+    await cycle(world, tls_config(implicit_tls_server.port, "tls", certificate.ca_file, PASSWORD))
     assert [r.rcpt_tos for r in inbox.all()] == [(ADMIN,)]
 
 
@@ -154,13 +138,13 @@ async def test_refused_login_or_untrusted_certificate_is_named_and_mails_wait(
     world: World,
     inbox: Inbox,
     starttls_server: SmtpServer,
-    certificate: tuple[Path, Path],
+    certificate: SmtpCertificate,
     use_ca: bool,
     password: str,
     error: str,
 ) -> None:
     skewed_branch(world)
-    ca_file = certificate[0] if use_ca else None
+    ca_file = certificate.ca_file if use_ca else None
     config = tls_config(starttls_server.port, "starttls", ca_file, password)
     service = NotifierService(world.store, world.coordinator, world.clock, config, AlertState())
     await service.start_up()
