@@ -27,9 +27,10 @@ from pathlib import Path
 import grpc
 
 from allocator import TAIPEI
-from demo.procs import Proc, free_port, running
+from demo.procs import Proc, agent_args, free_port, hq_args, running, sim_args
+from demo.run import add_branch, add_pool
 from demo.trust import Certs
-from protos.einvoice.v1 import admin_pb2, common_pb2, pos_pb2, pos_pb2_grpc
+from protos.einvoice.v1 import admin_pb2, pos_pb2, pos_pb2_grpc
 
 HEAD_BAN = "22099131"
 SIM_START = datetime(2026, 11, 2, 8, 0, tzinfo=TAIPEI)
@@ -44,47 +45,20 @@ STORES = (
 )
 
 
-def sim_args(epoch: float) -> list[str]:
-    return ["--sim-start", SIM_START.isoformat(), "--sim-epoch", str(epoch), "--sim-speed",
-            str(SIM_SPEED)]  # fmt: skip
-
-
 def start_hq(root: Path, certs: Certs, epoch: float) -> tuple[Proc, str, str]:
     grpc_address, web_address = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
-    args = ["-m", "hq_server", "serve", "--head-ban", HEAD_BAN, "--db", f"sqlite:///{root}/hq.db"]
-    args += ["--listen", grpc_address, "--certs-dir", str(certs.folder)]
-    args += ["--web-listen", web_address, "--history-minutes", "0.01", *sim_args(epoch)]
+    args = hq_args(HEAD_BAN, f"sqlite:///{root}/hq.db", grpc_address, certs.folder)
+    args += ["--web-listen", web_address, "--history-minutes", "0.01"]
+    args += sim_args(SIM_START, epoch, SIM_SPEED)
     hq = Proc("hq", args, root / "hq.log", "back office on").start()
     return hq, grpc_address, web_address
 
 
 def setup(certs: Certs, address: str) -> None:
     admin = certs.admin([address])
-    admin.call(
-        "AddAssignment",
-        admin_pb2.AddAssignmentRequest(
-            year_month="11512",
-            invoice_type=common_pb2.INVOICE_TYPE_GENERAL,
-            range=common_pb2.TrackRange(track="AB", begin=0, end=2_499),
-        ),
-    )
+    add_pool(admin, "11512", "AB", 0, 2_499)
     for ban, name, per_request, per_period, _ in STORES:
-        admin.call(
-            "AddBranch",
-            admin_pb2.AddBranchRequest(
-                ban=ban,
-                name=name,
-                quota=common_pb2.Quota(
-                    booklets_per_request=per_request, booklets_per_period=per_period
-                ),
-                refill=common_pb2.RefillSettings(
-                    low_water_count=40,
-                    low_water_minutes=30,
-                    min_booklets=1,
-                    max_booklets=per_request,
-                ),
-            ),
-        )
+        add_branch(admin, ban, name, per_request, per_period, low_water=40, low_water_minutes=30)
     admin.call(
         "AddUser",
         admin_pb2.AddUserRequest(name=USER, role=admin_pb2.USER_ROLE_OPERATOR, password=PASSWORD),
@@ -94,9 +68,8 @@ def setup(certs: Certs, address: str) -> None:
 def start_agent(root: Path, certs: Certs, hq: str, ban: str, epoch: float) -> tuple[Proc, str]:
     data, address = root / ban, f"127.0.0.1:{free_port()}"
     certs.enroll(certs.admin([hq]), hq, ban, data)
-    args = ["-m", "branch_agent", "serve", "--hq", hq, "--branch-ban", ban, "--data", str(data)]
     # Reports every 0.1 s: twelve simulated minutes, so the 2-hour burn window holds several.
-    args += ["--listen", address, "--report-interval", "0.1", *sim_args(epoch)]
+    args = agent_args(hq, ban, data, address, 0.1) + sim_args(SIM_START, epoch, SIM_SPEED)
     return Proc(f"agent {ban}", args, root / f"agent-{ban}.log", "serving POS").start(), address
 
 

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 READY_TIMEOUT = 30.0
@@ -47,6 +48,25 @@ def _ephemeral_range() -> tuple[int, int]:
         return int(low), int(high)
     except (OSError, ValueError):
         return 32_768, 60_999
+
+
+def hq_args(head_ban: str, db_url: str, listen: str, certs_dir: Path) -> list[str]:
+    """`python -m hq_server serve` on one database and gRPC address, with the run's own CA."""
+    return ["-m", "hq_server", "serve", "--head-ban", head_ban, "--db", db_url,
+            "--listen", listen, "--certs-dir", str(certs_dir)]  # fmt: skip
+
+
+def agent_args(hq: str, ban: str, data: Path, listen: str, report_interval: float) -> list[str]:
+    """`python -m branch_agent serve` for one enrolled store, serving its POS on `listen`."""
+    return ["-m", "branch_agent", "serve", "--hq", hq, "--branch-ban", ban, "--data", str(data),
+            "--listen", listen, "--report-interval", str(report_interval)]  # fmt: skip
+
+
+def sim_args(start: datetime, epoch: float, speed: float) -> list[str]:
+    """A server's simulated clock: it reads `start` at the real instant `epoch`, then runs
+    `speed` times as fast; every process of one run is given the same three."""
+    return ["--sim-start", start.isoformat(), "--sim-epoch", str(epoch),
+            "--sim-speed", str(speed)]  # fmt: skip
 
 
 class Proc:

@@ -26,7 +26,7 @@ from rich.table import Table
 
 from admin_cli.client import Admin
 from allocator import TAIPEI, InvoiceNumber, Period
-from demo.procs import Proc, free_port, running
+from demo.procs import Proc, agent_args, free_port, hq_args, running, sim_args
 from demo.trust import Certs
 from protos.einvoice.v1 import admin_pb2, common_pb2, pos_pb2, pos_pb2_grpc
 from runtime.clock import SimulatedClock
@@ -66,33 +66,53 @@ class Received:
         raise AssertionError(f"{terminal_id} gave back {number}, which it was not handed")
 
 
+def add_pool(admin: Admin, year_month: str, track: str, begin: int, end: int) -> None:
+    """A range of general invoices' numbers for HQ to grant, as an MOF import would add it."""
+    admin.call(
+        "AddAssignment",
+        admin_pb2.AddAssignmentRequest(
+            year_month=year_month,
+            invoice_type=GENERAL,
+            range=common_pb2.TrackRange(track=track, begin=begin, end=end),
+        ),
+    )
+
+
+def add_branch(
+    admin: Admin,
+    ban: str,
+    name: str,
+    per_request: int,
+    per_period: int,
+    *,
+    low_water: int,
+    low_water_minutes: float,
+    min_booklets: int = 1,
+) -> None:
+    """A store whose agent refills by at most one request's booklets at a time."""
+    admin.call(
+        "AddBranch",
+        admin_pb2.AddBranchRequest(
+            ban=ban,
+            name=name,
+            quota=common_pb2.Quota(
+                booklets_per_request=per_request, booklets_per_period=per_period
+            ),
+            refill=common_pb2.RefillSettings(
+                low_water_count=low_water,
+                low_water_minutes=low_water_minutes,
+                min_booklets=min_booklets,
+                max_booklets=per_request,
+            ),
+        ),
+    )
+
+
 def setup_hq(admin: Admin) -> None:
     for ym, track in ((OLD, "AB"), (OLD, "CD"), (NEW, "EF"), (NEW, "GH")):
-        admin.call(
-            "AddAssignment",
-            admin_pb2.AddAssignmentRequest(
-                year_month=ym,
-                invoice_type=GENERAL,
-                range=common_pb2.TrackRange(track=track, begin=0, end=99_999),
-            ),
-        )
+        add_pool(admin, ym, track, 0, 99_999)
     for ban, name, per_request, per_period, _, _ in STORES:
-        admin.call(
-            "AddBranch",
-            admin_pb2.AddBranchRequest(
-                ban=ban,
-                name=name,
-                quota=common_pb2.Quota(
-                    booklets_per_request=per_request, booklets_per_period=per_period
-                ),
-                refill=common_pb2.RefillSettings(
-                    low_water_count=60,
-                    low_water_minutes=0.5,
-                    min_booklets=1,
-                    max_booklets=per_request,
-                ),
-            ),
-        )
+        add_branch(admin, ban, name, per_request, per_period, low_water=60, low_water_minutes=0.5)
 
 
 async def terminal(
@@ -220,32 +240,12 @@ def main(argv: list[str] | None = None) -> int:
     data = args.data or Path(tempfile.mkdtemp(prefix="einv-demo-"))
     epoch = time.time() + 3.0  # everyone's simulated clock reads SIM_START at this instant
     clock = SimulatedClock(SIM_START, epoch, SIM_SPEED)
-    sim = [
-        "--sim-start",
-        SIM_START.isoformat(),
-        "--sim-epoch",
-        str(epoch),
-        "--sim-speed",
-        str(SIM_SPEED),
-    ]
+    sim = sim_args(SIM_START, epoch, SIM_SPEED)
     hq_address = f"127.0.0.1:{free_port()}"
     certs = Certs.create(data)
     hq = Proc(
         "hq",
-        [
-            "-m",
-            "hq_server",
-            "serve",
-            "--head-ban",
-            HEAD_BAN,
-            "--db",
-            f"sqlite:///{data / 'hq.db'}",
-            "--listen",
-            hq_address,
-            "--certs-dir",
-            str(certs.folder),
-            *sim,
-        ],
+        [*hq_args(HEAD_BAN, f"sqlite:///{data / 'hq.db'}", hq_address, certs.folder), *sim],
         data / "hq.log",
         "serving on",
     )
@@ -262,19 +262,7 @@ def main(argv: list[str] | None = None) -> int:
             Proc(
                 f"agent {ban}",
                 [
-                    "-m",
-                    "branch_agent",
-                    "serve",
-                    "--hq",
-                    hq_address,
-                    "--branch-ban",
-                    ban,
-                    "--data",
-                    str(data / ban),
-                    "--listen",
-                    agents[ban],
-                    "--report-interval",
-                    "1",
+                    *agent_args(hq_address, ban, data / ban, agents[ban], 1),
                     "--prefetch-before",
                     "60",
                     *sim,

@@ -11,14 +11,14 @@ import ipaddress
 import logging
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aetcd
 import grpc
-from aetcd import rpc, watcher
+from aetcd import rpc, rtypes, watcher
 from aetcd.exceptions import ClientError
 
 from runtime import pki
@@ -239,3 +239,14 @@ async def revoke_all(leases: list[KeptLease]) -> None:
                 continue
         kept.append(lease)
     leases[:] = kept
+
+
+@contextlib.asynccontextmanager
+async def cancelling(watch: rtypes.Watch) -> AsyncIterator[rtypes.Watch]:
+    """The watch, cancelled on the way out however the caller leaves it; a cancel that fails
+    (the member went away) leaves nothing to undo."""
+    try:
+        yield watch
+    finally:
+        with contextlib.suppress(*EtcdError):
+            await watch.cancel()

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 
 import aetcd
 
 from hq_server.config_bus import Notify
-from hq_server.etcd_client import EtcdError, Keys
+from hq_server.etcd_client import EtcdError, Keys, cancelling
 
 log = logging.getLogger("einv.hq.config")
 RETRY_SECONDS = 0.5
@@ -40,13 +39,11 @@ class EtcdConfigBus:
             try:
                 # A range read has a revision even when the key does not exist yet.
                 seen = await self._client.get_prefix(self._key)
-                watch = await self._client.watch(self._key, start_revision=seen.header.revision + 1)
-                try:
+                async with cancelling(
+                    await self._client.watch(self._key, start_revision=seen.header.revision + 1)
+                ) as watch:
                     async for event in watch:
                         self._deliver(event.kv.value, notify)
-                finally:
-                    with contextlib.suppress(*EtcdError):
-                        await watch.cancel()
             except EtcdError as error:
                 log.info("config-version watch interrupted (%s); watching again", error)
             await asyncio.sleep(RETRY_SECONDS)

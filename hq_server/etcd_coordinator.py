@@ -21,7 +21,7 @@ from collections.abc import Awaitable
 import aetcd
 from aetcd.rtypes import EventKind
 
-from hq_server.etcd_client import EtcdError, KeptLease, Keys, revoke_all
+from hq_server.etcd_client import EtcdError, KeptLease, Keys, cancelling, revoke_all
 from hq_server.store import Store
 from runtime.clock import Clock
 from runtime.errors import NotLeader
@@ -208,15 +208,11 @@ class EtcdCoordinator:
                     if got is None:
                         return
                     seen = got.header.revision
-                watch = await self._client.watch(
-                    key, start_revision=seen + 1, kind=EventKind.DELETE
-                )
-                try:
+                async with cancelling(
+                    await self._client.watch(key, start_revision=seen + 1, kind=EventKind.DELETE)
+                ) as watch:
                     async for _event in watch:
                         return
-                finally:
-                    with contextlib.suppress(*EtcdError):
-                        await watch.cancel()
             except EtcdError as error:
                 log.info("watch on %s interrupted (%s); watching again", key.decode(), error)
                 await asyncio.sleep(RETRY_SECONDS)
@@ -232,15 +228,13 @@ class EtcdCoordinator:
                 self._leader = found[0].value.decode() if found else None
                 if self._leader not in (None, self._advertise):
                     self._settled.set()
-                watch = await self._client.watch_prefix(
-                    self._keys.election, start_revision=found.header.revision + 1
-                )
-                try:
+                async with cancelling(
+                    await self._client.watch_prefix(
+                        self._keys.election, start_revision=found.header.revision + 1
+                    )
+                ) as watch:
                     async for _event in watch:
                         break
-                finally:
-                    with contextlib.suppress(*EtcdError):
-                        await watch.cancel()
             except EtcdError:
                 await asyncio.sleep(CAMPAIGN_AGAIN_SECONDS)
 

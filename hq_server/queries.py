@@ -28,11 +28,11 @@ from hq_server.records import (
     Branch,
     GrantEntry,
     assigned_ranges,
-    assignment_of,
     branch_of,
     grant_entry_of,
     grant_usage,
     load_branch,
+    pool_assignments,
     pool_grants,
     skipped_by_grant,
     track_range,
@@ -84,17 +84,11 @@ def list_pools(conn: Connection, year_month: str | None) -> list[PoolView]:
     views = []
     for key in pool_keys(conn, year_month):
         granted = by_track(track_range(r) for r in pool_grants(conn, key))
-        rows = conn.execute(
-            select(assignments)
-            .where(assignments.c.year_month == key.year_month)
-            .where(assignments.c.invoice_type == key.type_code)
-            .order_by(assignments.c.track, assignments.c.begin)
-        ).all()
         items = []
-        for row in rows:
-            whole = RangeSet((track_range(row).range,))
-            used = (whole & granted.get(Track(row.track), RangeSet())).count
-            items.append(AssignmentView(assignment_of(row), used, whole.count - used))
+        for item in pool_assignments(conn, key):
+            whole = RangeSet((item.track_range.range,))
+            used = (whole & granted.get(item.track_range.track, RangeSet())).count
+            items.append(AssignmentView(item, used, whole.count - used))
         views.append(PoolView(key, items, is_closed(conn, key)))
     return views
 

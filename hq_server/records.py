@@ -102,14 +102,19 @@ def track_range(row: Row[Any]) -> TrackRange:
     return TrackRange(Track(row.track), NumberRange(row.begin, row.end))
 
 
-def assigned_ranges(conn: Connection, pool: PoolKey) -> list[tuple[int, AssignedRange]]:
+def pool_assignments(conn: Connection, pool: PoolKey) -> list[Assignment]:
+    """The pool's assigned ranges, in track and number order."""
     rows = conn.execute(
         select(assignments)
         .where(assignments.c.year_month == pool.year_month)
         .where(assignments.c.invoice_type == pool.type_code)
         .order_by(assignments.c.track, assignments.c.begin)
     ).all()
-    return [(r.id, AssignedRange(track_range(r), RangeStatus(r.status))) for r in rows]
+    return [assignment_of(r) for r in rows]
+
+
+def assigned_ranges(conn: Connection, pool: PoolKey) -> list[tuple[int, AssignedRange]]:
+    return [(a.id, AssignedRange(a.track_range, a.status)) for a in pool_assignments(conn, pool)]
 
 
 def pool_grants(conn: Connection, pool: PoolKey) -> list[Row[Any]]:

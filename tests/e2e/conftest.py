@@ -12,12 +12,13 @@ from pathlib import Path
 import grpc
 import pytest
 
+import demo.run
 from admin_cli.client import Admin
 from branch_agent.hq.identity import enrolled, load
-from demo.procs import Proc, free_port
+from demo.procs import Proc, agent_args, free_port, hq_args, sim_args
 from demo.run import wait_for_stock
 from demo.trust import Certs
-from protos.einvoice.v1 import admin_pb2, common_pb2
+from protos.einvoice.v1 import common_pb2
 from tests.conftest import HEAD_BAN
 
 GENERAL = common_pb2.INVOICE_TYPE_GENERAL
@@ -37,15 +38,12 @@ class Cluster:
 
     def use_clock(self, start: datetime, speed: float, delay: float = 2.0) -> float:
         epoch = time.time() + delay
-        self.sim = [
-            "--sim-start",
-            start.isoformat(),
-            "--sim-epoch",
-            str(epoch),
-            "--sim-speed",
-            str(speed),
-        ]
+        self.sim = sim_args(start, epoch, speed)
         return epoch
+
+    @property
+    def db_url(self) -> str:
+        return f"sqlite:///{self.root / 'hq.db'}"
 
     def start_hq(self, *extra: str) -> Admin:
         if not self.hq_address:
@@ -53,17 +51,7 @@ class Cluster:
         self.hq = Proc(
             "hq",
             [
-                "-m",
-                "hq_server",
-                "serve",
-                "--head-ban",
-                HEAD_BAN,
-                "--db",
-                f"sqlite:///{self.root / 'hq.db'}",
-                "--listen",
-                self.hq_address,
-                "--certs-dir",
-                str(self.certs.folder),
+                *hq_args(HEAD_BAN, self.db_url, self.hq_address, self.certs.folder),
                 *self.sim,
                 *extra,
             ],
@@ -86,19 +74,7 @@ class Cluster:
         self.agents[ban] = Proc(
             f"agent {ban}",
             [
-                "-m",
-                "branch_agent",
-                "serve",
-                "--hq",
-                self.hq_address,
-                "--branch-ban",
-                ban,
-                "--data",
-                str(self.root / ban),
-                "--listen",
-                address,
-                "--report-interval",
-                "1",
+                *agent_args(self.hq_address, ban, self.root / ban, address, 1),
                 *self.sim,
                 *extra,
             ],
@@ -124,17 +100,6 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
         c.stop_all()
 
 
-def add_pool(admin: Admin, year_month: str, track: str, begin: int, end: int) -> None:
-    admin.call(
-        "AddAssignment",
-        admin_pb2.AddAssignmentRequest(
-            year_month=year_month,
-            invoice_type=GENERAL,
-            range=common_pb2.TrackRange(track=track, begin=begin, end=end),
-        ),
-    )
-
-
 def add_branch(
     admin: Admin,
     ban: str,
@@ -143,19 +108,13 @@ def add_branch(
     low_water: int = 50,
     min_booklets: int = 1,
 ) -> None:
-    admin.call(
-        "AddBranch",
-        admin_pb2.AddBranchRequest(
-            ban=ban,
-            name=f"store {ban}",
-            quota=common_pb2.Quota(
-                booklets_per_request=per_request, booklets_per_period=per_period
-            ),
-            refill=common_pb2.RefillSettings(
-                low_water_count=low_water,
-                low_water_minutes=1,
-                min_booklets=min_booklets,
-                max_booklets=per_request,
-            ),
-        ),
+    demo.run.add_branch(
+        admin,
+        ban,
+        f"store {ban}",
+        per_request,
+        per_period,
+        low_water=low_water,
+        low_water_minutes=1,
+        min_booklets=min_booklets,
     )

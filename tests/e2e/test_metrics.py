@@ -12,9 +12,10 @@ import pytest
 
 from allocator import TAIPEI, Period
 from demo.procs import free_port
+from demo.run import add_pool
 from protos.einvoice.v1 import admin_pb2, pos_pb2, pos_pb2_grpc
 from tests.conftest import BRANCH_BANS
-from tests.e2e.conftest import Cluster, add_branch, add_pool
+from tests.e2e.conftest import Cluster, add_branch
 from tests.e2e.pos import load
 from tests.hq_server.test_metrics import Samples, parse, value
 

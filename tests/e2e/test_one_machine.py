@@ -11,10 +11,10 @@ import grpc
 import pytest
 
 from allocator import TAIPEI, Period
-from demo.run import wait_for_stock
+from demo.run import add_pool, wait_for_stock
 from protos.einvoice.v1 import admin_pb2, branch_pb2, branch_pb2_grpc, pos_pb2, pos_pb2_grpc
 from tests.conftest import BRANCH_BANS
-from tests.e2e.conftest import GENERAL, Cluster, add_branch, add_pool
+from tests.e2e.conftest import GENERAL, Cluster, add_branch
 from tests.e2e.pos import Tally, ascending_per_terminal, load
 
 pytestmark = pytest.mark.slow

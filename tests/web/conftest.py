@@ -32,13 +32,14 @@ from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import create_engine
 
 from allocator import TAIPEI, Period
-from demo.procs import Proc, free_port
+from demo.procs import Proc, free_port, hq_args
+from demo.run import add_pool
 from demo.trust import Certs
 from hq_server.schema import metadata
 from protos.einvoice.v1 import pos_pb2, pos_pb2_grpc
 from tests.conftest import BRANCH_BANS, HEAD_BAN
 from tests.e2e import pos
-from tests.e2e.conftest import Cluster, add_branch, add_pool
+from tests.e2e.conftest import Cluster, add_branch
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 PASSWORD = "correct horse battery"
@@ -60,10 +61,6 @@ class Office(Cluster):
     def url(self) -> str:
         return f"https://{self.web_address}"
 
-    @property
-    def db_url(self) -> str:
-        return f"sqlite:///{self.root / 'hq.db'}"
-
     def start_hq(self) -> Any:
         self.hq_address = f"127.0.0.1:{free_port()}"
         self.web_address = f"127.0.0.1:{free_port()}"
@@ -71,17 +68,7 @@ class Office(Cluster):
         self.hq = Proc(
             "hq",
             [
-                "-m",
-                "hq_server",
-                "serve",
-                "--head-ban",
-                HEAD_BAN,
-                "--db",
-                self.db_url,
-                "--listen",
-                self.hq_address,
-                "--certs-dir",
-                str(self.certs.folder),
+                *hq_args(HEAD_BAN, self.db_url, self.hq_address, self.certs.folder),
                 "--web-listen",
                 self.web_address,
                 "--turnkey-root",
