@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from allocator import Ban, DomainError, InvoiceType
-from runtime import logs, systemd
+from runtime import clock, logs, systemd
 from runtime.cli import Parser, add_completion, address, addresses, arg, listen_address, seconds
 from runtime.clock import clock_from_args
 
@@ -78,11 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve Prometheus /metrics on PORT or HOST:PORT (loopback: HTTP; else TLS with the "
         "pos-certs server certificate, to HQ admin certificates only; default: off)",
     )
-    serve.add_argument("--sim-start", help="simulated clock: start instant (ISO, with zone)")
-    serve.add_argument("--sim-epoch", type=float, help="simulated clock: real UNIX time of start")
-    serve.add_argument(
-        "--sim-speed", type=seconds(0, 10_000), default=1.0, help="simulated clock: speed"
-    )
+    clock.add_options(serve)
     logs.add_options(serve, "warning")
     enroll = commands.add_parser("enroll", help="enrol this store once with a token from HQ")
     enroll.add_argument("--hq", type=address, required=True, help="the HQ address")

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from allocator import Ban
-from runtime import logs
+from runtime import clock, logs
 from runtime.cli import Parser, add_completion, address, arg, listen_address, seconds, whole
 
 ENV = "EINV_"  # einv-hq serve --head-ban: EINV_HEAD_BAN (runtime.layers)
@@ -24,9 +24,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--head-ban", type=arg(head_ban), required=True, help="this HQ's 統一編號 (HeadBan)"
     )
-    run.add_argument(
-        "--db", default="sqlite:///hq.db", help="SQLAlchemy URL (default: %(default)s)"
-    )
+    add_database_options(run)
     run.add_argument(
         "--listen", type=address, default="127.0.0.1:50051", help="address (default: %(default)s)"
     )
@@ -48,11 +46,6 @@ def parser() -> argparse.ArgumentParser:
         default=168.0,
         help="lifetime of the branch certificates HQ signs; agents renew at two thirds "
         "(default: %(default)s)",
-    )
-    run.add_argument(
-        "--db-password-file",
-        type=Path,
-        help="file holding the database password (else EINV_DB_PASSWORD; never in --db)",
     )
     run.add_argument(
         "--etcd",
@@ -122,11 +115,7 @@ def parser() -> argparse.ArgumentParser:
         help="how often pools and branches are sampled for charts and the seasonal forecast "
         "(default: %(default)s)",
     )
-    run.add_argument("--sim-start", help="simulated clock: start instant (ISO, with zone)")
-    run.add_argument("--sim-epoch", type=float, help="simulated clock: real UNIX time of start")
-    run.add_argument(
-        "--sim-speed", type=seconds(0, 10_000), default=1.0, help="simulated clock speed"
-    )
+    clock.add_options(run)
     run.add_argument(
         "--no-migrate",
         action="store_true",
@@ -141,10 +130,19 @@ def parser() -> argparse.ArgumentParser:
         ("current", "the revision the database is at, and this version's"),
         ("history", "every revision, oldest first"),
     ):
-        p = inner.add_parser(name, help=text)
-        p.add_argument("--db", default="sqlite:///hq.db", help="SQLAlchemy URL")
-        p.add_argument("--db-password-file", type=Path, help="file holding the password")
+        add_database_options(inner.add_parser(name, help=text))
     return root
+
+
+def add_database_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db", default="sqlite:///hq.db", help="SQLAlchemy URL (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--db-password-file",
+        type=Path,
+        help="file holding the database password (else EINV_DB_PASSWORD; never in --db)",
+    )
 
 
 def head_ban(text: str) -> str:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+
+from runtime.cli import seconds
 
 
 class Clock(Protocol):
@@ -35,6 +38,15 @@ class SimulatedClock:
 
     def now(self) -> datetime:
         return self.start + timedelta(seconds=(time.time() - self.epoch) * self.speed)
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """The simulated clock's flags, the same on every server (the demo runs them fast)."""
+    parser.add_argument("--sim-start", help="simulated clock: start instant (ISO, with zone)")
+    parser.add_argument("--sim-epoch", type=float, help="simulated clock: real UNIX time of start")
+    parser.add_argument(
+        "--sim-speed", type=seconds(0, 10_000), default=1.0, help="simulated clock: speed"
+    )
 
 
 def clock_from_args(sim_start: str | None, sim_epoch: float | None, sim_speed: float) -> Clock:
