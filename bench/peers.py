@@ -1,13 +1,16 @@
 """Peers: the agent next to the designs a POS integrator would pick instead, in the same run.
 
 Three servers of the same NextNumbers (one number, a request id each), driven by the same
-client over loopback: ours (a real agent fed by a real HQ, as P1's), the central peer (every
-call one row-locking UPDATE ... RETURNING and one durable commit in PostgreSQL) and the Leaf
-peer (segments from PostgreSQL, numbers from memory, no durability: the upper bound); both
-peers are bench/peer_server.py, on a fresh database dropped after the run. Measured, per number:
+client over loopback: ours (a real agent fed by a real HQ, as P1's, called as P1 calls it: one
+unary call per number, and one NextNumbersStream per terminal, as a POS integrator would), the
+central peer (every call one row-locking UPDATE ... RETURNING and one durable commit in
+PostgreSQL) and the Leaf peer (segments from PostgreSQL, numbers from memory, no durability: the
+upper bound); both peers are bench/peer_server.py, on a fresh database dropped after the run.
+Measured, per number:
 
 - latency p50/p99 for one terminal, numbers/s for 1, 8 and 32 terminals, and the CPU of each
-  server process per number (the central peer's PostgreSQL backends too, from /proc);
+  server process per number (the central peer's PostgreSQL backends too, from /proc); the
+  agent's unary and streamed, each with the goals (the peers serve the unary call only);
 - a WAN: the agent's link to HQ, and the POS's link to the central peer, through
   bench/wan_relay.py (10 ms each way: the kernel this was written on has no sch_netem);
 - kill -9 of the agent while 8 terminals call, then a restart: every number a POS got is in the
@@ -39,7 +42,6 @@ from bench.seed import seed_hq
 from bench.servers import Server, agent_process, hq_process, peer_process, wan_relay
 from branch_agent.ledger.store import issued_numbers
 from demo.cluster import fresh_database, postgres_reachable
-from protos.einvoice.v1 import common_pb2, pos_pb2, pos_pb2_grpc
 
 BANS = {"ours": "04595257", "wan": "12345675"}
 TERMINALS = (1, 8, 32)
@@ -52,6 +54,8 @@ WAN_DELAY_MS = 10.0  # each way: a 20 ms round trip
 KILL_TERMINALS = 8
 PHASE_TIMEOUT = 120.0
 NAMES = {"central": "central PostgreSQL peer", "leaf": "Leaf in-memory peer"}
+UNARY, STREAM = p1_agent.TCP_SHAPES  # how P1 calls the agent over TCP
+OURS = {f"ours{shape.key}": shape for shape in (UNARY, STREAM)}  # "ours", "ours_stream"
 WAN = " over the WAN"  # the suffix of a design's name behind bench/wan_relay.py
 
 
@@ -71,11 +75,12 @@ SMOKE = Sizes(latency_calls=60, seconds=0.2, wan_calls=20, kill_after=100, outag
 
 @dataclass
 class Target:
-    """Where a POS calls, the process whose CPU counts, and every number a POS got from it."""
+    """Where a POS calls and how, the process whose CPU counts, and every number a POS got."""
 
     address: str
     server: Server
     got: list[str] = field(default_factory=list)
+    shape: p1_agent.Shape = UNARY  # the peers serve the unary call only
     backends: list[Server] = field(default_factory=list)  # PostgreSQL's, working for it
 
     def cpu(self) -> tuple[float, float]:
@@ -146,8 +151,10 @@ def _start(
     central = stack.enter_context(peer_process(root, "central", conninfo))
     leaf = stack.enter_context(peer_process(root, "leaf", conninfo))
     pos_link = stack.enter_context(wan_relay(root, central.address, WAN_DELAY_MS))
+    ours = Target(agent.address, agent)
     near = {
-        "ours": Target(agent.address, agent),
+        "ours": ours,
+        "ours_stream": Target(agent.address, agent, ours.got, shape=STREAM),
         "central": Target(central.address, central, backends=_backends(conninfo, "central")),
         "leaf": Target(leaf.address, leaf),  # a segment load per 10,000 numbers: no backend
     }
@@ -192,19 +199,12 @@ class Bench:
         self._terminals = itertools.count()
 
     def call(self, channel: grpc.aio.Channel, target: Target) -> load.Call:
-        """A POS terminal: one number per call, each with its own request id, kept on arrival."""
-        stub = pos_pb2_grpc.PosServiceStub(channel)
-        terminal = f"pos{next(self._terminals)}"
-        serial = itertools.count()
+        """A POS terminal in the target's shape (P1's calls: one number each, each with its own
+        request id), its numbers kept on arrival."""
+        ask = target.shape.call(channel, f"pos{next(self._terminals)}")
 
         async def next_number() -> None:
-            request = pos_pb2.NextNumbersRequest(
-                count=1,
-                invoice_type=common_pb2.INVOICE_TYPE_GENERAL,
-                terminal_id=terminal,
-                request_id=f"{terminal}-{next(serial)}",
-            )
-            reply = await stub.NextNumbers(request, timeout=10)
+            reply = await ask()
             target.got.extend(number.invoice_number for number in reply.numbers)
 
         return next_number
@@ -366,25 +366,29 @@ def _twice(numbers: list[str]) -> int:
     return len(numbers) - len(set(numbers))
 
 
-def _versus(values: dict[str, float], what: str) -> dict[str, float]:
-    return {f"{NAMES[name]} {what}": value for name, value in values.items() if name != "ours"}
+def _versus(values: dict[str, float], ours: str, what: str) -> dict[str, float]:
+    """The peers' figures next to one of the agent's; a stream's shows the agent's unary too."""
+    others = {f"{NAMES[name]} {what}": values[name] for name in NAMES}
+    if ours != "ours":
+        others[f"agent unary {what}"] = values["ours"]
+    return others
 
 
 def _latency_figures(latencies: dict[str, list[float]]) -> list[Figure]:
     figures = []
-    for q in (50, 99):
-        values = {name: ms(percentile(latencies[name], q)) for name in ("ours", *NAMES)}
+    for (ours, shape), q in itertools.product(OURS.items(), (50, 99)):
+        values = {name: ms(percentile(latencies[name], q)) for name in (*OURS, *NAMES)}
         goal = None
         if q == 50:
-            met = values["ours"] <= LATENCY_GOAL * values["central"]
+            met = values[ours] <= LATENCY_GOAL * values["central"]
             goal = Goal(f"<= {LATENCY_GOAL}x the central peer's", met)
         figures.append(
             Figure(
-                f"peers.latency_p{q}",
-                f"Peers: next number p{q}, 1 terminal (agent)",
-                values["ours"],
+                f"peers.latency_p{q}{shape.key}",
+                f"Peers: next number p{q}, 1 terminal (agent{shape.label})",
+                values[ours],
                 "ms",
-                _versus(values, f"p{q}"),
+                _versus(values, ours, f"p{q}"),
                 goal,
             )
         )
@@ -393,19 +397,19 @@ def _latency_figures(latencies: dict[str, list[float]]) -> list[Figure]:
 
 def _throughput_figures(rates: dict[tuple[str, int], Throughput]) -> list[Figure]:
     figures = []
-    for terminals in TERMINALS:
-        values = {name: rates[name, terminals].rate for name in ("ours", *NAMES)}
+    for (ours, shape), terminals in itertools.product(OURS.items(), TERMINALS):
+        values = {name: rates[name, terminals].rate for name in (*OURS, *NAMES)}
         goal = None
         if terminals == GOAL_TERMINALS:
-            met = values["ours"] >= THROUGHPUT_GOAL * values["central"]
+            met = values[ours] >= THROUGHPUT_GOAL * values["central"]
             goal = Goal(f">= {THROUGHPUT_GOAL}x the central peer's", met)
         figures.append(
             Figure(
-                f"peers.throughput_{terminals}",
-                f"Peers: numbers/s, {p1_agent._terminals(terminals)} (agent)",
-                values["ours"],
+                f"peers.throughput_{terminals}{shape.key}",
+                f"Peers: numbers/s, {p1_agent._terminals(terminals)} (agent{shape.label})",
+                values[ours],
                 "/s",
-                _versus(values, "numbers/s"),
+                _versus(values, ours, "numbers/s"),
                 goal,
             )
         )
@@ -414,7 +418,7 @@ def _throughput_figures(rates: dict[tuple[str, int], Throughput]) -> list[Figure
 
 def _cpu_figures(rates: dict[tuple[str, int], Throughput]) -> list[Figure]:
     figures = []
-    for terminals in CPU_TERMINALS:
+    for (ours, shape), terminals in itertools.product(OURS.items(), CPU_TERMINALS):
         central, leaf = rates["central", terminals], rates["leaf", terminals]
         floors = {"central peer process": central.cpu * 1e6}
         if central.backends > 0:
@@ -422,11 +426,14 @@ def _cpu_figures(rates: dict[tuple[str, int], Throughput]) -> list[Figure]:
                 central.cpu + central.backends
             ) * 1e6
         floors["Leaf peer process"] = leaf.cpu * 1e6
+        if ours != "ours":
+            floors["agent process, unary"] = rates["ours", terminals].cpu * 1e6
         figures.append(
             Figure(
-                f"peers.cpu_per_number_{terminals}",
-                f"Peers: CPU per number, {p1_agent._terminals(terminals)} (agent process)",
-                rates["ours", terminals].cpu * 1e6,
+                f"peers.cpu_per_number_{terminals}{shape.key}",
+                f"Peers: CPU per number, {p1_agent._terminals(terminals)} (agent process"
+                f"{shape.label})",
+                rates[ours, terminals].cpu * 1e6,
                 "us",
                 floors,
             )

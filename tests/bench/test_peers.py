@@ -22,14 +22,20 @@ ZERO = {  # invariants: each must measure 0 of a positive number of numbers hand
     "peers.twice_leaf",
     "peers.outage_central",
 }
+AGENT_SHAPES = ("", "_stream")  # the agent's unary NextNumbers, and one stream per terminal
 MEASURED = {
-    "peers.latency_p50",
-    "peers.latency_p99",
-    "peers.throughput_1",
-    "peers.throughput_8",
-    "peers.throughput_32",
-    "peers.cpu_per_number_1",
-    "peers.cpu_per_number_32",
+    f"peers.{figure}{shape}"
+    for figure in (
+        "latency_p50",
+        "latency_p99",
+        "throughput_1",
+        "throughput_8",
+        "throughput_32",
+        "cpu_per_number_1",
+        "cpu_per_number_32",
+    )
+    for shape in AGENT_SHAPES
+} | {
     "peers.wan_latency_p50",
     "peers.wan_latency_p99",
     "peers.wan_throughput_32",
