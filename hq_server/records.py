@@ -70,7 +70,7 @@ class GrantEntry:
 
 
 def grant_entry_of(row: Row[Any]) -> GrantEntry:
-    pool = PoolKey(Period.from_year_month(row.year_month), InvoiceType.parse(row.invoice_type))
+    pool = pool_of(row)
     return GrantEntry(
         row.id, Ban(row.branch_ban), pool, track_range(row), row.booklets, row.granted_at, row.final
     )
@@ -94,8 +94,12 @@ def load_branch(conn: Connection, ban: Ban) -> Branch:
 
 
 def assignment_of(row: Row[Any]) -> Assignment:
-    pool = PoolKey(Period.from_year_month(row.year_month), InvoiceType.parse(row.invoice_type))
-    return Assignment(row.id, pool, track_range(row), RangeStatus(row.status), row.source)
+    return Assignment(row.id, pool_of(row), track_range(row), RangeStatus(row.status), row.source)
+
+
+def pool_of(row: Row[Any]) -> PoolKey:
+    """The pool of a row that names one (year_month, invoice_type): a grant, an assignment."""
+    return PoolKey(Period.from_year_month(row.year_month), InvoiceType.parse(row.invoice_type))
 
 
 def track_range(row: Row[Any]) -> TrackRange:
