@@ -43,6 +43,9 @@ class BranchGrants:
     latest: TrackRange | None = None
 
 
+NOTHING_YET = BranchGrants()
+
+
 @dataclass(frozen=True, slots=True)
 class PoolSnapshot:
     """One pool as the batch starts.
@@ -184,7 +187,7 @@ class _PoolWork:
         """Plan the branch's next grant and take it out of the free runs."""
         if self.problem is not None:
             raise self.problem
-        held = self.held.get(branch, BranchGrants())
+        held = self.held.get(branch, NOTHING_YET)
         booklets = booklets_allowed(requested, quota, held.booklets)
         grant = plan_grant(self.runs, held.latest, booklets)
         self.take(grant)

@@ -35,7 +35,7 @@ from allocator import (
 )
 from hq_server import audit
 from hq_server.queries import is_closed
-from hq_server.records import pool_free_runs, pool_of, quota_of, track_range
+from hq_server.records import assignment_rows, pool_free_runs, pool_of, quota_of, track_range
 from hq_server.schema import assignments, branches, grants
 
 CHUNK = 500  # bound on the size of an IN (...) list
@@ -129,25 +129,22 @@ def load_batch(
 ) -> BatchSnapshot:
     """What the planner needs, read once: the branches, the pools of new requests, retried ids."""
     rows = rows_by(conn, branches, branches.c.ban, [r.branch.value for r in requests])
+    registered = {r.branch: rows[r.branch.value] for r in requests if r.branch.value in rows}
     asking: dict[PoolKey, set[str]] = {}
     for r in requests:
         if r.request_id not in stored:
             asking.setdefault(r.pool, set()).add(r.branch.value)
     return BatchSnapshot(
-        branches={Ban(b): BranchSnapshot(row.enabled, quota_of(row)) for b, row in rows.items()},
+        branches={b: BranchSnapshot(row.enabled, quota_of(row)) for b, row in registered.items()},
         pools={pool: load_pool(conn, pool, sorted(bans)) for pool, bans in asking.items()},
         granted={rid: Owner(Ban(row.branch_ban), pool_of(row)) for rid, row in stored.items()},
     )
 
 
 def load_pool(conn: Connection, pool: PoolKey, bans: list[str]) -> PoolSnapshot:
-    rows = conn.execute(
-        select(assignments.c.id, assignments.c.track, assignments.c.begin, assignments.c.end)
-        .where(assignments.c.year_month == pool.year_month)
-        .where(assignments.c.invoice_type == pool.type_code)
-    ).all()
+    rows = assignment_rows(conn, pool)
     return PoolSnapshot(
-        free=tuple(pool_free_runs(conn, pool)),
+        free=tuple(pool_free_runs(conn, rows)),
         assigned=tuple((track_range(r), r.id) for r in rows),
         held=branch_grants(conn, pool, bans),
         closed=is_closed(conn, pool),

@@ -4,6 +4,7 @@ the HQ's own records (`Branch`, `Assignment`), which the use cases return instea
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -107,13 +108,20 @@ def track_range(row: Row[Any]) -> TrackRange:
 
 
 def assigned_ranges(conn: Connection, pool: PoolKey) -> list[tuple[int, AssignedRange]]:
-    rows = conn.execute(
-        select(assignments)
-        .where(assignments.c.year_month == pool.year_month)
-        .where(assignments.c.invoice_type == pool.type_code)
-        .order_by(assignments.c.track, assignments.c.begin)
-    ).all()
+    rows = assignment_rows(conn, pool)
     return [(r.id, AssignedRange(track_range(r), RangeStatus(r.status))) for r in rows]
+
+
+def assignment_rows(conn: Connection, pool: PoolKey) -> list[Row[Any]]:
+    """The pool's assigned ranges, whatever their status, in (track, begin) order."""
+    return list(
+        conn.execute(
+            select(assignments)
+            .where(assignments.c.year_month == pool.year_month)
+            .where(assignments.c.invoice_type == pool.type_code)
+            .order_by(assignments.c.track, assignments.c.begin)
+        ).all()
+    )
 
 
 def pool_grants(conn: Connection, pool: PoolKey) -> list[Row[Any]]:
@@ -179,23 +187,17 @@ def usage_by_branch(conn: Connection, rows: list[Row[Any]]) -> dict[Ban, BranchU
     }
 
 
-def pool_free_runs(conn: Connection, pool: PoolKey) -> list[TrackRange]:
-    """allocator.free_runs over the pool, without reading every grant at a 10,000-branch burst.
+def pool_free_runs(conn: Connection, rows: Sequence[Row[Any]]) -> list[TrackRange]:
+    """allocator.free_runs over a pool's `assignment_rows`, without reading every grant at a
+    10,000-branch burst.
 
     Each assigned range keeps the count and the highest number of its grants. When they form
     one solid prefix (what the policy produces: every grant takes the start of a free run), the
     free part is the suffix after it; otherwise the range's grants are read and the allocator
     decides.
     """
-    rows = conn.execute(
-        select(assignments)
-        .where(assignments.c.year_month == pool.year_month)
-        .where(assignments.c.invoice_type == pool.type_code)
-        .where(assignments.c.status == RangeStatus.ENABLED.value)
-        .order_by(assignments.c.track, assignments.c.begin)
-    ).all()
     runs: list[TrackRange] = []
-    for row in rows:
+    for row in (r for r in rows if r.status == RangeStatus.ENABLED.value):
         whole = track_range(row)
         high = row.granted_high
         if high is None:
