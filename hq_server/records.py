@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, Table, select
 
 from allocator import (
     AssignedRange,
@@ -114,25 +114,21 @@ def assigned_ranges(conn: Connection, pool: PoolKey) -> list[tuple[int, Assigned
 
 def assignment_rows(conn: Connection, pool: PoolKey) -> list[Row[Any]]:
     """The pool's assigned ranges, whatever their status, in (track, begin) order."""
-    return list(
-        conn.execute(
-            select(assignments)
-            .where(assignments.c.year_month == pool.year_month)
-            .where(assignments.c.invoice_type == pool.type_code)
-            .order_by(assignments.c.track, assignments.c.begin)
-        ).all()
-    )
+    return rows_of_pool(conn, assignments, pool, assignments.c.track, assignments.c.begin)
 
 
 def pool_grants(conn: Connection, pool: PoolKey) -> list[Row[Any]]:
-    return list(
-        conn.execute(
-            select(grants)
-            .where(grants.c.year_month == pool.year_month)
-            .where(grants.c.invoice_type == pool.type_code)
-            .order_by(grants.c.granted_at, grants.c.id)
-        ).all()
+    return rows_of_pool(conn, grants, pool, grants.c.granted_at, grants.c.id)
+
+
+def rows_of_pool(conn: Connection, table: Table, pool: PoolKey, *order: Any) -> list[Row[Any]]:
+    query = (
+        select(table)
+        .where(table.c.year_month == pool.year_month)
+        .where(table.c.invoice_type == pool.type_code)
+        .order_by(*order)
     )
+    return list(conn.execute(query).all())
 
 
 def branch_row(conn: Connection, ban: Ban) -> Row[Any]:
