@@ -88,6 +88,17 @@ class Owner:
     branch: Ban
     pool: PoolKey
 
+    def replay(self, ask: Ask) -> Replay:
+        if self.branch != ask.branch:
+            raise PermissionDenied(f"request id {ask.request_id!r} belongs to branch {self.branch}")
+        if self.pool != ask.pool:
+            raise InvalidInput(
+                f"request id {ask.request_id!r} was already used for period {self.pool.year_month} "
+                f"type {self.pool.type_code}; a retry must ask for the same (a new request needs "
+                "a new id)"
+            )
+        return Replay(ask.request_id)
+
 
 @dataclass(frozen=True, slots=True)
 class BatchSnapshot:
@@ -148,7 +159,7 @@ class _Work:
     def decide(self, ask: Ask) -> Planned | Replay:
         owner = self.granted.get(ask.request_id)
         if owner is not None:
-            return replay(ask, owner)
+            return owner.replay(ask)
         branch = self.branches.get(ask.branch)
         if branch is None:
             raise NotFound(f"branch {ask.branch} is not registered at this HQ")
@@ -157,19 +168,6 @@ class _Work:
         planned = self.pools[ask.pool].grant(ask.branch, branch.quota, ask.booklets)
         self.granted[ask.request_id] = Owner(ask.branch, ask.pool)
         return planned
-
-
-def replay(ask: Ask, owner: Owner) -> Replay:
-    """A retry of a granted request id, which must come from its branch and ask the same pool."""
-    if owner.branch != ask.branch:
-        raise PermissionDenied(f"request id {ask.request_id!r} belongs to branch {owner.branch}")
-    if owner.pool != ask.pool:
-        raise InvalidInput(
-            f"request id {ask.request_id!r} was already used for period {owner.pool.year_month} "
-            f"type {owner.pool.type_code}; a retry must ask for the same (a new request needs "
-            "a new id)"
-        )
-    return Replay(ask.request_id)
 
 
 class _PoolWork:
@@ -186,7 +184,9 @@ class _PoolWork:
     def grant(self, branch: Ban, quota: Quota, requested: int) -> Planned:
         """Plan the branch's next grant and take it out of the free runs."""
         if self.problem is not None:
-            raise self.problem
+            # the same error for each of the pool's requests: without its last traceback, so
+            # that a burst against a closed pool does not grow one traceback per request
+            raise self.problem.with_traceback(None)
         held = self.held.get(branch, NOTHING_YET)
         booklets = booklets_allowed(requested, quota, held.booklets)
         grant = plan_grant(self.runs, held.latest, booklets)

@@ -277,3 +277,12 @@ def test_a_pool_without_ranges_is_not_assigned_and_a_retry_is_answered_before_an
     assert isinstance(outcome, PeriodNotAssigned)
     assert str(outcome) == "period 11502 type 07 has no assignment yet"
     assert one(batch, Ask("old", BANS[0], OPEN, 1)) == Replay("old")
+
+
+def test_a_closed_pool_refuses_each_request_without_growing_one_traceback():
+    outcomes = plan_grants(example(), [Ask(f"n{n}", BANS[0], SPECIAL, 1) for n in range(50)], NOW)
+    assert set(seen(outcomes)) == {(PeriodClosed, "period 11502 type 08 is closed")}
+    depth, frame = 0, outcomes[-1].__traceback__
+    while frame is not None:
+        depth, frame = depth + 1, frame.tb_next
+    assert depth <= 3  # plan_grants, decide, grant: not 50 of them
