@@ -1,9 +1,9 @@
 """Granting ranges to many branches in one transaction: the period-start burst.
 
-At 00:00 of a new period every store asks at once. Each request is decided by the allocator
-(`booklets_allowed`, `plan_grant`) exactly as alone, in arrival order, but the state they need
-(free runs, quotas, request ids) is read once for all the requests queued together in the
-store's group commit (`Hq.write_together`), and their grants are written together.
+At 00:00 of a new period every store asks at once. The state the requests queued together in
+the store's group commit (`Hq.write_together`) need (branches, free runs, holdings, request ids)
+is read once, the allocator decides them all in arrival order (`plan_grants`), and their grants
+are written together. This module only reads, writes and names the grants.
 """
 
 from __future__ import annotations
@@ -11,31 +11,32 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
 from allocator import (
+    Ask,
     Ban,
+    BatchSnapshot,
+    BranchGrants,
+    BranchSnapshot,
     DomainError,
-    InvalidInput,
-    NotFound,
+    Outcome,
     OverlappingRange,
-    PeriodClosed,
-    PeriodNotAssigned,
-    PermissionDenied,
+    Owner,
+    Planned,
     PoolKey,
-    RangeSet,
-    TrackRange,
-    booklets_allowed,
-    branch_disabled,
-    plan_grant,
+    PoolSnapshot,
+    Replay,
+    plan_grants,
 )
 from hq_server import audit
-from hq_server.records import pool_free_runs, quota_of, track_range
-from hq_server.schema import assignments, branches, closed_periods, grants
+from hq_server.queries import is_closed
+from hq_server.records import assignment_rows, pool_free_runs, pool_of, quota_of, track_range
+from hq_server.schema import assignments, branches, grants
 
 CHUNK = 500  # bound on the size of an IN (...) list
 
@@ -48,16 +49,9 @@ class RangeRequest:
     booklets: int
     actor: str  # who asks, for the audit log: the authenticated branch
 
-
-def require_open(conn: Connection, pool: PoolKey, now: datetime) -> None:
-    pool.period.require_open(now)
-    closed = conn.execute(
-        select(closed_periods.c.closed_at)
-        .where(closed_periods.c.year_month == pool.year_month)
-        .where(closed_periods.c.invoice_type == pool.type_code)
-    ).first()
-    if closed is not None:
-        raise PeriodClosed(f"period {pool.year_month} type {pool.type_code} is closed")
+    @property
+    def ask(self) -> Ask:
+        return Ask(self.request_id, self.branch, self.pool, self.booklets)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,55 +82,36 @@ class GrantRecord:
 STORED = [name for name in GrantRecord.__dataclass_fields__ if name != "replayed"]
 
 
-@dataclass
-class PoolPlan:
-    """One pool's free runs while a batch is decided; grants are taken out as they are made."""
-
-    key: PoolKey
-    runs: list[TrackRange]
-    assignment_ids: dict[TrackRange, int]
-    problem: DomainError | None = None
-    branch_state: dict[str, tuple[int, TrackRange | None]] = field(default_factory=dict)
-
-    def take(self, grant: TrackRange) -> int:
-        """Remove the grant from its run; the id of the assigned range holding it."""
-        for index, run in enumerate(self.runs):
-            if run.track == grant.track and grant.range.begin in run.range:
-                rest = RangeSet((run.range,)) - RangeSet((grant.range,))
-                self.runs[index : index + 1] = [TrackRange(run.track, r) for r in rest]
-                break
-        return next(
-            i
-            for a, i in self.assignment_ids.items()
-            if a.track == grant.track and grant.range.begin in a.range
-        )
-
-
 def request_ranges(
     conn: Connection, now: datetime, token: int, requests: Sequence[RangeRequest]
 ) -> list[GrantRecord | DomainError]:
     """Each request's grant (or the original one for a retried id), or why it was refused."""
-    known = rows_by(conn, grants, grants.c.request_id, [r.request_id for r in requests])
-    branch_rows = rows_by(conn, branches, branches.c.ban, [r.branch.value for r in requests])
-    plans: dict[PoolKey, PoolPlan] = {}
+    stored = rows_by(conn, grants, grants.c.request_id, [r.request_id for r in requests])
+    planned = plan_grants(load_batch(conn, requests, stored), [r.ask for r in requests], now)
+    outcomes = as_records(requests, planned, stored, now, token)
+    made = [o for o in outcomes if isinstance(o, GrantRecord) and not o.replayed]
+    write(conn, now, made, {r.request_id: r.actor for r in requests})
+    return outcomes
+
+
+def as_records(
+    requests: Sequence[RangeRequest],
+    planned: list[Outcome],
+    stored: dict[str, Any],
+    now: datetime,
+    token: int,
+) -> list[GrantRecord | DomainError]:
+    """The planner's outcomes as records: a new grant gets its id and time here."""
+    known = dict(stored)
     outcomes: list[GrantRecord | DomainError] = []
-    made: list[GrantRecord] = []
-    for req in requests:
-        try:
-            if req.request_id in known:
-                outcomes.append(original(known[req.request_id], req))
-                continue
-            if req.pool not in plans:
-                plans[req.pool] = load_plan(conn, now, req.pool, requests)
-            record = decide(req, branch_rows, plans[req.pool], now, token)
-        except DomainError as error:
-            outcomes.append(error)
-            continue
-        known[req.request_id] = record
-        made.append(record)
-        outcomes.append(record)
-    actors = {r.request_id: r.actor for r in requests}
-    write(conn, now, made, actors)
+    for req, outcome in zip(requests, planned, strict=True):
+        if isinstance(outcome, Planned):
+            known[req.request_id] = record = new_record(req, outcome, now, token)
+            outcomes.append(record)
+        elif isinstance(outcome, Replay):
+            outcomes.append(GrantRecord.stored(known[outcome.request_id]))
+        else:
+            outcomes.append(outcome)
     return outcomes
 
 
@@ -149,45 +124,36 @@ def rows_by(conn: Connection, table: Any, column: Any, values: list[str]) -> dic
     return found
 
 
-def original(row: Any, req: RangeRequest) -> GrantRecord:
-    """The grant a retried request id stands for; a retry must ask for the same pool."""
-    if row.branch_ban != req.branch.value:
-        raise PermissionDenied(f"request id {req.request_id!r} belongs to branch {row.branch_ban}")
-    if (row.year_month, row.invoice_type) != (req.pool.year_month, req.pool.type_code):
-        raise InvalidInput(
-            f"request id {req.request_id!r} was already used for period {row.year_month} type "
-            f"{row.invoice_type}; a retry must ask for the same (a new request needs a new id)"
-        )
-    return GrantRecord.stored(row)
+def load_batch(
+    conn: Connection, requests: Sequence[RangeRequest], stored: dict[str, Any]
+) -> BatchSnapshot:
+    """What the planner needs, read once: the branches, the pools of new requests, retried ids."""
+    rows = rows_by(conn, branches, branches.c.ban, [r.branch.value for r in requests])
+    registered = {r.branch: rows[r.branch.value] for r in requests if r.branch.value in rows}
+    asking: dict[PoolKey, set[str]] = {}
+    for r in requests:
+        if r.request_id not in stored:
+            asking.setdefault(r.pool, set()).add(r.branch.value)
+    return BatchSnapshot(
+        branches={b: BranchSnapshot(row.enabled, quota_of(row)) for b, row in registered.items()},
+        pools={pool: load_pool(conn, pool, sorted(bans)) for pool, bans in asking.items()},
+        granted={rid: Owner(Ban(row.branch_ban), pool_of(row)) for rid, row in stored.items()},
+    )
 
 
-def load_plan(
-    conn: Connection, now: datetime, pool: PoolKey, requests: Sequence[RangeRequest]
-) -> PoolPlan:
-    rows = conn.execute(
-        select(assignments.c.id, assignments.c.track, assignments.c.begin, assignments.c.end)
-        .where(assignments.c.year_month == pool.year_month)
-        .where(assignments.c.invoice_type == pool.type_code)
-    ).all()
-    plan = PoolPlan(pool, pool_free_runs(conn, pool), {track_range(r): r.id for r in rows})
-    try:
-        require_open(conn, pool, now)
-        if not rows:
-            raise PeriodNotAssigned(
-                f"period {pool.year_month} type {pool.type_code} has no assignment yet"
-            )
-    except DomainError as error:
-        plan.problem = error
-    bans = sorted({r.branch.value for r in requests if r.pool == pool})
-    plan.branch_state = branch_states(conn, pool, bans)
-    return plan
+def load_pool(conn: Connection, pool: PoolKey, bans: list[str]) -> PoolSnapshot:
+    rows = assignment_rows(conn, pool)
+    return PoolSnapshot(
+        free=tuple(pool_free_runs(conn, rows)),
+        assigned=tuple((track_range(r), r.id) for r in rows),
+        held=branch_grants(conn, pool, bans),
+        closed=is_closed(conn, pool),
+    )
 
 
-def branch_states(
-    conn: Connection, pool: PoolKey, bans: list[str]
-) -> dict[str, tuple[int, TrackRange | None]]:
+def branch_grants(conn: Connection, pool: PoolKey, bans: list[str]) -> dict[Ban, BranchGrants]:
     """Per branch: booklets granted in the pool, and its latest grant."""
-    states: dict[str, tuple[int, TrackRange | None]] = {}
+    held: dict[Ban, BranchGrants] = {}
     for start in range(0, len(bans), CHUNK):
         rows = conn.execute(
             select(
@@ -199,38 +165,25 @@ def branch_states(
             .order_by(grants.c.granted_at, grants.c.track, grants.c.begin)
         )
         for row in rows:
-            booklets, _ = states.get(row.branch_ban, (0, None))
-            states[row.branch_ban] = (booklets + row.booklets, track_range(row))
-    return states
+            ban = Ban(row.branch_ban)
+            booklets = held.get(ban, BranchGrants()).booklets
+            held[ban] = BranchGrants(booklets + row.booklets, track_range(row))
+    return held
 
 
-def decide(
-    req: RangeRequest, branch_rows: dict[str, Any], plan: PoolPlan, now: datetime, token: int
-) -> GrantRecord:
-    """The allocator's decision for one request against the batch's current state."""
-    branch = branch_rows.get(req.branch.value)
-    if branch is None:
-        raise NotFound(f"branch {req.branch} is not registered at this HQ")
-    if not branch.enabled:
-        raise branch_disabled(req.branch)
-    if plan.problem is not None:
-        raise plan.problem
-    granted, current = plan.branch_state.get(req.branch.value, (0, None))
-    booklets = booklets_allowed(req.booklets, quota_of(branch), granted)
-    grant = plan_grant(plan.runs, current, booklets)
-    assignment_id = plan.take(grant)
-    plan.branch_state[req.branch.value] = (granted + grant.range.booklets, grant)
+def new_record(req: RangeRequest, planned: Planned, now: datetime, token: int) -> GrantRecord:
+    grant = planned.grant
     return GrantRecord(
         id=str(uuid.uuid4()),
         request_id=req.request_id,
         branch_ban=req.branch.value,
-        assignment_id=assignment_id,
+        assignment_id=planned.assignment_id,
         year_month=req.pool.year_month,
         invoice_type=req.pool.type_code,
         track=grant.track.code,
         begin=grant.range.begin,
         end=grant.range.end,
-        booklets=grant.range.booklets,
+        booklets=planned.booklets,
         granted_at=now,
         fencing_token=token,
         next_number=grant.range.begin,

@@ -4,11 +4,12 @@ the HQ's own records (`Branch`, `Assignment`), which the use cases return instea
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, Table, select
 
 from allocator import (
     AssignedRange,
@@ -70,7 +71,7 @@ class GrantEntry:
 
 
 def grant_entry_of(row: Row[Any]) -> GrantEntry:
-    pool = PoolKey(Period.from_year_month(row.year_month), InvoiceType.parse(row.invoice_type))
+    pool = pool_of(row)
     return GrantEntry(
         row.id, Ban(row.branch_ban), pool, track_range(row), row.booklets, row.granted_at, row.final
     )
@@ -94,8 +95,12 @@ def load_branch(conn: Connection, ban: Ban) -> Branch:
 
 
 def assignment_of(row: Row[Any]) -> Assignment:
-    pool = PoolKey(Period.from_year_month(row.year_month), InvoiceType.parse(row.invoice_type))
-    return Assignment(row.id, pool, track_range(row), RangeStatus(row.status), row.source)
+    return Assignment(row.id, pool_of(row), track_range(row), RangeStatus(row.status), row.source)
+
+
+def pool_of(row: Row[Any]) -> PoolKey:
+    """The pool of a row that names one (year_month, invoice_type): a grant, an assignment."""
+    return PoolKey(Period.from_year_month(row.year_month), InvoiceType.parse(row.invoice_type))
 
 
 def track_range(row: Row[Any]) -> TrackRange:
@@ -104,28 +109,30 @@ def track_range(row: Row[Any]) -> TrackRange:
 
 def pool_assignments(conn: Connection, pool: PoolKey) -> list[Assignment]:
     """The pool's assigned ranges, in track and number order."""
-    rows = conn.execute(
-        select(assignments)
-        .where(assignments.c.year_month == pool.year_month)
-        .where(assignments.c.invoice_type == pool.type_code)
-        .order_by(assignments.c.track, assignments.c.begin)
-    ).all()
-    return [assignment_of(r) for r in rows]
+    return [assignment_of(r) for r in assignment_rows(conn, pool)]
 
 
 def assigned_ranges(conn: Connection, pool: PoolKey) -> list[tuple[int, AssignedRange]]:
     return [(a.id, AssignedRange(a.track_range, a.status)) for a in pool_assignments(conn, pool)]
 
 
+def assignment_rows(conn: Connection, pool: PoolKey) -> list[Row[Any]]:
+    """The pool's assigned ranges, whatever their status, in (track, begin) order."""
+    return rows_of_pool(conn, assignments, pool, assignments.c.track, assignments.c.begin)
+
+
 def pool_grants(conn: Connection, pool: PoolKey) -> list[Row[Any]]:
-    return list(
-        conn.execute(
-            select(grants)
-            .where(grants.c.year_month == pool.year_month)
-            .where(grants.c.invoice_type == pool.type_code)
-            .order_by(grants.c.granted_at, grants.c.id)
-        ).all()
+    return rows_of_pool(conn, grants, pool, grants.c.granted_at, grants.c.id)
+
+
+def rows_of_pool(conn: Connection, table: Table, pool: PoolKey, *order: Any) -> list[Row[Any]]:
+    query = (
+        select(table)
+        .where(table.c.year_month == pool.year_month)
+        .where(table.c.invoice_type == pool.type_code)
+        .order_by(*order)
     )
+    return list(conn.execute(query).all())
 
 
 def branch_row(conn: Connection, ban: Ban) -> Row[Any]:
@@ -180,23 +187,17 @@ def usage_by_branch(conn: Connection, rows: list[Row[Any]]) -> dict[Ban, BranchU
     }
 
 
-def pool_free_runs(conn: Connection, pool: PoolKey) -> list[TrackRange]:
-    """allocator.free_runs over the pool, without reading every grant at a 10,000-branch burst.
+def pool_free_runs(conn: Connection, rows: Sequence[Row[Any]]) -> list[TrackRange]:
+    """allocator.free_runs over a pool's `assignment_rows`, without reading every grant at a
+    10,000-branch burst.
 
     Each assigned range keeps the count and the highest number of its grants. When they form
     one solid prefix (what the policy produces: every grant takes the start of a free run), the
     free part is the suffix after it; otherwise the range's grants are read and the allocator
     decides.
     """
-    rows = conn.execute(
-        select(assignments)
-        .where(assignments.c.year_month == pool.year_month)
-        .where(assignments.c.invoice_type == pool.type_code)
-        .where(assignments.c.status == RangeStatus.ENABLED.value)
-        .order_by(assignments.c.track, assignments.c.begin)
-    ).all()
     runs: list[TrackRange] = []
-    for row in rows:
+    for row in (r for r in rows if r.status == RangeStatus.ENABLED.value):
         whole = track_range(row)
         high = row.granted_high
         if high is None:
