@@ -6,16 +6,14 @@ agent serves from its buffer while HQ is stopped when the central peer's POS get
 
 from __future__ import annotations
 
-import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.bench.smoke import smoke_report
+
 pytestmark = pytest.mark.slow
-REPO = Path(__file__).resolve().parents[2]
 ZERO = {  # invariants: each must measure 0 of a positive number of numbers handed out
     "peers.kill9_lost",
     "peers.kill9_twice",
@@ -40,16 +38,7 @@ MEASURED = {
 
 
 def test_peers_smoke_run_measures_no_loss_and_no_number_twice(tmp_path: Path) -> None:
-    out = tmp_path / "peers.json"
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", "--only", "peers", "--out", str(out)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    report = json.loads(out.read_text())
+    report = smoke_report("peers", tmp_path / "peers.json", timeout=120)
     if any(note.startswith("peers skipped") for note in report["notes"]):
         pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432: the peers suite needs it")
     figures = {figure["key"]: figure for figure in report["figures"]}
