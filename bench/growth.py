@@ -13,7 +13,7 @@ to the first against the ratio of the work (flat, linear, or worse).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from time import perf_counter
@@ -37,13 +37,17 @@ class Sizes:
     raw_commits: int
     usage: p4_usage.Sizes
     holes: tuple[int, ...] = (1, 10)  # P3: holes per grant, times p3_mof's 0-4
+    more_holes_up_to: int | None = None  # P3 beyond the first count of holes: up to this size
 
 
 FULL = Sizes(
     branches=(1_000, 10_000, 50_000),
     connections=100,
     raw_commits=1000,
-    usage=p4_usage.Sizes(rate=220.0, seconds=5.0, capacity_seconds=2.0, connections=100),
+    usage=p4_usage.Sizes(rate=220.0, seconds=4.0, capacity_seconds=1.5, connections=100),
+    # 10x the holes of 50,000 branches: 1-2 more minutes (most under tracemalloc) for a growth
+    # the smaller sizes show already.
+    more_holes_up_to=10_000,
 )
 # Enough calls for the CPU figures (clock ticks of 10 ms) to be above zero.
 SMOKE = Sizes(branches=(200, 400), connections=10, raw_commits=50, usage=p4_usage.SMOKE)
@@ -115,17 +119,19 @@ def _e0402(count: int, sizes: Sizes, table: Table, results: Results) -> None:
     p3 = p3_mof.Sizes(branches=count, samples=0)  # nothing read back here
     first = sizes.holes[0]
     base: tuple[float, float, int] | None = None
-    for holes in sizes.holes:
+    up_to = sizes.more_holes_up_to
+    for holes in sizes.holes if up_to is None or count <= up_to else sizes.holes[:1]:
         assigned, usage = p3_mof.branch_usage(p3, scale=1, holes=holes)
         seconds, documents = p3_mof.timed(assigned, usage)
         peak = p3_mof.peak_memory(assigned, usage)[0] / p3_mof.MB
         ranges = sum(d.items for d in documents)
         base = base or (seconds, peak, ranges)
         against = () if holes == first else (f"at {first}x holes",)
-        name, label = f"p3_{holes}x_holes", f"P3 E0402 set, {holes}x holes"
+        sampled = "" if holes == first or up_to is None else f" (up to {up_to:,} branches)"
+        name, label = f"p3_{holes}x_holes", f"P3 E0402 set, {holes}x holes{sampled}"
         at = tuple((floor, base[0]) for floor in against)
         table.add(count, Point(f"{name}_seconds", label, seconds, "s", at))
-        label = f"P3 peak Python memory, {holes}x holes"
+        label = f"P3 peak Python memory, {holes}x holes{sampled}"
         at = tuple((floor, base[1]) for floor in against)
         table.add(count, Point(f"{name}_peak_mb", label, peak, "MB", at))
         if holes != first:
@@ -186,7 +192,7 @@ class Table:
         ]
 
     def growth(self) -> list[str]:
-        return [_growth(self.sizes, by_size) for by_size in self.points.values()]
+        return [_growth(by_size) for by_size in self.points.values()]
 
 
 def _at_first(point: Point, size: int, first: int) -> dict[str, float]:
@@ -195,19 +201,21 @@ def _at_first(point: Point, size: int, first: int) -> dict[str, float]:
     return {f"at {first:,} branches": point.value}
 
 
-def _growth(sizes: Sequence[int], by_size: dict[int, Point]) -> str:
-    first, last = by_size[sizes[0]], by_size[sizes[-1]]
-    cost: Callable[[Point], float] = (
-        (lambda p: first.value / p.value) if first.rate else (lambda p: p.value / first.value)
-    )
+def _growth(by_size: dict[int, Point]) -> str:
+    """Each size's cost against the first's, for its ratio of work; the verdict of the last."""
+    sizes = sorted(by_size)
+    first = by_size[sizes[0]]
+
+    def cost(point: Point) -> float:
+        return first.value / point.value if first.rate else point.value / first.value
+
     steps = [f"{sizes[0]:,} -> {number_text(first.value)} {first.unit}".rstrip()]
-    steps += [
-        f"{size:,} -> {number_text(by_size[size].value)} {first.unit}".rstrip()
-        + f" ({cost(by_size[size]):.2f}x for {size / sizes[0]:.0f}x)"
-        for size in sizes[1:]
-    ]
+    for size in sizes[1:]:
+        ratio, work = cost(by_size[size]), size / sizes[0]
+        value = f"{number_text(by_size[size].value)} {first.unit}".rstrip()
+        steps.append(f"{size:,} -> {value} ({ratio:.2f}x for {work:.0f}x: {classify(ratio, work)})")
     what = "cost per call" if first.rate else "cost"
-    verdict = classify(cost(last), sizes[-1] / sizes[0])
+    verdict = classify(cost(by_size[sizes[-1]]), sizes[-1] / sizes[0])
     return f"growth of {first.label} ({what}): {'; '.join(steps)}: {verdict}"
 
 

@@ -245,12 +245,14 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     """`insert(table)` of `rows` as one executemany of the driver, each value bound as
     SQLAlchemy binds its column's type, once per distinct value (the values of a bulk load
     repeat): SQLAlchemy's own executemany binds every value of every row, and took as long as
-    SQLite's inserts."""
+    SQLite's inserts. Drivers with positional parameters only (SQLite's `?`)."""
     if not rows:
         return
     dialect = conn.dialect
     statement = insert(table).compile(dialect=dialect, column_keys=list(rows[0]))
-    names = statement.positiontup or []
+    if not statement.positional or statement.positiontup is None:
+        raise ValueError(f"bulk_insert needs positional parameters, not {dialect.paramstyle}")
+    names = statement.positiontup
     columns = list(zip(*map(itemgetter(*names), rows), strict=True))
     for i, name in enumerate(names):
         if process := table.c[name].type.dialect_impl(dialect).bind_processor(dialect):
