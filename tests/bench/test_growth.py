@@ -1,14 +1,27 @@
 """The growth suite at smoke sizes: every figure at every size, each with floors, and the
-growth of each stated (flat, linear, worse) in the notes."""
+growth of each stated (flat, linear, worse) in the notes; the history it seeds is one HQ's own
+accounting would accept."""
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import inspect, select
 
-from bench import growth
+from allocator import BOOKLET_SIZE
+from bench import growth, p2_hq
+from bench.seed import History, current_period, seed_history, seed_hq
+from bench.servers import HEAD_BAN
+from demo.cluster import valid_bans
+from hq_server.audit import chain_ok
+from hq_server.queries import reconcile
+from hq_server.schema import audit, closed_periods, grants
+from hq_server.store import Store
+from mof_sync.store import documents
+from mof_sync.tracking import DocState
 from tests.bench.smoke import assert_finite_and_positive, smoke_report
 
 pytestmark = pytest.mark.slow
@@ -45,3 +58,32 @@ def test_growth_is_stated_against_the_ratio_of_work() -> None:
     assert growth.classify(40.0, 50) == "linear"
     assert growth.classify(120.0, 50) == "worse"
     assert growth.classify(8.0, 50) == "between flat and linear"
+
+
+def test_seeded_history_is_what_hq_itself_would_account(tmp_path: Path) -> None:
+    """Every past period reconciles (assigned = issued + blank, nothing held once closed), each
+    branch's E0402 is confirmed, and the indexes dropped for the load are back."""
+    url = f"sqlite:///{tmp_path / 'hq.db'}"
+    bans = valid_bans(30)
+    seed_hq(url, bans, p2_hq.PLAN)
+    history = seed_history(url, bans, HEAD_BAN, periods=3)
+    assert history == History(periods=3, grants=90, skipped=9, documents=90)
+    store = Store(url)
+    try:
+        accounts = store.read_sync(lambda c: reconcile(c, None))
+        closed = store.read_sync(lambda c: c.execute(select(closed_periods)).all())
+        sent = store.read_sync(lambda c: c.execute(select(documents.c.state)).scalars().all())
+        chain = store.read_sync(lambda c: c.execute(select(audit).order_by(audit.c.seq)).all())
+        names = store.read_sync(lambda c: inspect(c).get_indexes("grants"))
+    finally:
+        store.close()
+    ended = [a for a in accounts if a.key.period.has_ended(datetime.now(UTC))]
+    assert len(ended) == 3 and current_period().previous() in {a.key.period for a in ended}
+    for account in ended:
+        assert account.violations == [], account
+        assert account.held == 0 and account.blank > 0 and account.issued > 0, account
+        assert account.issued + account.blank == account.assigned == len(bans) * BOOKLET_SIZE
+    assert len(closed) == 3
+    assert sent == [DocState.CONFIRMED.value] * 90
+    assert chain_ok(chain)
+    assert {i["name"] for i in names} >= {ix.name for ix in grants.indexes}
