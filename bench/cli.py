@@ -14,12 +14,12 @@ from dataclasses import replace
 from pathlib import Path
 from time import monotonic
 
-from bench import p1_agent, p1_metrics, p2_hq, p2_pg, p2_tls, p3_mof, peers, web
+from bench import growth, p1_agent, p1_metrics, p2_hq, p2_pg, p2_tls, p3_mof, peers, web
 from bench.figures import Figure, Results, table
 from bench.servers import REPO, Server, child_environment, echo_server, profile_into
 from runtime.cli import seconds
 
-SUITES = ("p1", "p1m", "p2", "p2tls", "p3", "p4", "web", "peers")
+SUITES = ("p1", "p1m", "p2", "p2tls", "p3", "p4", "web", "peers", "growth")
 RESULTS = REPO / "bench" / "results"
 
 
@@ -103,6 +103,9 @@ def _steps(
         if args.outage_seconds is not None:
             sizes_peers = replace(sizes_peers, outage_seconds=args.outage_seconds)
         steps["peers"] = lambda _echo: peers.run(root / "peers", sizes_peers, results)
+    if "growth" in chosen:  # P2, P4 and P3 again at growing sizes, on five years of history
+        sizes_growth = growth.SMOKE if smoke else growth.FULL
+        steps["growth"] = lambda echo: growth.run(root / "growth", echo, sizes_growth, results)
     return steps
 
 

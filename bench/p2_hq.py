@@ -65,7 +65,7 @@ def run(root: Path, echo: Server, sizes: Sizes, with_usage: bool, results: Resul
     commits = sqlite_commit_loop(database, sizes.raw_commits)
     with hq_process(root, f"sqlite:///{database}") as hq:
         branches, figures = asyncio.run(
-            _burst(hq, echo, bans, period.to_year_month(), sizes, commits)
+            burst(hq, echo, bans, period.to_year_month(), sizes.connections, commits)
         )
         results.note(
             f"P2: {len(bans):,} branches over {sizes.connections} connections, "
@@ -77,19 +77,20 @@ def run(root: Path, echo: Server, sizes: Sizes, with_usage: bool, results: Resul
     return figures
 
 
-async def _burst(
+async def burst(
     hq: Server,
     echo: Server,
     bans: Sequence[str],
     year_month: str,
-    sizes: Sizes,
+    connections: int,
     commits: list[float],
 ) -> tuple[_Branches, list[Figure]]:
-    async with load.channels(echo.address, sizes.connections) as opened:
+    """The burst of `bans` to `hq` over `connections` and its floors; the branches and figures."""
+    async with load.channels(echo.address, connections) as opened:
         calls = [empty_call(opened[i % len(opened)]) for i in range(len(bans))]
         asks = [lambda c=c: c(b"", timeout=60) for c in calls]
         empty = (await load.measuring(echo, load.burst(asks))).check("echo")
-    async with load.channels(hq.address, sizes.connections) as opened:
+    async with load.channels(hq.address, connections) as opened:
         branches = _Branches(bans, year_month, opened)
         real = await load.measuring(hq, load.burst(branches.asks()))
         real.check("RequestRange burst")

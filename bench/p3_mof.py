@@ -58,11 +58,11 @@ SMOKE = Sizes(branches=200, samples=20)
 
 def run(sizes: Sizes, results: Results) -> list[Figure]:
     assigned, usage = branch_usage(sizes, scale=1)
-    seconds, documents = _timed(assigned, usage)
+    seconds, documents = timed(assigned, usage)
     lxml_only = _plain_lxml(blank_ranges(Ban(HEAD_BAN), assigned, usage))
     per_document = _read_back(documents, sizes)
-    peak, _ = _peak(assigned, usage)
-    peak_x100, documents_x100 = _peak(*branch_usage(sizes, scale=100))
+    peak, _ = peak_memory(assigned, usage)
+    peak_x100, documents_x100 = peak_memory(*branch_usage(sizes, scale=100))
     if len(documents_x100) != len(documents):
         raise RuntimeError("the x100 usage must give as many documents as the x1 usage")
     output = sum(len(d.xml) for d in documents)
@@ -105,11 +105,15 @@ def run(sizes: Sizes, results: Results) -> list[Figure]:
     ]
 
 
-def branch_usage(sizes: Sizes, scale: int) -> tuple[Assigned, dict[Ban, BranchUsage]]:
+def branch_usage(
+    sizes: Sizes, scale: int, holes: int = 1
+) -> tuple[Assigned, dict[Ban, BranchUsage]]:
     """Each branch: 1-2 grants of 1-4 booklets (times `scale`) on random tracks, used up to a
-    random point with 0-4 random holes (skipped numbers). The same seed gives the same ranges
-    at every scale; only their lengths grow."""
+    random point with 0-4 random holes (skipped numbers), times `holes`. The same seed gives the
+    same ranges at every scale; only their lengths grow. More holes keep the grants and the
+    first holes, and add others."""
     rng = random.Random(sizes.seed)
+    more = random.Random(sizes.seed + 1)  # the added holes: `rng` draws as with holes=1
     cursor = dict.fromkeys(TRACKS, 0)
     usage: dict[Ban, BranchUsage] = {}
     for ban in valid_bans(sizes.branches):
@@ -121,7 +125,7 @@ def branch_usage(sizes: Sizes, scale: int) -> tuple[Assigned, dict[Ban, BranchUs
             grant = NumberRange(cursor[track], cursor[track] + size - 1)
             cursor[track] += size
             granted.setdefault(track, []).append(grant)
-            issued.setdefault(track, []).extend(_used(rng, grant, scale))
+            issued.setdefault(track, []).extend(_used(rng, more, grant, scale, holes))
         usage[Ban(ban)] = BranchUsage(
             {t: RangeSet.of(r) for t, r in granted.items()},
             {t: RangeSet.of(r) for t, r in issued.items()},
@@ -132,14 +136,19 @@ def branch_usage(sizes: Sizes, scale: int) -> tuple[Assigned, dict[Ban, BranchUs
     return assigned, usage
 
 
-def _used(rng: random.Random, grant: NumberRange, scale: int) -> list[NumberRange]:
+def _used(
+    rng: random.Random, more: random.Random, grant: NumberRange, scale: int, holes: int
+) -> list[NumberRange]:
     """The issued part of a grant: a prefix (up to the whole) minus a few holes."""
     used = rng.randint(0, grant.count // scale) * scale
     if used == 0:
         return []
     issued = RangeSet.single(grant.begin, grant.begin + used - 1)
-    for _ in range(rng.randint(0, 4)):
-        start = grant.begin + rng.randrange(0, used // scale) * scale
+    count = rng.randint(0, 4)
+    offsets = [rng.randrange(0, used // scale) for _ in range(count)]
+    offsets += [more.randrange(0, used // scale) for _ in range(count * (holes - 1))]
+    for offset in offsets:
+        start = grant.begin + offset * scale
         issued = issued - RangeSet.single(start, start + scale - 1)
     return list(issued)
 
@@ -150,13 +159,15 @@ def _build(assigned: Assigned, usage: Mapping[Ban, BranchUsage]) -> list[MigDocu
     return build_e0402_set(head, InvoiceType.GENERAL, current_period(), blanks)
 
 
-def _timed(assigned: Assigned, usage: Mapping[Ban, BranchUsage]) -> tuple[float, list[MigDocument]]:
+def timed(assigned: Assigned, usage: Mapping[Ban, BranchUsage]) -> tuple[float, list[MigDocument]]:
     start = perf_counter()
     documents = _build(assigned, usage)
     return perf_counter() - start, documents
 
 
-def _peak(assigned: Assigned, usage: Mapping[Ban, BranchUsage]) -> tuple[int, list[MigDocument]]:
+def peak_memory(
+    assigned: Assigned, usage: Mapping[Ban, BranchUsage]
+) -> tuple[int, list[MigDocument]]:
     """Peak bytes traced while building, above what the inputs already hold."""
     tracemalloc.start()
     try:

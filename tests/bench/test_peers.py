@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bench.conftest import smoke_report
+from tests.bench.smoke import smoke_report
 
 pytestmark = pytest.mark.slow
 ZERO = {  # invariants: each must measure 0 of a positive number of numbers handed out

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pytest
 
 from bench.cli import SUITES
-from tests.bench.conftest import smoke_report
+from tests.bench.smoke import assert_finite_and_positive, smoke_report
 
 pytestmark = pytest.mark.slow
 FIGURES = {
@@ -53,22 +52,17 @@ FIGURES = {
     "p4.ceiling_per_s",
     "p4.cpu_per_report",
 }
-# The peers suite has a test of its own (tests/bench/test_peers.py): its invariants, not figures.
-CHOSEN = ",".join(suite for suite in SUITES if suite != "peers")
+# The peers suite has a test of its own (tests/bench/test_peers.py): its invariants, not figures;
+# so has the growth suite (tests/bench/test_growth.py): its figures at every size.
+CHOSEN = ",".join(suite for suite in SUITES if suite not in ("peers", "growth"))
 # Only where bench/hq_burst.py, etcd and PostgreSQL are all there; the JSON says when not.
 PG_FIGURES = {"p2.pg_burst_seconds", "p2.pg_grants_per_s", "p2.pg_p99"}
 
 
 def test_smoke_run_reports_every_figure_finite_and_positive(tmp_path: Path) -> None:
-    out = tmp_path / "smoke.json"
-    report = smoke_report(CHOSEN, out, 240)
+    report = smoke_report(CHOSEN, tmp_path / "smoke.json", timeout=240)
     figures = {figure["key"]: figure for figure in report["figures"]}
     pg_skipped = any(note.startswith("P2 PostgreSQL skipped") for note in report["notes"])
     assert set(figures) == FIGURES | (set() if pg_skipped else PG_FIGURES)
-    for key, figure in figures.items():
-        assert figure["floors"], f"{key} has no floor"
-        numbers = [figure["value"]]
-        for floor in figure["floors"].values():
-            numbers += [floor["value"], floor["ratio"]]
-        assert all(math.isfinite(n) and n > 0 for n in numbers), (key, figure)
+    assert_finite_and_positive(figures)
     assert report["machine"]["nproc"] >= 1
