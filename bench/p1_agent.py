@@ -58,7 +58,7 @@ class Sizes:
 
 
 FULL = Sizes(latency_calls=3000, seconds=4.0, fsync_writes=2000, warm_numbers=2000)
-SMOKE = Sizes(latency_calls=60, seconds=0.2, fsync_writes=50, warm_numbers=20)
+SMOKE = Sizes(latency_calls=60, seconds=0.6, fsync_writes=50, warm_numbers=20)
 
 
 @dataclass(frozen=True, slots=True)

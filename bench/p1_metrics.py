@@ -44,7 +44,7 @@ class Sizes:
 
 # Many short alternating rounds: both agents see the same changes in the machine's load.
 FULL = Sizes(rounds=40, calls=100, seconds=4.0, hook_calls=200_000)
-SMOKE = Sizes(rounds=2, calls=30, seconds=0.2, hook_calls=2_000)
+SMOKE = Sizes(rounds=2, calls=30, seconds=0.6, hook_calls=2_000)
 
 
 def run(root: Path, echo: Server, sizes: Sizes) -> list[Figure]:

@@ -41,7 +41,7 @@ class Sizes:
 
 
 FULL = Sizes(rate=220.0, seconds=20.0, capacity_seconds=5.0, connections=100)
-SMOKE = Sizes(rate=100.0, seconds=0.5, capacity_seconds=0.2, connections=10)
+SMOKE = Sizes(rate=100.0, seconds=0.5, capacity_seconds=0.6, connections=10)
 
 
 def run(

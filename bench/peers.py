@@ -70,7 +70,7 @@ class Sizes:
 
 
 FULL = Sizes(latency_calls=3000, seconds=4.0, wan_calls=300, kill_after=2000, outage_seconds=60)
-SMOKE = Sizes(latency_calls=60, seconds=0.2, wan_calls=20, kill_after=100, outage_seconds=1.0)
+SMOKE = Sizes(latency_calls=60, seconds=0.6, wan_calls=20, kill_after=100, outage_seconds=1.0)
 
 
 @dataclass

@@ -49,7 +49,12 @@ class Server:
     proc: Proc | None = field(default=None, compare=False, repr=False)  # to stop it early
 
     def cpu(self) -> float:
-        """User + system CPU seconds of the process so far, every thread (Linux /proc)."""
+        """User + system CPU seconds of the process so far, every thread (Linux /proc).
+
+        In clock ticks (10 ms here; this kernel keeps no finer count): a window that measures
+        CPU must hold many of them, which is why even the smoke sizes run 0.6 s windows (at
+        0.2 s, at load 10, an agent's CPU per number now and then read 0).
+        """
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
