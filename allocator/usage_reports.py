@@ -7,7 +7,7 @@ reports, a change after the period's E0402 went to the MOF) changes nothing at a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -54,8 +54,12 @@ class HeldGrant:
         """Which E0402 reports this grant's blanks."""
         return (self.year_month, self.invoice_type, self.branch_ban)
 
-    def period_has_ended(self, now: datetime) -> bool:
-        return Period.from_year_month(self.year_month).has_ended(now)
+
+def ended_periods(grants: Iterable[HeldGrant], now: datetime) -> frozenset[str]:
+    """The YearMonths of these grants whose period has ended at `now` (each parsed once: a
+    batch's grants share one or two periods)."""
+    year_months = {grant.year_month for grant in grants}
+    return frozenset(ym for ym in year_months if Period.from_year_month(ym).has_ended(now))
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +94,12 @@ class Decisions:
 def decide_reports(reports: Sequence[UsageReport], known: Known) -> Decisions:
     """Keep the furthest state of each grant (merge_report): order-free and idempotent."""
     current = dict(known.states)
+    ended = ended_periods(known.grants.values(), known.now)
     branches: dict[str, BranchReported] = {}
     outcomes: list[int | DomainError] = []
     for report in reports:
         try:
-            moved, added, states = decide_report(report, known, current)
+            moved, added, states = decide_report(report, known, ended, current)
         except DomainError as error:
             outcomes.append(error)
             continue
@@ -107,7 +112,7 @@ def decide_reports(reports: Sequence[UsageReport], known: Known) -> Decisions:
 
 
 def decide_report(
-    report: UsageReport, known: Known, current: Mapping[str, UsageState]
+    report: UsageReport, known: Known, ended: frozenset[str], current: Mapping[str, UsageState]
 ) -> tuple[int, int, dict[str, UsageState]]:
     """(grants moved, numbers added to the issued total, the new states) of one report, or
     the DomainError that refuses it whole."""
@@ -122,7 +127,7 @@ def decide_report(
         before = states.get(grant.id) or current[grant.id]
         said = UsageState(item.next_number, RangeSet.of(item.skipped), item.final)
         merged = merge_report(grant.numbers, before, said)
-        if merged.moved and grant.period_has_ended(known.now):
+        if merged.moved and grant.year_month in ended:
             require_blanks_not_reported(grant, known.blanks_sent)
         states[grant.id] = merged.state
         moved += merged.moved

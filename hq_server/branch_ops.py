@@ -21,6 +21,7 @@ from allocator.usage_reports import (
     Known,
     UsageReport,
     decide_reports,
+    ended_periods,
 )
 from hq_server.grant_batch import CHUNK
 from hq_server.records import track_range
@@ -67,11 +68,12 @@ def report_usages(
     it moved, or why it was refused (a refused report changes nothing)."""
     stored = stored_grants(conn, sorted({g.grant_id for r in reports for g in r.grants}))
     held = {grant_id: grant.held for grant_id, grant in stored.items()}
+    ended = ended_periods(held.values(), now)
     known = Known(
         registered(conn, {r.branch.value for r in reports}, stored),
         held,
         {grant_id: grant.state for grant_id, grant in stored.items()},
-        blanks_sent(conn, [g for g in held.values() if g.period_has_ended(now)]),
+        blanks_sent(conn, [g for g in held.values() if g.year_month in ended]),
         now,
     )
     decided = decide_reports(reports, known)
