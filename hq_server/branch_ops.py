@@ -5,25 +5,23 @@ Each function runs inside one fenced transaction (`conn`) and takes `now` from t
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from allocator import (
-    Ban,
-    BlanksReported,
-    DomainError,
-    NotFound,
-    NumberRange,
-    Period,
-    PermissionDenied,
-    RangeSet,
-    TrackRange,
-    UsageState,
-    merge_report,
+from allocator import Ban, DomainError, NumberRange, RangeSet, UsageState
+from allocator.usage_reports import (
+    BlanksKey,
+    BranchReported,
+    GrantProgress,
+    HeldGrant,
+    Known,
+    UsageReport,
+    decide_reports,
+    ended_periods,
 )
 from hq_server.grant_batch import CHUNK
 from hq_server.records import track_range
@@ -39,32 +37,10 @@ SAMPLE_WINDOW = timedelta(hours=2)
 
 
 @dataclass(frozen=True, slots=True)
-class GrantProgress:
-    """One GrantUsage of a report: the agent's state of one grant (its skips: at least the
-    new ones)."""
-
-    grant_id: str
-    next_number: int
-    skipped: Sequence[NumberRange]
-    final: bool
-
-
-@dataclass(frozen=True, slots=True)
-class UsageReport:
-    branch: Ban
-    agent_time: datetime | None
-    grants: Sequence[GrantProgress]
-
-
-@dataclass(frozen=True, slots=True)
 class StoredGrant:
     """A grant as a usage report needs it, read with its skipped ranges in one query."""
 
-    id: str
-    branch_ban: str
-    year_month: str
-    invoice_type: str
-    numbers: TrackRange
+    held: HeldGrant
     state: UsageState
     skip_rows: tuple[NumberRange, ...]  # as stored: one row per range
 
@@ -86,56 +62,24 @@ def report_usage(
 def report_usages(
     conn: Connection, now: datetime, reports: Sequence[UsageReport]
 ) -> list[int | DomainError]:
-    """Keep the furthest state of each grant (allocator.merge_report): order-free and
+    """Keep the furthest state of each grant (allocator.decide_reports): order-free and
     idempotent. The reports queued together are decided in arrival order from one read of
     their branches and grants, and written with one statement per table; each gets the grants
     it moved, or why it was refused (a refused report changes nothing)."""
     stored = stored_grants(conn, sorted({g.grant_id for r in reports for g in r.grants}))
-    known = registered(conn, {r.branch.value for r in reports}, stored)
-    current = {grant_id: grant.state for grant_id, grant in stored.items()}
-    touched: dict[str, tuple[datetime | None, int]] = {}  # per branch: agent time, issued added
-    outcomes: list[int | DomainError] = []
-    for report in reports:
-        try:
-            moved, added, states = decide_report(conn, now, report, known, stored, current)
-        except DomainError as error:
-            outcomes.append(error)
-            continue
-        current.update(states)
-        ban = report.branch.value
-        touched[ban] = (report.agent_time, touched.get(ban, (None, 0))[1] + added)
-        outcomes.append(moved)
-    write_grants(conn, [(stored[gid], state) for gid, state in current.items()])
-    write_branches(conn, now, touched)
-    return outcomes
-
-
-def decide_report(
-    conn: Connection,
-    now: datetime,
-    report: UsageReport,
-    known: set[str],
-    stored: dict[str, StoredGrant],
-    current: dict[str, UsageState],
-) -> tuple[int, int, dict[str, UsageState]]:
-    """(grants moved, numbers added to the issued total, the new states) of one report."""
-    if report.branch.value not in known:
-        raise NotFound(f"branch {report.branch} is not registered at this HQ")
-    states: dict[str, UsageState] = {}
-    moved = added = 0
-    for item in report.grants:
-        grant = stored.get(item.grant_id)
-        if grant is None or grant.branch_ban != report.branch.value:
-            raise PermissionDenied(f"grant {item.grant_id!r} is not held by branch {report.branch}")
-        before = states.get(grant.id) or current[grant.id]
-        said = UsageState(item.next_number, RangeSet.of(item.skipped), item.final)
-        merged = merge_report(grant.numbers, before, said)
-        if merged.moved and Period.from_year_month(grant.year_month).has_ended(now):
-            require_blanks_not_reported(conn, grant)
-        states[grant.id] = merged.state
-        moved += merged.moved
-        added += merged.issued_added(before)
-    return moved, added, states
+    held = {grant_id: grant.held for grant_id, grant in stored.items()}
+    ended = ended_periods(held.values(), now)
+    known = Known(
+        registered(conn, {r.branch.value for r in reports}, stored),
+        held,
+        {grant_id: grant.state for grant_id, grant in stored.items()},
+        blanks_sent(conn, [g for g in held.values() if g.year_month in ended]),
+        now,
+    )
+    decided = decide_reports(reports, known)
+    write_grants(conn, [(stored[gid], state) for gid, state in decided.states.items()])
+    write_branches(conn, now, decided.branches)
+    return list(decided.outcomes)
 
 
 # The statements of the hot path, built once: building one costs more than running it.
@@ -185,6 +129,15 @@ ADD_SAMPLES = insert(usage_samples).from_select(
     ).where(branches.c.ban.in_(bindparam("bans", expanding=True))),
 )
 PRUNE_SAMPLES = usage_samples.delete().where(usage_samples.c.at < bindparam("before"))
+E0402_SENT = (
+    select(
+        documents.c.year_month, documents.c.invoice_type, documents.c.branch_ban, documents.c.name
+    )
+    .where(documents.c.message_type == "E0402")
+    .where(documents.c.branch_ban.in_(bindparam("bans", expanding=True)))
+    .where(documents.c.year_month.in_(bindparam("periods", expanding=True)))
+    .order_by(documents.c.name)
+)
 
 
 def chunks(values: list[str]) -> Iterator[list[str]]:
@@ -192,13 +145,13 @@ def chunks(values: list[str]) -> Iterator[list[str]]:
         yield values[start : start + CHUNK]
 
 
-def registered(conn: Connection, bans: set[str], stored: dict[str, StoredGrant]) -> set[str]:
+def registered(conn: Connection, bans: set[str], stored: dict[str, StoredGrant]) -> frozenset[str]:
     """Which of `bans` are registered: a branch holding a grant is (a foreign key says so), the
     others are looked up (an unknown branch, or a report naming no grant of its own)."""
-    known = {grant.branch_ban for grant in stored.values()} & bans
+    known = {grant.held.branch_ban for grant in stored.values()} & bans
     for part in chunks(sorted(bans - known)):
         known.update(row.ban for row in conn.execute(REGISTERED, {"bans": part}))
-    return known
+    return frozenset(known)
 
 
 def stored_grants(conn: Connection, ids: list[str]) -> dict[str, StoredGrant]:
@@ -215,14 +168,11 @@ def stored_grant(rows: list[Any]) -> StoredGrant:
     skip_rows = tuple(
         NumberRange(r.skip_begin, r.skip_end) for r in rows if r.skip_begin is not None
     )
+    held = HeldGrant(
+        first.id, first.branch_ban, first.year_month, first.invoice_type, track_range(first)
+    )
     return StoredGrant(
-        first.id,
-        first.branch_ban,
-        first.year_month,
-        first.invoice_type,
-        track_range(first),
-        UsageState(first.next_number, RangeSet.of(skip_rows), first.final),
-        skip_rows,
+        held, UsageState(first.next_number, RangeSet.of(skip_rows), first.final), skip_rows
     )
 
 
@@ -230,18 +180,18 @@ def write_grants(conn: Connection, changed: list[tuple[StoredGrant, UsageState]]
     """Cursors and final flags that moved; skip sets as ranges: a range that grew or joined
     another replaces the rows it covers (what changed is written, not the grant's history)."""
     cursors = [
-        {"grant": g.id, "cursor": s.next_number, "closed": s.final}
+        {"grant": g.held.id, "cursor": s.next_number, "closed": s.final}
         for g, s in changed
         if (s.next_number, s.final) != (g.state.next_number, g.state.final)
     ]
     gone = [
-        {"grant": g.id, "first": r.begin}
+        {"grant": g.held.id, "first": r.begin}
         for g, s in changed
         for r in g.skip_rows
         if r not in s.skipped.ranges
     ]
     new = [
-        {"grant_id": g.id, "begin": r.begin, "end": r.end}
+        {"grant_id": g.held.id, "begin": r.begin, "end": r.end}
         for g, s in changed
         for r in s.skipped
         if r not in g.skip_rows
@@ -254,16 +204,17 @@ def write_grants(conn: Connection, changed: list[tuple[StoredGrant, UsageState]]
         conn.execute(ADD_SKIP_ROW, new)
 
 
-def write_branches(
-    conn: Connection, now: datetime, touched: dict[str, tuple[datetime | None, int]]
-) -> None:
+def write_branches(conn: Connection, now: datetime, touched: Mapping[str, BranchReported]) -> None:
     """Each reporting branch: when it reported, its running issued total, and a sample of it
     for the burn rate (prune_samples drops the old ones)."""
     if not touched:
         return
     conn.execute(
         BRANCH_REPORTED,
-        [{"branch": b, "at": now, "agent_time": t, "added": n} for b, (t, n) in touched.items()],
+        [
+            {"branch": ban, "at": now, "agent_time": told.agent_time, "added": told.issued_added}
+            for ban, told in touched.items()
+        ],
     )
     for part in chunks(sorted(touched)):
         conn.execute(ADD_SAMPLES, {"at": now, "bans": part})
@@ -274,21 +225,17 @@ def prune_samples(conn: Connection, now: datetime) -> None:
     conn.execute(PRUNE_SAMPLES, {"before": now - SAMPLE_WINDOW})
 
 
-def require_blanks_not_reported(conn: Connection, row: Any) -> None:
-    """Once a branch's E0402 of a period went to the MOF, its usage there no longer moves."""
-    sent = conn.execute(
-        select(documents.c.name)
-        .where(documents.c.message_type == "E0402")
-        .where(documents.c.year_month == row.year_month)
-        .where(documents.c.invoice_type == row.invoice_type)
-        .where(documents.c.branch_ban == row.branch_ban)
-        .limit(1)
-    ).first()
-    if sent is not None:
-        raise BlanksReported(
-            f"grant {row.id} of period {row.year_month}: this change came after the period's "
-            f"E0402 ({sent.name}) was handed to the MOF, so HQ keeps what was reported; if the "
-            f"numbers really changed, an operator sends a correction (einv-admin reports E0402 "
-            f"--period {row.year_month} --correction)",
-            row.id,
+def blanks_sent(conn: Connection, ended: Sequence[HeldGrant]) -> dict[BlanksKey, str]:
+    """The E0402 already handed to the MOF for these grants (of ended periods): one query per
+    chunk of branches, none when every grant is of an open period (the usual report)."""
+    wanted = {grant.blanks_key for grant in ended}
+    sent: dict[BlanksKey, str] = {}
+    for part in chunks(sorted({ban for _, _, ban in wanted})):
+        rows = conn.execute(
+            E0402_SENT, {"bans": part, "periods": sorted({ym for ym, _, _ in wanted})}
         )
+        for row in rows:
+            key = (row.year_month, row.invoice_type, row.branch_ban)
+            if key in wanted:
+                sent.setdefault(key, row.name)
+    return sent

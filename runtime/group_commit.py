@@ -49,6 +49,14 @@ class Failed:
     error: Exception
 
 
+class _RolledBack(Exception):
+    """A lone run's refusal, raised out of its transaction so that nothing of it commits."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(error)
+        self.error = error
+
+
 @dataclass(frozen=True, slots=True)
 class Together(Generic[Tx]):
     """A change decided together with the others of its `kind` queued next to it, in one
@@ -160,17 +168,35 @@ class GroupCommit(Generic[Tx]):
 
     def _write(self, changes: Sequence[Change[Tx]], key: Hashable) -> list[Any]:
         """In the worker thread: the whole batch in one transaction."""
+        runs = list(_runs(changes))
         try:
             with self._transactions.begin(key) as tx:
-                outcomes = list(self._apply_each(tx, changes))
+                if len(runs) == 1:
+                    outcomes = self._apply_alone(tx, runs[0])
+                else:
+                    outcomes = list(self._apply_each(tx, runs))
+        except _RolledBack as refused:  # the one run was refused: nothing was written
+            return [Failed(refused.error)] * len(changes)
         except Exception as error:  # the transaction is lost: nothing of the batch happened
             return [Failed(self._transactions.lost(error))] * len(changes)
         self.commits += 1
         self.changes += len(changes)
         return outcomes
 
-    def _apply_each(self, tx: Tx, changes: Sequence[Change[Tx]]) -> Iterator[Any]:
-        for group in _runs(changes):
+    def _apply_alone(self, tx: Tx, group: list[Change[Tx]]) -> list[Any]:
+        """A batch of one run needs no savepoint (two statements): the transaction is the
+        savepoint, rolled back whole if the run is refused, the same outcome as in one."""
+        try:
+            results = _apply(tx, group)
+        except Exception as error:
+            refused = self._transactions.refusal(error)
+            if refused is None:
+                raise
+            raise _RolledBack(refused) from error
+        return [self._outcome(r) for r in results]
+
+    def _apply_each(self, tx: Tx, runs: Sequence[list[Change[Tx]]]) -> Iterator[Any]:
+        for group in runs:
             try:
                 with self._transactions.savepoint(tx):
                     results = _apply(tx, group)

@@ -14,14 +14,15 @@ from pathlib import Path
 import grpc
 import pytest
 from alembic import command
-from sqlalchemy import Connection, create_engine, select, text
+from sqlalchemy import Connection, create_engine, insert, select, text
 
-from allocator import Ban, NotFound, NumberRange, OverlappingRange, PermissionDenied
+from allocator import Ban, BlanksReported, NotFound, NumberRange, OverlappingRange, PermissionDenied
 from hq_server.app import scheduled_work
 from hq_server.branch_ops import GrantProgress, UsageReport, report_usages
 from hq_server.migrate import alembic_config
 from hq_server.schema import branches, grants, skipped, usage_samples
 from hq_server.store import Store
+from mof_sync.store import documents
 from protos.einvoice.v1 import admin_pb2, branch_pb2, common_pb2
 from tests.conftest import BRANCH_BANS
 from tests.hq_server.conftest import HqHandle
@@ -210,3 +211,49 @@ async def test_the_scheduler_drops_samples_older_than_the_window(hq: HqHandle) -
     hq.app.store.write_sync(token, lambda conn: scheduled_work(conn, late))
     # 150 - 120 minutes: the samples at 30 and 150 stay, of both branches
     assert samples() == [(A.value, 20), (B.value, 50), (A.value, 30), (B.value, 50)]
+
+
+async def test_usage_after_the_periods_e0402_went_to_the_mof_is_refused(hq: HqHandle) -> None:
+    a, b = await two_grants(hq)
+    ended = datetime(2027, 3, 1, tzinfo=UTC)  # after period 11512
+    with hq.app.store.write_engine.begin() as conn:
+        type_code = conn.execute(select(grants.c.invoice_type).where(grants.c.id == a)).scalar()
+        conn.execute(
+            insert(documents).values(
+                name="E0402-A-11512",
+                key="k",
+                message_type="E0402",
+                head_ban="22099131",
+                branch_ban=A.value,
+                invoice_type=type_code,
+                year_month="11512",
+                track="AB",
+                revision=0,
+                part=1,
+                parts=1,
+                mig_version="4.1",
+                sha256="0" * 64,
+                content=b"",
+                state="sent",
+                attempts=1,
+                written_at=ended,
+                updated_at=ended,
+            )
+        )
+    token = hq.app.coordinator.token()
+    outcomes = hq.app.store.write_sync(
+        token,
+        lambda conn: report_usages(
+            conn,
+            ended,
+            [
+                UsageReport(A, None, [usage(a, 20)]),  # A's E0402 is out: refused
+                UsageReport(A, None, [usage(a, 0)]),  # moves nothing: accepted
+                UsageReport(B, None, [usage(b, 120)]),  # B's is not: accepted
+            ],
+        ),
+    )
+    assert isinstance(outcomes[0], BlanksReported) and "E0402-A-11512" in str(outcomes[0])
+    assert outcomes[1:] == [0, 1]
+    with hq.app.store.read_engine.connect() as conn:
+        assert stored(conn, A.value)[0] == 0 and stored(conn, B.value)[0] == 20

@@ -23,6 +23,7 @@ class SqliteTransactions:
         self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.conn.execute("CREATE TABLE IF NOT EXISTS t (key TEXT, value INTEGER UNIQUE)")
         self.begun: list[Hashable] = []
+        self.savepoints = 0
         self.fail_commit = False
 
     @contextlib.contextmanager
@@ -40,6 +41,7 @@ class SqliteTransactions:
 
     @contextlib.contextmanager
     def savepoint(self, tx: sqlite3.Connection) -> Iterator[None]:
+        self.savepoints += 1
         tx.execute("SAVEPOINT one")
         try:
             yield
@@ -96,6 +98,28 @@ async def test_a_refused_change_rolls_back_alone(storage: SqliteTransactions) ->
     assert outcomes[0] == 1 and outcomes[2] == 2
     assert isinstance(outcomes[1], Refused) and "value taken" in str(outcomes[1])
     assert storage.rows() == [("a", 1), ("a", 2)] and group.commits == 1
+
+
+async def test_a_lone_run_needs_no_savepoint_and_a_refused_one_leaves_nothing(
+    storage: SqliteTransactions,
+) -> None:
+    group = commit_of(storage)
+
+    def write_then_refuse(tx: sqlite3.Connection, items: list[int]) -> list[object]:
+        for v in items:
+            tx.execute("INSERT INTO t VALUES ('g', ?)", (v,))
+        raise Refused("refused after writing")
+
+    assert await group.submit(insert("a", 1)) == 1
+    outcomes = await asyncio.gather(
+        group.submit(Together("g", 2, write_then_refuse)),
+        group.submit(Together("g", 3, write_then_refuse)),
+        return_exceptions=True,
+    )
+    assert all(isinstance(o, Refused) and "after writing" in str(o) for o in outcomes)
+    assert storage.rows() == [("a", 1)] and storage.savepoints == 0
+    assert group.commits == 1  # the refused run's transaction was rolled back, not committed
+    assert await group.submit(insert("a", 4)) == 4  # and the storage is usable after it
 
 
 async def test_a_lost_transaction_fails_every_change_and_writes_nothing(
