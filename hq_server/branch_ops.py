@@ -5,7 +5,7 @@ Each function runs inside one fenced transaction (`conn`) and takes `now` from t
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,7 +23,6 @@ from allocator.usage_reports import (
     decide_reports,
     ended_periods,
 )
-from hq_server.grant_batch import CHUNK
 from hq_server.records import track_range
 from hq_server.schema import (
     branches,
@@ -32,6 +31,7 @@ from hq_server.schema import (
     usage_samples,
 )
 from mof_sync.store import documents
+from runtime.in_lists import in_batches
 
 SAMPLE_WINDOW = timedelta(hours=2)
 
@@ -140,16 +140,11 @@ E0402_SENT = (
 )
 
 
-def chunks(values: list[str]) -> Iterator[list[str]]:
-    for start in range(0, len(values), CHUNK):
-        yield values[start : start + CHUNK]
-
-
 def registered(conn: Connection, bans: set[str], stored: dict[str, StoredGrant]) -> frozenset[str]:
     """Which of `bans` are registered: a branch holding a grant is (a foreign key says so), the
     others are looked up (an unknown branch, or a report naming no grant of its own)."""
     known = {grant.held.branch_ban for grant in stored.values()} & bans
-    for part in chunks(sorted(bans - known)):
+    for part in in_batches(sorted(bans - known)):
         known.update(row.ban for row in conn.execute(REGISTERED, {"bans": part}))
     return frozenset(known)
 
@@ -157,7 +152,7 @@ def registered(conn: Connection, bans: set[str], stored: dict[str, StoredGrant])
 def stored_grants(conn: Connection, ids: list[str]) -> dict[str, StoredGrant]:
     """The grants named, each with its skipped ranges: one query (a grant, then its ranges)."""
     rows: dict[str, list[Any]] = {}
-    for part in chunks(ids):
+    for part in in_batches(ids):
         for row in conn.execute(GRANTS_WITH_SKIPS, {"ids": part}):
             rows.setdefault(row.id, []).append(row)
     return {grant_id: stored_grant(found) for grant_id, found in rows.items()}
@@ -216,7 +211,7 @@ def write_branches(conn: Connection, now: datetime, touched: Mapping[str, Branch
             for ban, told in touched.items()
         ],
     )
-    for part in chunks(sorted(touched)):
+    for part in in_batches(sorted(touched)):
         conn.execute(ADD_SAMPLES, {"at": now, "bans": part})
 
 
@@ -230,7 +225,7 @@ def blanks_sent(conn: Connection, ended: Sequence[HeldGrant]) -> dict[BlanksKey,
     chunk of branches, none when every grant is of an open period (the usual report)."""
     wanted = {grant.blanks_key for grant in ended}
     sent: dict[BlanksKey, str] = {}
-    for part in chunks(sorted({ban for _, _, ban in wanted})):
+    for part in in_batches(sorted({ban for _, _, ban in wanted})):
         rows = conn.execute(
             E0402_SENT, {"bans": part, "periods": sorted({ym for ym, _, _ in wanted})}
         )

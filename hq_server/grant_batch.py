@@ -37,8 +37,7 @@ from hq_server import audit
 from hq_server.queries import is_closed
 from hq_server.records import assignment_rows, pool_free_runs, pool_of, quota_of, track_range
 from hq_server.schema import assignments, branches, grants
-
-CHUNK = 500  # bound on the size of an IN (...) list
+from runtime.in_lists import in_batches
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +117,8 @@ def as_records(
 def rows_by(conn: Connection, table: Any, column: Any, values: list[str]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     unique = sorted(set(values))
-    for start in range(0, len(unique), CHUNK):
-        query = select(table).where(column.in_(unique[start : start + CHUNK]))
+    for part in in_batches(unique):
+        query = select(table).where(column.in_(part))
         found.update({getattr(row, column.name): row for row in conn.execute(query)})
     return found
 
@@ -154,14 +153,14 @@ def load_pool(conn: Connection, pool: PoolKey, bans: list[str]) -> PoolSnapshot:
 def branch_grants(conn: Connection, pool: PoolKey, bans: list[str]) -> dict[Ban, BranchGrants]:
     """Per branch: booklets granted in the pool, and its latest grant."""
     held: dict[Ban, BranchGrants] = {}
-    for start in range(0, len(bans), CHUNK):
+    for part in in_batches(bans):
         rows = conn.execute(
             select(
                 grants.c.branch_ban, grants.c.booklets, grants.c.track, grants.c.begin, grants.c.end
             )
             .where(grants.c.year_month == pool.year_month)
             .where(grants.c.invoice_type == pool.type_code)
-            .where(grants.c.branch_ban.in_(bans[start : start + CHUNK]))
+            .where(grants.c.branch_ban.in_(part))
             .order_by(grants.c.granted_at, grants.c.track, grants.c.begin)
         )
         for row in rows:

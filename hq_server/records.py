@@ -30,6 +30,7 @@ from allocator import (
     free_runs,
 )
 from hq_server.schema import assignments, branches, grants, skipped
+from runtime.in_lists import in_batches
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,8 +155,7 @@ def refill_of(row: Row[Any]) -> RefillPolicy:
 
 def skipped_by_grant(conn: Connection, grant_ids: list[str]) -> dict[str, RangeSet]:
     found: dict[str, list[NumberRange]] = {}
-    for chunk_start in range(0, len(grant_ids), 500):
-        chunk = grant_ids[chunk_start : chunk_start + 500]
+    for chunk in in_batches(grant_ids):
         for row in conn.execute(select(skipped).where(skipped.c.grant_id.in_(chunk))):
             found.setdefault(row.grant_id, []).append(NumberRange(row.begin, row.end))
     return {gid: RangeSet.of(ranges) for gid, ranges in found.items()}

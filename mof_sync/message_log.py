@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from allocator.period import TAIPEI
 from mof_sync.turnkey import correlation_id, pack_source
+from runtime.in_lists import in_batches
 
 _messages = table(
     "TURNKEY_MESSAGE_LOG",
@@ -41,7 +42,6 @@ _events = table(
     "TURNKEY_SYSEVENT_LOG", column("UUID"), column("ERRORCODE"), *(column(m) for m in _MESSAGES)
 )
 _ERROR_CODE = re.compile(r"E\d{4}")
-_BATCH = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +116,7 @@ def _error_codes(engine: Engine, message_ids: Sequence[str]) -> dict[str, str]:
     codes: dict[str, str] = {}
     try:
         with engine.connect() as connection:
-            for start in range(0, len(message_ids), _BATCH):
-                batch = list(message_ids[start : start + _BATCH])
+            for batch in in_batches(message_ids):
                 query = select(_events).where(_events.c.UUID.in_(batch))
                 for row in connection.execute(query):
                     code = _event_code(row)

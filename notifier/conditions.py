@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Row, insert, select, update
 from allocator import NotFound, PoolKey
 from notifier.model import Alert, Fact, Kind
 from notifier.outbox import EXTERNAL, OPEN, RESOLVED, RULE, conditions
+from runtime.in_lists import in_batches
 
 
 def sync_conditions(conn: Connection, now: datetime, alerts: Sequence[Alert]) -> tuple[int, int]:
@@ -111,8 +112,7 @@ def acknowledge(conn: Connection, now: datetime, key: str, by: str) -> Row:
 def rows_by_key(conn: Connection, keys: Iterable[str]) -> dict[str, Row]:
     found: dict[str, Row] = {}
     ordered = sorted(set(keys))
-    for start in range(0, len(ordered), 500):  # under every driver's bound-parameter limit
-        chunk = ordered[start : start + 500]
+    for chunk in in_batches(ordered):
         for row in conn.execute(select(conditions).where(conditions.c.key.in_(chunk))):
             found[row.key] = row
     return found
@@ -127,8 +127,7 @@ def _unchanged(row: Row | None, alert: Alert) -> bool:
 
 
 def _touch(conn: Connection, now: datetime, keys: list[str]) -> None:
-    for start in range(0, len(keys), 500):
-        chunk = keys[start : start + 500]
+    for chunk in in_batches(keys):
         conn.execute(update(conditions).where(conditions.c.key.in_(chunk)).values(last_seen=now))
 
 

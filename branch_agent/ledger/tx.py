@@ -21,8 +21,7 @@ from allocator import (
 )
 from branch_agent.ledger.schema import iso
 from branch_agent.model import AgentConfig, GrantRecord, HeldGrant
-
-IN_LIST = 500  # request ids per SELECT ... IN (...), under SQLite's parameter limit
+from runtime.in_lists import in_batches
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,8 +184,7 @@ class Tx:
         """The calls already answered under these request ids (a POS retrying)."""
         found: dict[str, PosRequestRow] = {}
         unique = sorted(set(request_ids))
-        for start in range(0, len(unique), IN_LIST):
-            chunk = unique[start : start + IN_LIST]
+        for chunk in in_batches(unique):
             rows = self.conn.execute(
                 "SELECT request_id, terminal_id, invoice_type, count, year_month, numbers "
                 f"FROM pos_requests WHERE request_id IN ({','.join('?' * len(chunk))})",
