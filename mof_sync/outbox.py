@@ -6,6 +6,7 @@ through pickup, the platform's result, retries and failure, persisting everythin
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -54,6 +55,9 @@ from mof_sync.turnkey import (
 # Files older than the oldest open document (less this margin) cannot be about it.
 _RESULT_MARGIN = timedelta(days=1)
 _STATUS_CODE = re.compile(r"E\d{4}")
+# Turnkey writes its result files in place: one that does not parse yet and changed this
+# recently is read again at the next poll instead of being recorded as unreadable for good.
+RESULT_SETTLE_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +215,8 @@ class TurnkeyOutbox:
             try:
                 found = read_result_file(path)
             except (MigError, OSError) as error:
+                if _maybe_half_written(path):
+                    continue  # Turnkey may still be writing it: read it again next poll
                 problems.append((str(path), str(error)))
                 files.append({"path": str(path), "problem": str(error), "seen_at": now})
                 continue
@@ -327,6 +333,13 @@ class TurnkeyOutbox:
             )
             self._rewrite(connection, document, snapshot(self.folders, document.key.message))
             queries.save_step(connection, document, Step(again, rewrite=True), now)
+
+
+def _maybe_half_written(path: Path) -> bool:
+    try:
+        return time.time() - path.stat().st_mtime < RESULT_SETTLE_SECONDS
+    except OSError:
+        return False  # gone meanwhile: what it was is recorded, once
 
 
 def _found(document: TrackedDocument | None, name: str) -> TrackedDocument:

@@ -3,6 +3,8 @@ failures, the never-twice rule, the message log, and the E0402 deadlines."""
 
 from __future__ import annotations
 
+import os
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +21,7 @@ from mof_sync.e0402 import build_e0402, build_e0402_set
 from mof_sync.errors import AlreadySent
 from mof_sync.message_log import MessageLog
 from mof_sync.mig import MessageType
-from mof_sync.outbox import TurnkeyOutbox
+from mof_sync.outbox import RESULT_SETTLE_SECONDS, TurnkeyOutbox
 from mof_sync.store import metadata
 from mof_sync.tracking import DocState
 from mof_sync.turnkey import TurnkeyFolders, temporary_name, write_atomically
@@ -220,7 +222,10 @@ def test_unmatched_and_unreadable_results_are_reported(
     outbox.submit(period_documents(0), NOW)
     folder = folders.results()[0]
     folder.mkdir(parents=True)
-    (folder / "bomb.xml").write_bytes(b'<!DOCTYPE a [<!ENTITY a "aaaa">]><a>&a;</a>')
+    bomb = folder / "bomb.xml"
+    bomb.write_bytes(b'<!DOCTYPE a [<!ENTITY a "aaaa">]><a>&a;</a>')
+    settled = time.time() - RESULT_SETTLE_SECONDS - 1  # unreadable, and no longer changing
+    os.utime(bomb, (settled, settled))
     double.upcast(NOW)
     double.deliver(NOW)
     # A result about a message no file of ours was packed as (sent by some other program).
@@ -232,6 +237,27 @@ def test_unmatched_and_unreadable_results_are_reported(
     assert [path for path, _ in report.unreadable] == [str(folder / "bomb.xml")]
     assert "DOCTYPE" in report.unreadable[0][1]
     assert outbox.poll(NOW).unreadable == ()  # each result file is read once
+
+
+def test_a_result_file_still_being_written_is_read_when_complete(
+    engine: Engine, folders: TurnkeyFolders, double: TurnkeyDouble
+) -> None:
+    """Turnkey writes a result in place: a poll that finds it half written must not give up on
+    it (the document would never be confirmed), only read it again once it is whole."""
+    outbox = TurnkeyOutbox(engine, folders)
+    (document,) = period_documents(0)
+    outbox.submit([document], NOW)
+    double.upcast(NOW)
+    double.deliver(NOW)
+    (result,) = [p for d in folders.results() if d.is_dir() for p in d.rglob("*.xml")]
+    whole = result.read_bytes()
+    result.write_bytes(whole[: len(whole) // 2])  # caught in the middle of Turnkey's write
+    report = outbox.poll(NOW)
+    assert report.unreadable == ()
+    assert states(outbox)[document.file_name][0] is DocState.PICKED_UP
+    result.write_bytes(whole)
+    report = outbox.poll(NOW)
+    assert [(c.name, c.new) for c in report.changes] == [(document.file_name, DocState.CONFIRMED)]
 
 
 def test_message_log_confirms_and_reports_error_codes(
