@@ -4,7 +4,10 @@ every servicer of the admin and branch APIs translates through here."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
+
+from cryptography import x509
 
 from allocator import (
     Ban,
@@ -14,19 +17,22 @@ from allocator import (
     Period,
     PoolKey,
     Quota,
+    RangeSet,
     RangeStatus,
 )
 from hq_server import forecasting
+from hq_server.enrolment import IssuedToken
 from hq_server.export import BlankLine, ExportKind, ExportRequest, GrantLine, Page, UsageLine
 from hq_server.forecasting import PeriodOutlook
 from hq_server.grant_batch import GrantRecord
 from hq_server.handover import Due
 from hq_server.health import Readiness, ServerRole
-from hq_server.records import Assignment, Branch
+from hq_server.queries import ConfigView, PoolView, TrackAccount, UsageView
+from hq_server.records import Assignment, Branch, track_range
 from hq_server.web import users
 from notifier.alerts import AlertView
 from protos.einvoice.v1 import admin_pb2, branch_pb2, common_pb2
-from runtime import messages
+from runtime import messages, pki
 from runtime.messages import (
     STATUS_TO_PB,
     TYPE_TO_PB,
@@ -363,3 +369,131 @@ def export_replies(page: Page) -> Iterator[admin_pb2.ExportDataReply]:
             else:
                 reply.blanks.append(blank_export_row(line))
         yield reply
+
+
+# ---- replies' elements (the servicers only assemble replies from these) ----
+
+
+def pool_pb(view: PoolView) -> admin_pb2.Pool:
+    return admin_pb2.Pool(
+        year_month=view.key.year_month,
+        invoice_type=messages.TYPE_TO_PB[view.key.invoice_type],
+        assignments=[assignment_pb(a.assignment, a.granted, a.free) for a in view.assignments],
+        assigned=view.assigned,
+        granted=view.granted,
+        free=view.free,
+        closed=view.closed,
+    )
+
+
+def enroll_token_pb(issued: IssuedToken) -> admin_pb2.EnrollToken:
+    return admin_pb2.EnrollToken(
+        token=issued.token,
+        token_id=issued.token_id,
+        branch_ban=issued.branch_ban,
+        expires_at=messages.timestamp(issued.expires_at),
+    )
+
+
+def certificate_pb(c: Any) -> admin_pb2.IssuedCertificate:
+    """A row of `certificates` (enrolment.certificates_of)."""
+    return admin_pb2.IssuedCertificate(
+        serial=c.serial,
+        branch_ban=c.branch_ban,
+        issued_at=messages.timestamp(c.issued_at),
+        not_after=messages.timestamp(c.not_after),
+        how=c.how,
+    )
+
+
+def token_state_pb(t: Any) -> admin_pb2.TokenState:
+    """A row of `enroll_tokens` (enrolment.certificates_of): never the token itself."""
+    return admin_pb2.TokenState(
+        token_id=t.id,
+        branch_ban=t.branch_ban,
+        expires_at=messages.timestamp(t.expires_at),
+        used_at=messages.optional_timestamp(t.used_at),
+        created_by=t.created_by,
+    )
+
+
+def branch_usage_pb(v: UsageView) -> admin_pb2.BranchUsage:
+    return admin_pb2.BranchUsage(
+        branch_ban=v.ban,
+        granted=v.granted,
+        issued=v.issued,
+        skipped=v.skipped,
+        held=v.held,
+        burn_per_hour=v.burn_per_hour,
+        last_report=messages.optional_timestamp(v.last_report),
+        booklets_granted=v.booklets,
+        final=v.final,
+    )
+
+
+def track_accounting_pb(t: TrackAccount) -> admin_pb2.TrackAccounting:
+    return admin_pb2.TrackAccounting(
+        year_month=t.key.year_month,
+        invoice_type=messages.TYPE_TO_PB[t.key.invoice_type],
+        track=t.track.code,
+        assigned=t.assigned,
+        issued=t.issued,
+        blank=t.blank,
+        held=t.held,
+        violations=t.violations,
+    )
+
+
+def audit_entry_pb(r: Any) -> admin_pb2.AuditEntry:
+    """A row of the audit log (queries.audit_entries)."""
+    return admin_pb2.AuditEntry(
+        seq=r.seq,
+        at=messages.optional_timestamp(r.at),
+        actor=r.actor,
+        action=r.action,
+        details_json=r.details_json,
+        hash=r.hash,
+        prev_hash=r.prev_hash,
+    )
+
+
+def history_point_pb(at: datetime, issued: int, held: int, free: int = 0) -> admin_pb2.HistoryPoint:
+    return admin_pb2.HistoryPoint(at=messages.timestamp(at), issued=issued, held=held, free=free)
+
+
+def branch_certificate_pb(
+    cert: x509.Certificate, ca: x509.Certificate, ban: str
+) -> branch_pb2.BranchCertificate:
+    return branch_pb2.BranchCertificate(
+        certificate_pem=pki.cert_pem(cert),
+        ca_pem=pki.cert_pem(ca),
+        branch_ban=ban,
+        not_after=messages.timestamp(cert.not_valid_after_utc),
+    )
+
+
+def config_pb(branch: Ban, view: ConfigView) -> branch_pb2.BranchConfig:
+    return branch_pb2.BranchConfig(
+        branch_ban=branch.value,
+        enabled=view.branch.enabled,
+        quota=quota_pb(view.branch.quota),
+        refill=messages.refill_settings(view.branch.refill),
+        disabled_ranges=[messages.track_range_message(r) for r in view.disabled_ranges],
+        version=view.branch.config_version,
+    )
+
+
+def grant_state_pb(row: Any, issued: RangeSet, skipped: RangeSet) -> admin_pb2.GrantState:
+    """A row of `grants` with its usage (records.grant_usage)."""
+    return admin_pb2.GrantState(
+        grant_id=row.id,
+        year_month=row.year_month,
+        invoice_type=messages.TYPE_TO_PB[InvoiceType.parse(row.invoice_type)],
+        range=messages.track_range_message(track_range(row)),
+        booklets=row.booklets,
+        granted_at=messages.timestamp(row.granted_at),
+        next_number=row.next_number,
+        issued=issued.count,
+        skipped=skipped.count,
+        final=row.final,
+    )

@@ -53,23 +53,7 @@ class AdminServicer(ReportsMixin, BackOfficeMixin, admin_pb2_grpc.AdminServiceSe
         if request.year_month:
             Period.from_year_month(request.year_month)
         views = await self.hq.read(lambda conn: queries.list_pools(conn, request.year_month))
-        return admin_pb2.ListPoolsReply(
-            pools=[
-                admin_pb2.Pool(
-                    year_month=v.key.year_month,
-                    invoice_type=messages.TYPE_TO_PB[v.key.invoice_type],
-                    assignments=[
-                        convert.assignment_pb(a.assignment, a.granted, a.free)
-                        for a in v.assignments
-                    ],
-                    assigned=v.assigned,
-                    granted=v.granted,
-                    free=v.free,
-                    closed=v.closed,
-                )
-                for v in views
-            ]
-        )
+        return admin_pb2.ListPoolsReply(pools=[convert.pool_pb(v) for v in views])
 
     async def AddBranch(self, request: admin_pb2.AddBranchRequest, context: Ctx):
         who = actor()
@@ -118,37 +102,14 @@ class AdminServicer(ReportsMixin, BackOfficeMixin, admin_pb2_grpc.AdminServiceSe
         issued = await self.hq.write(
             lambda conn, now: enrolment.create_token(conn, now, who, ban, ttl, self.hq.signer)
         )
-        return admin_pb2.EnrollToken(
-            token=issued.token,
-            token_id=issued.token_id,
-            branch_ban=issued.branch_ban,
-            expires_at=messages.timestamp(issued.expires_at),
-        )
+        return convert.enroll_token_pb(issued)
 
     async def ListCertificates(self, request: admin_pb2.ListCertificatesRequest, context: Ctx):
         ban = convert.ban(request.branch_ban).value if request.branch_ban else None
         certs, tokens = await self.hq.read(lambda conn: enrolment.certificates_of(conn, ban))
         return admin_pb2.ListCertificatesReply(
-            certificates=[
-                admin_pb2.IssuedCertificate(
-                    serial=c.serial,
-                    branch_ban=c.branch_ban,
-                    issued_at=messages.timestamp(c.issued_at),
-                    not_after=messages.timestamp(c.not_after),
-                    how=c.how,
-                )
-                for c in certs
-            ],
-            tokens=[
-                admin_pb2.TokenState(
-                    token_id=t.id,
-                    branch_ban=t.branch_ban,
-                    expires_at=messages.timestamp(t.expires_at),
-                    used_at=messages.optional_timestamp(t.used_at),
-                    created_by=t.created_by,
-                )
-                for t in tokens
-            ],
+            certificates=[convert.certificate_pb(c) for c in certs],
+            tokens=[convert.token_state_pb(t) for t in tokens],
         )
 
     async def SetQuota(self, request: admin_pb2.SetQuotaRequest, context: Ctx):
@@ -192,20 +153,7 @@ class AdminServicer(ReportsMixin, BackOfficeMixin, admin_pb2_grpc.AdminServiceSe
         runs = await usage_forecast(self.hq, year_month)
         reply = admin_pb2.GetUsageReply(
             year_month=year_month,
-            branches=[
-                admin_pb2.BranchUsage(
-                    branch_ban=v.ban,
-                    granted=v.granted,
-                    issued=v.issued,
-                    skipped=v.skipped,
-                    held=v.held,
-                    burn_per_hour=v.burn_per_hour,
-                    last_report=messages.optional_timestamp(v.last_report),
-                    booklets_granted=v.booklets,
-                    final=v.final,
-                )
-                for v in views
-            ],
+            branches=[convert.branch_usage_pb(v) for v in views],
         )
         for usage in reply.branches:  # the forecast column (allocator.forecast)
             if usage.branch_ban in runs:
@@ -227,19 +175,7 @@ class AdminServicer(ReportsMixin, BackOfficeMixin, admin_pb2_grpc.AdminServiceSe
         if request.year_month:
             Period.from_year_month(request.year_month)
         rows = await self.hq.read(lambda conn: queries.reconcile(conn, request.year_month))
-        tracks = [
-            admin_pb2.TrackAccounting(
-                year_month=t.key.year_month,
-                invoice_type=messages.TYPE_TO_PB[t.key.invoice_type],
-                track=t.track.code,
-                assigned=t.assigned,
-                issued=t.issued,
-                blank=t.blank,
-                held=t.held,
-                violations=t.violations,
-            )
-            for t in rows
-        ]
+        tracks = [convert.track_accounting_pb(t) for t in rows]
         return admin_pb2.ReconcileReply(tracks=tracks, ok=all(not t.violations for t in rows))
 
     async def ListAudit(self, request: admin_pb2.ListAuditRequest, context: Ctx):
@@ -258,18 +194,7 @@ class AdminServicer(ReportsMixin, BackOfficeMixin, admin_pb2_grpc.AdminServiceSe
         rows, before = await self.hq.read(work)
         chain = ([before] if before is not None else []) + rows
         return admin_pb2.ListAuditReply(
-            entries=[
-                admin_pb2.AuditEntry(
-                    seq=r.seq,
-                    at=messages.optional_timestamp(r.at),
-                    actor=r.actor,
-                    action=r.action,
-                    details_json=r.details_json,
-                    hash=r.hash,
-                    prev_hash=r.prev_hash,
-                )
-                for r in rows
-            ],
+            entries=[convert.audit_entry_pb(r) for r in rows],
             chain_ok=chain_ok(chain),
         )
 

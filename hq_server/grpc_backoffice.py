@@ -13,12 +13,12 @@ from typing import Any
 import grpc
 from sqlalchemy import Connection, select
 
-from allocator import InvalidInput, InvoiceType, NotFound, Period
+from allocator import InvalidInput, NotFound, Period, RangeSet
 from hq_server import audit, convert, forecasting, history
 from hq_server.app import Hq
 from hq_server.forecasting import PeriodOutlook, WhatIf
 from hq_server.queries import list_pools
-from hq_server.records import skipped_by_grant, track_range
+from hq_server.records import grant_usage, skipped_by_grant
 from hq_server.schema import grants
 from hq_server.web import passwords, users
 from notifier import alerts
@@ -43,25 +43,7 @@ def grant_states(conn: Connection, ban: str, year_month: str) -> list[admin_pb2.
         query = query.where(grants.c.year_month == year_month)
     rows = conn.execute(query.order_by(grants.c.granted_at, grants.c.track, grants.c.begin)).all()
     skips = skipped_by_grant(conn, [r.id for r in rows])
-    found = []
-    for r in rows:
-        blank = skips.get(r.id)
-        blank_count = blank.count if blank is not None else 0
-        found.append(
-            admin_pb2.GrantState(
-                grant_id=r.id,
-                year_month=r.year_month,
-                invoice_type=messages.TYPE_TO_PB[InvoiceType.parse(r.invoice_type)],
-                range=messages.track_range_message(track_range(r)),
-                booklets=r.booklets,
-                granted_at=messages.timestamp(r.granted_at),
-                next_number=r.next_number,
-                issued=r.next_number - r.begin - blank_count,
-                skipped=blank_count,
-                final=r.final,
-            )
-        )
-    return found
+    return [convert.grant_state_pb(r, *grant_usage(r, skips.get(r.id, RangeSet()))) for r in rows]
 
 
 class BackOfficeMixin:
@@ -119,9 +101,7 @@ class BackOfficeMixin:
         def work(conn: Connection) -> list[admin_pb2.HistoryPoint]:
             if ban is None:
                 points = [
-                    admin_pb2.HistoryPoint(
-                        at=messages.timestamp(r.at), issued=r.issued, held=r.granted, free=r.free
-                    )
+                    convert.history_point_pb(r.at, r.issued, r.granted, r.free)
                     for r in history.pool_points(conn, year_month, code)
                 ]
                 views = [v for v in list_pools(conn, year_month) if v.key.type_code == code]
@@ -129,25 +109,16 @@ class BackOfficeMixin:
                 if views:
                     issued = sum(p.issued for (_, t), p in parts.items() if t == code)
                     points.append(
-                        admin_pb2.HistoryPoint(
-                            at=messages.timestamp(now),
-                            issued=issued,
-                            held=views[0].granted,
-                            free=views[0].free,
-                        )
+                        convert.history_point_pb(now, issued, views[0].granted, views[0].free)
                     )
                 return points
             points = [
-                admin_pb2.HistoryPoint(at=messages.timestamp(r.at), issued=r.issued, held=r.held)
+                convert.history_point_pb(r.at, r.issued, r.held)
                 for r in history.branch_points(conn, ban, year_month, code)
             ]
             part = history.branch_parts(conn, year_month).get((ban, code))
             if part is not None:
-                points.append(
-                    admin_pb2.HistoryPoint(
-                        at=messages.timestamp(now), issued=part.issued, held=part.held
-                    )
-                )
+                points.append(convert.history_point_pb(now, part.issued, part.held))
             return points
 
         points = await self.hq.read(work)

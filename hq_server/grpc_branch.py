@@ -19,7 +19,7 @@ from allocator import Ban, DomainError, InvalidInput, NumberRange, branch_disabl
 from hq_server import branch_ops, convert, enrolment
 from hq_server.app import Hq
 from hq_server.grant_batch import RangeRequest, request_ranges
-from hq_server.queries import ConfigView, branch_config
+from hq_server.queries import branch_config
 from protos.einvoice.v1 import branch_pb2, branch_pb2_grpc
 from runtime import messages, pki
 from runtime.guard import current_principal
@@ -103,7 +103,7 @@ class BranchServicer(branch_pb2_grpc.BranchServiceServicer):
                     raise branch_disabled(branch)
                 if view.branch.config_version != last_version:
                     last_version = view.branch.config_version
-                    yield config_message(branch, view)
+                    yield convert.config_pb(branch, view)
                 if secure and not view.branch.enabled:  # told; from now on it is refused
                     raise branch_disabled(branch)
                 # The timeout also catches changes made where no notify reaches (another replica).
@@ -134,20 +134,4 @@ class BranchServicer(branch_pb2_grpc.BranchServiceServicer):
 
     def _certificate(self, cert: pki.x509.Certificate) -> branch_pb2.BranchCertificate:
         ca = self.hq.signer.authority().cert
-        return branch_pb2.BranchCertificate(
-            certificate_pem=pki.cert_pem(cert),
-            ca_pem=pki.cert_pem(ca),
-            branch_ban=current_principal().ban or "",
-            not_after=messages.timestamp(cert.not_valid_after_utc),
-        )
-
-
-def config_message(branch: Ban, view: ConfigView) -> branch_pb2.BranchConfig:
-    return branch_pb2.BranchConfig(
-        branch_ban=branch.value,
-        enabled=view.branch.enabled,
-        quota=convert.quota_pb(view.branch.quota),
-        refill=messages.refill_settings(view.branch.refill),
-        disabled_ranges=[messages.track_range_message(r) for r in view.disabled_ranges],
-        version=view.branch.config_version,
-    )
+        return convert.branch_certificate_pb(cert, ca, current_principal().ban or "")
