@@ -13,6 +13,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,10 +25,13 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import create_engine
 
@@ -196,13 +200,24 @@ class Browser:
 
     def click(self, selector: str) -> None:
         """Click what submits a form or follows a link, and wait for the next page."""
-        old = self.driver.find_element(By.TAG_NAME, "html")
+        leaving = self.mark_page()
         self.driver.find_element(By.CSS_SELECTOR, selector).click()
-        self.wait_gone(old)
+        self.wait_left(leaving)
 
-    def wait_gone(self, old: Any) -> None:
-        """The page `old` belonged to is replaced, and the next one has loaded."""
-        WebDriverWait(self.driver, WAIT).until(expected_conditions.staleness_of(old))
+    def mark_page(self) -> str:
+        """Tag the page's window so that `wait_left` can tell when another page replaced it."""
+        token = uuid.uuid4().hex
+        self.driver.execute_script("window.einvLeaving = arguments[0]", token)
+        return token
+
+    def wait_left(self, token: str) -> None:
+        """The page tagged `token` is replaced (a new document has a new window), and the next
+        one has loaded. A window, not an element: asking Chromium whether an element of a page
+        being torn down is stale can fail with "Node ... does not belong to the document"."""
+        WebDriverWait(self.driver, WAIT, ignored_exceptions=(WebDriverException,)).until(
+            lambda d: d.execute_script("return window.einvLeaving") != token,
+            "the next page",
+        )
         self.wait_loaded()
 
     def wait_loaded(self) -> None:

@@ -124,7 +124,7 @@ def test_login_every_page_without_console_errors_and_figures_equal_the_api(
 def post_as_page(browser: Browser, action: str, fields: dict[str, str]) -> str:
     """Submit a form the page did not offer (as a crafted one would), with the session's own
     CSRF token; returns the status the server answered with."""
-    old = browser.driver.find_element(By.TAG_NAME, "html")
+    leaving = browser.mark_page()
     browser.driver.execute_script(
         """
         const [action, fields] = arguments;
@@ -140,7 +140,7 @@ def post_as_page(browser: Browser, action: str, fields: dict[str, str]) -> str:
         action,
         fields,
     )
-    browser.wait_gone(old)
+    browser.wait_left(leaving)
     return browser.read("p.error", "data-status")
 
 
