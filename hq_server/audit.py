@@ -9,9 +9,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select
+from sqlalchemy import Connection, Row, select
 
 from hq_server.schema import audit
+from runtime.driver_sql import DriverStatement
 
 GENESIS = "0" * 64
 
@@ -33,9 +34,7 @@ def append_many(
     conn: Connection, at: datetime, entries: Sequence[tuple[str, str, dict[str, Any]]]
 ) -> int:
     """Add entries in order, chained after the last one, in one statement; returns the last seq."""
-    last = conn.execute(
-        select(audit.c.seq, audit.c.hash).order_by(audit.c.seq.desc()).limit(1)
-    ).first()
+    last = LAST_ENTRY.first(conn)
     seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
     rows = []
     for actor, action, details in entries:
@@ -55,9 +54,17 @@ def append_many(
             }
         )
         prev = digest
-    if rows:
-        conn.execute(insert(audit), rows)
+    ADD_ENTRIES.execute_many(conn, rows)
     return seq
+
+
+# Every grant appends: run on the driver (runtime.driver_sql).
+LAST_ENTRY = DriverStatement(
+    select(audit.c.seq, audit.c.hash).order_by(audit.c.seq.desc()).limit(1)
+)
+ADD_ENTRIES = DriverStatement.insert(
+    audit, ["seq", "at", "actor", "action", "details_json", "prev_hash", "hash"]
+)
 
 
 def chain_ok(rows: Sequence[Row[Any]]) -> bool:

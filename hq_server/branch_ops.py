@@ -31,6 +31,7 @@ from hq_server.schema import (
     usage_samples,
 )
 from mof_sync.store import documents
+from runtime.driver_sql import DriverStatement
 from runtime.in_lists import in_batches
 
 SAMPLE_WINDOW = timedelta(hours=2)
@@ -82,9 +83,12 @@ def report_usages(
     return list(decided.outcomes)
 
 
-# The statements of the hot path, built once: building one costs more than running it.
-REGISTERED = select(branches.c.ban).where(branches.c.ban.in_(bindparam("bans", expanding=True)))
-GRANTS_WITH_SKIPS = (
+# The statements of the hot path, built once and run on the driver's cursor (runtime.driver_sql):
+# SQLAlchemy's execution layer cost more than the statements themselves.
+REGISTERED = DriverStatement(
+    select(branches.c.ban).where(branches.c.ban.in_(bindparam("bans", expanding=True)))
+)
+GRANTS_WITH_SKIPS = DriverStatement(
     select(
         grants.c.id,
         grants.c.branch_ban,
@@ -102,18 +106,22 @@ GRANTS_WITH_SKIPS = (
     .where(grants.c.id.in_(bindparam("ids", expanding=True)))
     .order_by(grants.c.id, skipped.c.begin)
 )
-MOVE_GRANT = (
+MOVE_GRANT = DriverStatement(
     update(grants)
     .where(grants.c.id == bindparam("grant"))
     .values(next_number=bindparam("cursor"), final=bindparam("closed"))
 )
-DROP_SKIP_ROW = (
+DROP_SKIP_ROW = DriverStatement(
     skipped.delete()
     .where(skipped.c.grant_id == bindparam("grant"))
     .where(skipped.c.begin == bindparam("first"))
 )
-ADD_SKIP_ROW = insert(skipped)
-BRANCH_REPORTED = (
+ADD_SKIP_ROW = DriverStatement(
+    insert(skipped).values(
+        grant_id=bindparam("grant_id"), begin=bindparam("begin"), end=bindparam("end")
+    )
+)
+BRANCH_REPORTED = DriverStatement(
     update(branches)
     .where(branches.c.ban == bindparam("branch"))
     .values(
@@ -122,11 +130,13 @@ BRANCH_REPORTED = (
         issued_total=branches.c.issued_total + bindparam("added"),
     )
 )
-ADD_SAMPLES = insert(usage_samples).from_select(
-    ["ban", "at", "issued_total"],
-    select(
-        branches.c.ban, bindparam("at", type_=usage_samples.c.at.type), branches.c.issued_total
-    ).where(branches.c.ban.in_(bindparam("bans", expanding=True))),
+ADD_SAMPLES = DriverStatement(
+    insert(usage_samples).from_select(
+        ["ban", "at", "issued_total"],
+        select(
+            branches.c.ban, bindparam("at", type_=usage_samples.c.at.type), branches.c.issued_total
+        ).where(branches.c.ban.in_(bindparam("bans", expanding=True))),
+    )
 )
 PRUNE_SAMPLES = usage_samples.delete().where(usage_samples.c.at < bindparam("before"))
 E0402_SENT = (
@@ -145,7 +155,7 @@ def registered(conn: Connection, bans: set[str], stored: dict[str, StoredGrant])
     others are looked up (an unknown branch, or a report naming no grant of its own)."""
     known = {grant.held.branch_ban for grant in stored.values()} & bans
     for part in in_batches(sorted(bans - known)):
-        known.update(row.ban for row in conn.execute(REGISTERED, {"bans": part}))
+        known.update(row.ban for row in REGISTERED.rows(conn, {"bans": part}))
     return frozenset(known)
 
 
@@ -153,7 +163,7 @@ def stored_grants(conn: Connection, ids: list[str]) -> dict[str, StoredGrant]:
     """The grants named, each with its skipped ranges: one query (a grant, then its ranges)."""
     rows: dict[str, list[Any]] = {}
     for part in in_batches(ids):
-        for row in conn.execute(GRANTS_WITH_SKIPS, {"ids": part}):
+        for row in GRANTS_WITH_SKIPS.rows(conn, {"ids": part}):
             rows.setdefault(row.id, []).append(row)
     return {grant_id: stored_grant(found) for grant_id, found in rows.items()}
 
@@ -191,12 +201,9 @@ def write_grants(conn: Connection, changed: list[tuple[StoredGrant, UsageState]]
         for r in s.skipped
         if r not in g.skip_rows
     ]
-    if cursors:
-        conn.execute(MOVE_GRANT, cursors)
-    if gone:
-        conn.execute(DROP_SKIP_ROW, gone)
-    if new:
-        conn.execute(ADD_SKIP_ROW, new)
+    MOVE_GRANT.execute_many(conn, cursors)
+    DROP_SKIP_ROW.execute_many(conn, gone)
+    ADD_SKIP_ROW.execute_many(conn, new)
 
 
 def write_branches(conn: Connection, now: datetime, touched: Mapping[str, BranchReported]) -> None:
@@ -204,15 +211,15 @@ def write_branches(conn: Connection, now: datetime, touched: Mapping[str, Branch
     for the burn rate (prune_samples drops the old ones)."""
     if not touched:
         return
-    conn.execute(
-        BRANCH_REPORTED,
+    BRANCH_REPORTED.execute_many(
+        conn,
         [
             {"branch": ban, "at": now, "agent_time": told.agent_time, "added": told.issued_added}
             for ban, told in touched.items()
         ],
     )
     for part in in_batches(sorted(touched)):
-        conn.execute(ADD_SAMPLES, {"at": now, "bans": part})
+        ADD_SAMPLES.execute(conn, {"at": now, "bans": part})
 
 
 def prune_samples(conn: Connection, now: datetime) -> None:

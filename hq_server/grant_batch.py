@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, case, func, select, update
 
 from allocator import (
     Ask,
@@ -37,6 +37,7 @@ from hq_server import audit
 from hq_server.queries import is_closed
 from hq_server.records import assignment_rows, pool_free_runs, pool_of, quota_of, track_range
 from hq_server.schema import assignments, branches, grants
+from runtime.driver_sql import DriverStatement
 from runtime.in_lists import in_batches
 
 
@@ -85,7 +86,7 @@ def request_ranges(
     conn: Connection, now: datetime, token: int, requests: Sequence[RangeRequest]
 ) -> list[GrantRecord | DomainError]:
     """Each request's grant (or the original one for a retried id), or why it was refused."""
-    stored = rows_by(conn, grants, grants.c.request_id, [r.request_id for r in requests])
+    stored = rows_by(conn, GRANTS_BY_REQUEST, "request_id", [r.request_id for r in requests])
     planned = plan_grants(load_batch(conn, requests, stored), [r.ask for r in requests], now)
     outcomes = as_records(requests, planned, stored, now, token)
     made = [o for o in outcomes if isinstance(o, GrantRecord) and not o.replayed]
@@ -114,12 +115,13 @@ def as_records(
     return outcomes
 
 
-def rows_by(conn: Connection, table: Any, column: Any, values: list[str]) -> dict[str, Any]:
+def rows_by(
+    conn: Connection, statement: DriverStatement, key: str, values: list[str]
+) -> dict[str, Any]:
+    """The rows `statement` finds for `values` (its expanding `keys`), by their column `key`."""
     found: dict[str, Any] = {}
-    unique = sorted(set(values))
-    for part in in_batches(unique):
-        query = select(table).where(column.in_(part))
-        found.update({getattr(row, column.name): row for row in conn.execute(query)})
+    for part in in_batches(sorted(set(values))):
+        found.update({getattr(row, key): row for row in statement.rows(conn, {"keys": part})})
     return found
 
 
@@ -127,7 +129,7 @@ def load_batch(
     conn: Connection, requests: Sequence[RangeRequest], stored: dict[str, Any]
 ) -> BatchSnapshot:
     """What the planner needs, read once: the branches, the pools of new requests, retried ids."""
-    rows = rows_by(conn, branches, branches.c.ban, [r.branch.value for r in requests])
+    rows = rows_by(conn, BRANCHES_ASKING, "ban", [r.branch.value for r in requests])
     registered = {r.branch: rows[r.branch.value] for r in requests if r.branch.value in rows}
     asking: dict[PoolKey, set[str]] = {}
     for r in requests:
@@ -154,14 +156,8 @@ def branch_grants(conn: Connection, pool: PoolKey, bans: list[str]) -> dict[Ban,
     """Per branch: booklets granted in the pool, and its latest grant."""
     held: dict[Ban, BranchGrants] = {}
     for part in in_batches(bans):
-        rows = conn.execute(
-            select(
-                grants.c.branch_ban, grants.c.booklets, grants.c.track, grants.c.begin, grants.c.end
-            )
-            .where(grants.c.year_month == pool.year_month)
-            .where(grants.c.invoice_type == pool.type_code)
-            .where(grants.c.branch_ban.in_(part))
-            .order_by(grants.c.granted_at, grants.c.track, grants.c.begin)
+        rows = HELD_IN_POOL.rows(
+            conn, {"year_month": pool.year_month, "type": pool.type_code, "bans": part}
         )
         for row in rows:
             ban = Ban(row.branch_ban)
@@ -194,18 +190,18 @@ def write(conn: Connection, now: datetime, made: list[GrantRecord], actors: dict
     if not made:
         return
     check_no_overlap(conn, made)
-    conn.execute(insert(grants), [record_values(r) for r in made])
-    for assignment_id, items in group_by_assignment(made).items():
-        high = max(r.end for r in items)
-        conn.execute(
-            update(assignments)
-            .where(assignments.c.id == assignment_id)
-            .values(
-                granted_numbers=assignments.c.granted_numbers
-                + sum(r.end - r.begin + 1 for r in items),
-                granted_high=greatest(conn, func.coalesce(assignments.c.granted_high, -1), high),
-            )
-        )
+    ADD_GRANTS.execute_many(conn, [record_values(r) for r in made])
+    GRANTED_FROM.execute_many(
+        conn,
+        [
+            {
+                "assignment": assignment_id,
+                "added": sum(r.end - r.begin + 1 for r in items),
+                "high": max(r.end for r in items),
+            }
+            for assignment_id, items in group_by_assignment(made).items()
+        ],
+    )
     audit.append_many(
         conn,
         now,
@@ -239,10 +235,6 @@ def group_by_assignment(made: list[GrantRecord]) -> dict[int, list[GrantRecord]]
     return groups
 
 
-def greatest(conn: Connection, a: Any, b: Any) -> Any:
-    return func.max(a, b) if conn.dialect.name == "sqlite" else func.greatest(a, b)
-
-
 def check_no_overlap(conn: Connection, made: list[GrantRecord]) -> None:
     """The database-side guard, one query per pool and track the batch touched.
 
@@ -253,13 +245,9 @@ def check_no_overlap(conn: Connection, made: list[GrantRecord]) -> None:
         spans.setdefault((r.year_month, r.track), []).append(r)
     for (year_month, track), items in spans.items():
         low, high = min(r.begin for r in items), max(r.end for r in items)
-        stored = conn.execute(
-            select(grants.c.id, grants.c.branch_ban, grants.c.begin, grants.c.end)
-            .where(grants.c.year_month == year_month)
-            .where(grants.c.track == track)
-            .where(grants.c.begin <= high)
-            .where(grants.c.end >= low)
-        ).all()
+        stored = OVERLAPPING.rows(
+            conn, {"year_month": year_month, "track": track, "low": low, "high": high}
+        )
         everything = sorted(
             [(s.begin, s.end, s.id) for s in stored] + [(r.begin, r.end, r.id) for r in items]
         )
@@ -269,3 +257,42 @@ def check_no_overlap(conn: Connection, made: list[GrantRecord]) -> None:
                     f"grant {track}{b2:08d}-{track}{e2:08d} ({id2}) overlaps "
                     f"{track}{b1:08d}-{track}{e1:08d} ({id1})"
                 )
+
+
+# The statements of the grant path, built once and run on the driver (runtime.driver_sql).
+GRANTS_BY_REQUEST = DriverStatement(
+    select(grants).where(grants.c.request_id.in_(bindparam("keys", expanding=True)))
+)
+BRANCHES_ASKING = DriverStatement(
+    select(
+        branches.c.ban,
+        branches.c.enabled,
+        branches.c.booklets_per_request,
+        branches.c.booklets_per_period,
+    ).where(branches.c.ban.in_(bindparam("keys", expanding=True)))
+)
+HELD_IN_POOL = DriverStatement(
+    select(grants.c.branch_ban, grants.c.booklets, grants.c.track, grants.c.begin, grants.c.end)
+    .where(grants.c.year_month == bindparam("year_month"))
+    .where(grants.c.invoice_type == bindparam("type"))
+    .where(grants.c.branch_ban.in_(bindparam("bans", expanding=True)))
+    .order_by(grants.c.granted_at, grants.c.track, grants.c.begin)
+)
+OVERLAPPING = DriverStatement(
+    select(grants.c.id, grants.c.branch_ban, grants.c.begin, grants.c.end)
+    .where(grants.c.year_month == bindparam("year_month"))
+    .where(grants.c.track == bindparam("track"))
+    .where(grants.c.begin <= bindparam("high"))
+    .where(grants.c.end >= bindparam("low"))
+)
+ADD_GRANTS = DriverStatement.insert(grants, STORED)
+_HIGH = func.coalesce(assignments.c.granted_high, -1)
+GRANTED_FROM = DriverStatement(  # an assigned range's count and highest number of its grants
+    update(assignments)
+    .where(assignments.c.id == bindparam("assignment"))
+    .values(
+        granted_numbers=assignments.c.granted_numbers + bindparam("added"),
+        # greatest() on PostgreSQL is max() on SQLite: a CASE is the same on both
+        granted_high=case((bindparam("high") < _HIGH, _HIGH), else_=bindparam("high")),
+    )
+)

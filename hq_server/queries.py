@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select
+from sqlalchemy import Connection, Row, bindparam, func, select
 
 from allocator import (
     Ban,
@@ -39,6 +39,7 @@ from hq_server.records import (
     usage_by_branch,
 )
 from hq_server.schema import assignments, audit, branches, closed_periods, grants
+from runtime.driver_sql import DriverStatement
 
 
 def pool_keys(conn: Connection, year_month: str | None) -> list[PoolKey]:
@@ -95,13 +96,15 @@ def list_pools(conn: Connection, year_month: str | None) -> list[PoolView]:
 
 def is_closed(conn: Connection, key: PoolKey) -> bool:
     return (
-        conn.execute(
-            select(closed_periods.c.closed_at)
-            .where(closed_periods.c.year_month == key.year_month)
-            .where(closed_periods.c.invoice_type == key.type_code)
-        ).first()
-        is not None
+        POOL_CLOSED.first(conn, {"year_month": key.year_month, "type": key.type_code}) is not None
     )
+
+
+POOL_CLOSED = DriverStatement(  # every grant asks: run on the driver (runtime.driver_sql)
+    select(closed_periods.c.closed_at)
+    .where(closed_periods.c.year_month == bindparam("year_month"))
+    .where(closed_periods.c.invoice_type == bindparam("type"))
+)
 
 
 @dataclass(frozen=True, slots=True)

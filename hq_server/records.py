@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table, select
+from sqlalchemy import Connection, Row, Table, bindparam, select
 
 from allocator import (
     AssignedRange,
@@ -30,6 +30,7 @@ from allocator import (
     free_runs,
 )
 from hq_server.schema import assignments, branches, grants, skipped
+from runtime.driver_sql import DriverStatement
 from runtime.in_lists import in_batches
 
 
@@ -117,9 +118,18 @@ def assigned_ranges(conn: Connection, pool: PoolKey) -> list[tuple[int, Assigned
     return [(a.id, AssignedRange(a.track_range, a.status)) for a in pool_assignments(conn, pool)]
 
 
-def assignment_rows(conn: Connection, pool: PoolKey) -> list[Row[Any]]:
-    """The pool's assigned ranges, whatever their status, in (track, begin) order."""
-    return rows_of_pool(conn, assignments, pool, assignments.c.track, assignments.c.begin)
+def assignment_rows(conn: Connection, pool: PoolKey) -> list[Any]:
+    """The pool's assigned ranges, whatever their status, in (track, begin) order (every grant
+    reads them: run on the driver, runtime.driver_sql)."""
+    return POOL_ASSIGNMENTS.rows(conn, {"year_month": pool.year_month, "type": pool.type_code})
+
+
+POOL_ASSIGNMENTS = DriverStatement(
+    select(assignments)
+    .where(assignments.c.year_month == bindparam("year_month"))
+    .where(assignments.c.invoice_type == bindparam("type"))
+    .order_by(assignments.c.track, assignments.c.begin)
+)
 
 
 def pool_grants(conn: Connection, pool: PoolKey) -> list[Row[Any]]:

@@ -30,6 +30,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, Pending
 from allocator import OverlappingRange, Refused
 from hq_server import migrate
 from hq_server.schema import GRANTS_NO_OVERLAP, hq_settings, leadership
+from runtime.driver_sql import DriverStatement
 from runtime.errors import Fenced, NotLeader, Unavailable
 from runtime.group_commit import GroupCommit, Together
 from runtime.metrics import BatchObserver
@@ -76,9 +77,12 @@ def _sqlite_engine(url: str, immediate: bool) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
+    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # On the driver (runtime.driver_sql): every write transaction runs it.
+        conn.connection.driver_connection.execute(begin)  # type: ignore[union-attr]
 
     return engine
 
@@ -257,7 +261,7 @@ def sqlstate(error: DBAPIError) -> str | None:
 
 
 # Built once: every write transaction runs it, and building a statement costs more than this one.
-FENCE = (
+FENCE = DriverStatement(
     select(leadership.c.fencing_token, leadership.c.holder)
     .where(leadership.c.id == LEADERSHIP_ROW)
     .with_for_update()
@@ -266,7 +270,7 @@ FENCE = (
 
 def check_fence(conn: Connection, token: int) -> None:
     """Inside the transaction: the stored token must still be ours, or nothing is written."""
-    row = conn.execute(FENCE).first()
+    row = FENCE.first(conn)
     if row is None or row.fencing_token != token:
         holder = row.holder if row else None
         raise Fenced(
