@@ -82,6 +82,8 @@ class DriverStatement:
         if not rows:
             return
         compiled = self._for(conn.dialect)
+        if compiled.expanding:  # each row would need SQL of its own
+            raise ValueError(f"executemany cannot expand {sorted(compiled.expanding)}")
         values = [_values(compiled, row, compiled.names) for row in rows]
         _close(_run(conn, compiled.sql, values, many=True))
 

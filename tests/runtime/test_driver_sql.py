@@ -133,6 +133,8 @@ def test_a_driver_error_is_sqlalchemys_and_rolls_back_with_the_transaction(engin
     assert stored(engine) == []
 
 
-def test_an_expanding_list_needs_a_value(engine: Engine) -> None:
+def test_an_expanding_list_needs_a_value_and_runs_once(engine: Engine) -> None:
     with engine.begin() as conn, pytest.raises(ValueError, match="'ids' needs at least one"):
         BY_IDS.rows(conn, {"ids": []})
+    with engine.begin() as conn, pytest.raises(ValueError, match=r"cannot expand \['ids'\]"):
+        BY_IDS.execute_many(conn, [{"ids": ["a"]}])
