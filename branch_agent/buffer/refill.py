@@ -70,6 +70,7 @@ class Refiller:
     _tick_log: Repeating = field(default_factory=lambda: Repeating(log, "refill tick"))
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _settled: asyncio.Event = field(default_factory=asyncio.Event)
+    _config_changes: int = 0  # how many configs came: a refusal may predate the last one
 
     def wake(self) -> None:
         """Look at the buffer now (after a batch of numbers went out, or a new config)."""
@@ -84,6 +85,7 @@ class Refiller:
 
     def config_changed(self) -> None:
         """An admin may have raised a quota or re-enabled the branch: retry refusals now."""
+        self._config_changes += 1
         self._retries.clear()
         self.wake()
 
@@ -180,6 +182,7 @@ class Refiller:
         pending = await asyncio.to_thread(self.ledger.pending_request, period, invoice_type)
         if pending is None:
             pending = await self._new_request(period, invoice_type)
+        changes = self._config_changes
         try:
             grant = await self.hq.request_range(
                 pending.request_id, self.branch_ban, period, invoice_type, pending.booklets
@@ -194,6 +197,11 @@ class Refiller:
             # HQ refused, so it granted nothing under this id; the next try gets a new one.
             await asyncio.to_thread(self.ledger.drop_pending_request, pending.request_id)
             self._failed(key, error)
+            if self._config_changes != changes:
+                # HQ refused under the config before the one that came meanwhile (a quota
+                # raised while this request was on its way): ask again now, not in 30 s.
+                self._retries.pop(key, None)
+                self.wake()
             return False
         self.errors.pop(key, None)
         self._retries.pop(key, None)

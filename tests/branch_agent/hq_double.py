@@ -62,6 +62,8 @@ class HqDouble:
     # Fault injection: the next N RequestRange calls commit (or find) their grant, then answer
     # UNAVAILABLE, as if the reply were lost on the way.
     lose_replies: int = 0
+    # When set: a refusal of a quota or an empty pool waits for this before it goes out.
+    reply_gate: asyncio.Event | None = None
     # A follower: writes are refused NOT_LEADER naming this address, as a real follower does.
     leader: str | None = None
     grants: dict[str, branch_pb2.Grant] = field(default_factory=dict)  # by request id
@@ -194,6 +196,8 @@ class _Servicer(branch_pb2_grpc.BranchServiceServicer):
         try:
             return hq.grant(request)
         except (QuotaReached, PoolExhausted) as error:
+            if hq.reply_gate is not None:
+                await hq.reply_gate.wait()
             await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
         raise AssertionError("unreachable")
 

@@ -100,6 +100,25 @@ async def test_quota_reached_passes_hq_message_on(
     assert "quota reached" in (await pos.status()).last_refill_error
 
 
+async def test_a_quota_raised_while_a_refused_request_is_on_its_way_is_used_at_once(
+    start_agent: StartAgent, pos_for: Callable[..., Pos], hq: HqDouble
+) -> None:
+    hq.quota = Quota(2, 2)
+    agent = await start_agent()
+    await ready(agent, 100)
+    await pos_for(agent).next(100)  # under the low water: the refill asks, HQ refuses
+    await eventually(lambda: agent.parts.refiller.errors)
+    asked, granted = len(hq.request_ids), len(hq.granted())
+    hq.reply_gate = asyncio.Event()
+    await hq.change_config(version=hq.version)  # a new config: the agent asks again at once
+    await eventually(lambda: len(hq.request_ids) == asked + 1)  # refused, the reply held
+    await hq.change_config(quota=Quota(2, 10))
+    await eventually(lambda: agent.parts.state.config.version == hq.version)
+    hq.reply_gate.set()  # the refusal arrives after the raised quota
+    await eventually(lambda: len(hq.granted()) == granted + 1)  # not after the 30 s backoff
+    assert "quota" not in (await pos_for(agent).status()).last_refill_error
+
+
 async def test_period_not_assigned_is_a_failed_precondition(
     start_agent: StartAgent, pos_for: Callable[..., Pos], hq: HqDouble
 ) -> None:
