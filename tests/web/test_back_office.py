@@ -199,9 +199,7 @@ def test_an_operators_quota_change_reaches_the_agent_within_a_second(
     browser.shot("quota-confirm")
     assert "quota" in office.status(A).last_refill_error.lower()  # nothing changed yet
     held_before = office.status(A).remaining + len(office.status(A).next_ranges) * 50
-    confirm = browser.driver.find_element(By.CSS_SELECTOR, "form[name=confirm] button")
-    clicked = time.monotonic()
-    confirm.click()
+    browser.driver.find_element(By.CSS_SELECTOR, "form[name=confirm] button").click()
 
     def refilled() -> bool:
         status = office.status(A)
@@ -209,14 +207,18 @@ def test_an_operators_quota_change_reaches_the_agent_within_a_second(
             status.remaining + len(status.next_ranges) * 50 > held_before
         )
 
-    browser.wait_for(refilled, "the agent's next refill", limit=1.0)
-    took = time.monotonic() - clicked
-    print(f"quota change to the agent's refill: {took * 1000:.0f} ms")
-    assert took < 1.0, took
+    browser.wait_for(refilled, "the agent's next refill")
+    seen = time.time()
     browser.wait_for(lambda: "done=1" in browser.driver.current_url, "the branch page")
     browser.shot("quota-done")
     audit = office.admin().call("ListAudit", admin_pb2.ListAuditRequest(newest=True, limit=50))
-    assert ("web:alice (operator)", "set_quota") in [(e.actor, e.action) for e in audit.entries]
+    [changed] = [e for e in audit.entries if e.action == "set_quota"]
+    assert changed.actor == "web:alice (operator)"
+    # From HQ's commit of the change (the audit entry is written in its transaction) to the
+    # agent's Status showing the refill it allowed: the page's own load is not the agent's.
+    took = seen - changed.at.ToNanoseconds() / 1e9
+    print(f"quota change to the agent's refill: {took * 1000:.0f} ms")
+    assert 0 < took < 1.0, took
     # A range's status, from the pools page, behind the same confirmation.
     browser.open("/pools")
     Select(browser.driver.find_element(By.CSS_SELECTOR, "tr[data-range] select")).select_by_value(
