@@ -127,11 +127,13 @@ class AgentService:
         return NoNumberLeft(f"{what}; a refill from HQ is under way, retry in a moment")
 
     async def status(self) -> StatusView:
+        # The ledger first: after it, nothing awaits, so the buffer's figures are of one moment
+        # (a grant landing in between gave a reply whose remaining counted ranges it omitted).
+        pending = await asyncio.to_thread(self.ledger.reports_pending)
         now = self.clock.now()
         period = Period.containing(now)
         main = self.types[0] if self.types else InvoiceType.GENERAL
         queue = self.state.queue(period, main) + self.state.queue(period.next(), main)
-        pending = await asyncio.to_thread(self.ledger.reports_pending)
         ranges = [g.track_range for g in queue]
         current = ranges[0] if queue and queue[0].period == period else None
         return StatusView(

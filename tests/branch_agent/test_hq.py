@@ -9,7 +9,7 @@ from collections.abc import Callable
 import grpc
 import pytest
 
-from allocator import AssignedRange, Quota, RangeStatus
+from allocator import AssignedRange, Period, Quota, RangeStatus
 from protos.einvoice.v1 import common_pb2
 from tests.branch_agent.conftest import (
     GENERAL,
@@ -41,9 +41,12 @@ async def test_refill_starts_below_low_water_without_the_pos_waiting(
     grants = len(hq.granted())
     assert held >= 100 and (await pos.status()).remaining == held  # nothing more asked for
     numbers = await pos.next(held - 99)  # now 99 left: under the low water of 100
-    await eventually(lambda: len(hq.granted()) == grants + 1)
+    period = Period.containing(agent.settings.clock.now())
+    # The agent's side: HQ records a grant before the agent has stored it.
+    await eventually(lambda: state.remaining(period, GENERAL) == 99 + 100)  # min_booklets=2
+    assert len(hq.granted()) == grants + 1
     status = await pos.status()
-    assert status.remaining == 99 + 100  # min_booklets=2 from HQ's config
+    assert status.remaining == 99 + 100
     current, queued = status.current_range, status.next_ranges
     assert current.track == "AB" and current.begin <= int(numbers[-1][2:]) <= current.end
     assert queued[-1].end - queued[-1].begin + 1 == 100
