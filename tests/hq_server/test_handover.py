@@ -15,7 +15,7 @@ import pytest
 from allocator import TAIPEI, InvoiceType, Period, PoolKey
 from hq_server import handover
 from hq_server.reports import ReportSettings
-from mof_sync import TurnkeyFolders
+from mof_sync import MessageType, TurnkeyFolders
 from notifier.model import ReportState
 from protos.einvoice.v1 import admin_pb2, branch_pb2, common_pb2
 from tests.conftest import BRANCH_BANS
@@ -114,16 +114,17 @@ async def test_a_failed_document_is_resent_by_an_operator(
     double, (name, *_) = await ended_period_handed_over(secure_hq, tmp_path)
     double.plan[name] = ["E0101"] * 3  # the platform rejects every attempt the outbox makes
     poll = asyncio.create_task(handover.run_turnkey_poll(secure_hq.app))
+    waiting = [double.folders.src(m) / name for m in (MessageType.E0401, MessageType.E0402)]
     try:
         for _ in range(3):  # bounded: the outbox retries up to its max attempts, then fails
+            # Each attempt once the outbox has put the document back (its poll saw the E0101).
+            await until(lambda: any(p.exists() for p in waiting))
             double.upcast(secure_hq.clock.now())
             double.deliver(secure_hq.clock.now())
-            await asyncio.sleep(0.1)
-            if states(secure_hq)[name] == "failed":
-                break
         await until(lambda: states(secure_hq)[name] == "failed")
     finally:
         poll.cancel()
+    assert double.attempts[name] == 3 and not any(p.exists() for p in waiting)
     assert tracked(secure_hq) is ReportState.FAILED
     viewer = secure_hq.admin_as("vera")
     with pytest.raises(grpc.aio.AioRpcError) as refused:
