@@ -10,6 +10,7 @@ import grpc
 import pytest
 
 from allocator import AssignedRange, Period, Quota, RangeStatus
+from branch_agent.agent import Agent
 from protos.einvoice.v1 import common_pb2
 from tests.branch_agent.conftest import (
     GENERAL,
@@ -88,15 +89,20 @@ async def test_usage_reports_reach_hq_after_an_outage(
     await eventually(lambda: ledger.reports_pending() == 0)
 
 
-async def test_quota_reached_passes_hq_message_on(
-    start_agent: StartAgent, pos_for: Callable[..., Pos], hq: HqDouble
-) -> None:
+async def at_quota(start_agent: StartAgent, pos: Callable[..., Pos], hq: HqDouble) -> Agent:
+    """An agent whose refill HQ refused: its quota of 2 booklets is reached."""
     hq.quota = Quota(2, 2)
     agent = await start_agent()
     await ready(agent, 100)
-    pos = pos_for(agent)
-    await pos.next(100)  # under the low water: the refill asks, HQ refuses
+    await pos(agent).next(100)  # under the low water: the refill asks, HQ refuses
     await eventually(lambda: agent.parts.refiller.errors)
+    return agent
+
+
+async def test_quota_reached_passes_hq_message_on(
+    start_agent: StartAgent, pos_for: Callable[..., Pos], hq: HqDouble
+) -> None:
+    pos = pos_for(await at_quota(start_agent, pos_for, hq))
     error = await next_error(pos)
     assert error.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
     assert (error.details() or "").startswith("quota reached: 2 of 2 booklets")
@@ -106,11 +112,7 @@ async def test_quota_reached_passes_hq_message_on(
 async def test_a_quota_raised_while_a_refused_request_is_on_its_way_is_used_at_once(
     start_agent: StartAgent, pos_for: Callable[..., Pos], hq: HqDouble
 ) -> None:
-    hq.quota = Quota(2, 2)
-    agent = await start_agent()
-    await ready(agent, 100)
-    await pos_for(agent).next(100)  # under the low water: the refill asks, HQ refuses
-    await eventually(lambda: agent.parts.refiller.errors)
+    agent = await at_quota(start_agent, pos_for, hq)
     asked, granted = len(hq.request_ids), len(hq.granted())
     hq.reply_gate = asyncio.Event()
     await hq.change_config(version=hq.version)  # a new config: the agent asks again at once
