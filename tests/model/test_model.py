@@ -250,6 +250,9 @@ def test_scripts_model_check_passes() -> None:
     rows = [line.split() for line in done.stdout.splitlines()]
     results = {row[0]: row for row in rows if len(row) > 4 and row[1] in _EXPECTED}
     assert len(results) == 11, done.stdout
+    # The runs go in parallel; their lines still come in the table's order.
+    table = re.findall(r'^  "([a-z0-9-]+)\|', SCRIPT.read_text(encoding="utf-8"), flags=re.M)
+    assert list(results) == table, done.stdout
     for name, row in results.items():
         assert row[2] == "ok", f"{name}: {row}"
         assert int(row[3]) > 0, f"{name}: no state count"
