@@ -4,7 +4,9 @@ For each call it reads the caller's identity from what TLS verified (`identify`)
 method up in the server's authorization table (method -> rule, one dict a reviewer reads on one
 screen), charges the caller's rate-limit bucket, makes the identity available to the servicer
 (`current_principal`) and turns every domain error the servicer raises into its status, with the
-reason as ErrorInfo (`runtime.grpc_status`). A method missing from the table is refused.
+reason as ErrorInfo (`runtime.grpc_status`). A method missing from the table is refused. On a
+stream of requests, each message is admitted as a call of its own (the method's rule, the field
+checks, the rate limit), so a stream grants nothing its unary twin would not.
 """
 
 from __future__ import annotations
@@ -45,13 +47,6 @@ def authorize(rules: Mapping[str, Rule], method: str, principal: Principal, requ
     if rule is None:
         raise Forbidden(f"{method} has no authorization rule, so nobody may call it")
     rule.check(principal, request)
-
-
-def admit_message(rules: Mapping[str, Rule], method: str, request: Message) -> None:
-    """One message of a stream, checked as the unary `method` checks its request: the caller's
-    rule against what the message names, then the sizes and characters of its fields."""
-    authorize(rules, method, current_principal(), request)
-    check_request(request)
 
 
 @contextlib.contextmanager
@@ -181,6 +176,10 @@ class Guard(grpc.aio.ServerInterceptor):
 
     def admit(self, method: str, context: grpc.aio.ServicerContext, request: Any) -> Principal:
         principal = self._identify(context)
+        self._check(method, principal, request)
+        return principal
+
+    def _check(self, method: str, principal: Principal, request: Any) -> None:
         authorize(self._rules, method, principal, request)
         if isinstance(request, Message):
             check_request(request)
@@ -190,7 +189,14 @@ class Guard(grpc.aio.ServerInterceptor):
                 raise RateLimited(
                     f"too many calls from {principal.actor}: retry in {wait:.2f} s", wait
                 )
-        return principal
+
+    async def _each(
+        self, method: str, principal: Principal, requests: AsyncIterator[Any]
+    ) -> AsyncIterator[Any]:
+        """A stream's requests, each admitted as a call (its refusal ends the stream)."""
+        async for request in requests:
+            self._check(method, principal, request)
+            yield request
 
     def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         kwargs = {
@@ -220,7 +226,10 @@ class Guard(grpc.aio.ServerInterceptor):
     def _unary(self, inner: Any, method: str, streaming: bool = False) -> Any:
         async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
             try:
-                _CURRENT.set(self.admit(method, context, None if streaming else request))
+                principal = self.admit(method, context, None if streaming else request)
+                _CURRENT.set(principal)
+                if streaming:
+                    request = self._each(method, principal, request)
                 return await inner(request, context)
             except grpc.aio.AbortError:
                 raise
@@ -232,7 +241,10 @@ class Guard(grpc.aio.ServerInterceptor):
     def _unary_stream(self, inner: Any, method: str, streaming: bool = False) -> Any:
         async def behavior(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             try:
-                _CURRENT.set(self.admit(method, context, None if streaming else request))
+                principal = self.admit(method, context, None if streaming else request)
+                _CURRENT.set(principal)
+                if streaming:
+                    request = self._each(method, principal, request)
                 async for item in inner(request, context):
                     yield item
             except grpc.aio.AbortError:

@@ -22,7 +22,7 @@ from branch_agent.pos.numbers import AgentService, StatusView
 from protos.einvoice.v1 import pos_pb2, pos_pb2_grpc
 from runtime import messages, principal, reflection
 from runtime.errors import Unauthenticated
-from runtime.guard import Anyone, Guard, OwnTerminal, Rule, admit_message, current_principal
+from runtime.guard import Anyone, Guard, OwnTerminal, Rule, current_principal
 from runtime.health import HealthBoard, keep_updated
 from runtime.principal import Kind, Principal
 from runtime.tls import Tls, add_port, server_options
@@ -33,7 +33,7 @@ HEALTH_EVERY = 0.5  # seconds between two readings of the rule (AgentService.can
 POS = f"/{SERVICE_NAME}/"
 RULES: Mapping[str, Rule] = {
     POS + "NextNumbers": OwnTerminal("terminal_id"),
-    POS + "NextNumbersStream": OwnTerminal(),  # and each request as NextNumbers
+    POS + "NextNumbersStream": OwnTerminal("terminal_id"),  # each request as NextNumbers
     POS + "GiveBack": OwnTerminal("terminal_id"),
     POS + "Status": OwnTerminal(),
     "/grpc.health.v1.Health/Check": Anyone(),
@@ -76,9 +76,9 @@ class PosServicer(pos_pb2_grpc.PosServiceServicer):
         requests: AsyncIterator[pos_pb2.NextNumbersRequest],
         context: grpc.aio.ServicerContext,
     ) -> AsyncIterator[pos_pb2.NextNumbersReply]:
-        # One request at a time, in order; a refused one ends the stream with its status.
+        # One request at a time, in order, each admitted by the guard as a call; a refused one
+        # ends the stream with its status.
         async for request in requests:
-            admit_message(RULES, POS + "NextNumbers", request)
             yield await self.NextNumbers(request, context)
 
     async def GiveBack(

@@ -1,21 +1,39 @@
 """The guard interceptor over a real grpc.aio server on loopback: each call is admitted for its
 own task, and an error ends it with its status (a domain error's own, anything else INTERNAL and
-logged), the same on the second call of a method as on the first (its handler is wrapped once)."""
+logged), the same on the second call of a method as on the first (its handler is wrapped once);
+a stream is identified once and each of its messages admitted by the method's rule."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
 
 import grpc
 import pytest
 
 from allocator import InvalidInput
-from runtime.guard import Anyone, Guard, current_principal
+from runtime.errors import Forbidden
+from runtime.guard import Anyone, Guard, Rule, current_principal
 from runtime.principal import Kind, Principal
 
 SERVICE = "/einv.test.Guarded/"
-RULES = {SERVICE + name: Anyone() for name in ("Who", "Refused", "Broken", "Stream")}
+
+
+@dataclass(frozen=True, slots=True)
+class NotNamed:
+    """Refuses a request that is this one value (bytes requests: no fields to name)."""
+
+    refused: bytes
+
+    def check(self, principal: Principal, request: Any) -> None:
+        if request == self.refused:
+            raise Forbidden(f"{principal.name} may not send {self.refused!r}")
+
+
+RULES: dict[str, Rule] = {SERVICE + name: Anyone() for name in ("Who", "Refused", "Broken")}
+RULES[SERVICE + "Stream"] = NotNamed(b"forbidden")
 CALLERS = iter(range(1000))  # a new caller for every call: the principal is per call
 
 
@@ -95,10 +113,14 @@ async def test_errors_end_the_call_with_their_status_every_time(
     assert not [r for r in caplog.records if "Refused" in r.getMessage()]
 
 
-async def test_a_stream_is_admitted_once_and_ends_with_the_status_of_its_error(
+async def test_a_stream_is_identified_once_and_ends_with_the_status_of_its_error(
     channel: grpc.aio.Channel,
 ) -> None:
-    cases = {b"bad": grpc.StatusCode.INVALID_ARGUMENT, b"bug": grpc.StatusCode.INTERNAL}
+    cases = {
+        b"bad": grpc.StatusCode.INVALID_ARGUMENT,
+        b"bug": grpc.StatusCode.INTERNAL,
+        b"forbidden": grpc.StatusCode.PERMISSION_DENIED,  # each message meets the method's rule
+    }
     for last, code in cases.items():
         call = channel.stream_stream(SERVICE + "Stream")()
         await call.write(b"one")
