@@ -20,6 +20,7 @@ RULES: Mapping[str, Rule] = {
     # A store's agent, for its own BAN only.
     BRANCH + "RequestRange": OwnBranch("branch_ban"),
     BRANCH + "ReportUsage": OwnBranch("branch_ban"),
+    BRANCH + "ReportUsageStream": OwnBranch("branch_ban"),  # each report as ReportUsage
     BRANCH + "WatchConfig": OwnBranch("branch_ban"),
     BRANCH + "RenewCertificate": OwnBranch(),
     BRANCH + "Enroll": Enrollee(),

@@ -90,6 +90,14 @@ class BranchServicer(branch_pb2_grpc.BranchServiceServicer):
         moved = await self.hq.write_together(report, report_usages)
         return branch_pb2.UsageAck(grants_updated=moved)
 
+    async def ReportUsageStream(
+        self, requests: AsyncIterator[branch_pb2.UsageReport], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[branch_pb2.UsageAck]:
+        # One report at a time, in order, each admitted by the guard as a call; a refused one
+        # ends the stream with its status.
+        async for request in requests:
+            yield await self.ReportUsage(request, context)
+
     async def WatchConfig(
         self, request: branch_pb2.WatchConfigRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[branch_pb2.BranchConfig]:
