@@ -6,10 +6,16 @@ leader goes first from then on. Any status but UNAVAILABLE or a timeout is HQ's 
 becomes the domain error it stands for, by its ErrorInfo reason (`status_map.hq_error`). When no
 replica answers, `HqUnreachable` is raised and `HqHealth` remembers since when. A renewed
 certificate takes effect with `use`: a new channel replaces the old one.
+
+Usage reports go on one long-lived ReportUsageStream (less of HQ's CPU per report than a unary
+call each); a report the stream fails to carry, for whatever reason, is sent again as a unary
+ReportUsage, which fails over, redirects and maps refusals as every other call does (a report is
+idempotent: a repeat changes nothing). An HQ without the stream (UNIMPLEMENTED) gets unary calls.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -97,12 +103,16 @@ class HqClient:
         self._replicas = Replicas(addresses, tls, service_config(BRANCH_SERVICE, IDEMPOTENT))
         self._timeout = timeout
         self.health = HqHealth(clock)
+        self._reports: _ReportStream | None = None  # on the channel it was opened on
+        self._reports_lock = asyncio.Lock()
+        self.streams_reports = True  # until an HQ says it has no ReportUsageStream
 
     async def use(self, tls: Tls) -> None:
         """Call HQ with a new certificate from now on (after a renewal)."""
         await self._replicas.use(tls)
 
     async def close(self) -> None:
+        self._drop_report_stream()
         await self._replicas.close()
 
     async def renew_certificate(self, csr_pem: bytes) -> branch_pb2.BranchCertificate:
@@ -128,8 +138,41 @@ class HqClient:
         return wire.grant_answering(reply, request)
 
     async def report_usage(self, report: branch_pb2.UsageReport) -> int:
+        async with self._reports_lock:  # one report at a time on the stream, in order
+            if self.streams_reports:
+                ack = await self._report_on_stream(report)
+                if ack is not None:
+                    self.health.answered()
+                    return ack.grants_updated
         ack = await self._call(lambda stub: stub.ReportUsage(report, timeout=self._timeout))
         return ack.grants_updated
+
+    async def _report_on_stream(self, report: branch_pb2.UsageReport) -> branch_pb2.UsageAck | None:
+        """The ack from the stream, or None when it could not carry the report (dropped)."""
+        try:
+            channel = await self._channel()
+        except HqUnreachable:
+            return None  # the unary call says so, the same way
+        if self._reports is None or self._reports.channel is not channel:
+            self._drop_report_stream()
+            stub = branch_pb2_grpc.BranchServiceStub(channel)
+            self._reports = _ReportStream(channel, stub.ReportUsageStream())
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await self._reports.send(report)
+        except (grpc.aio.AioRpcError, grpc.aio.UsageError, TimeoutError) as error:
+            if isinstance(error, grpc.aio.AioRpcError):
+                self.streams_reports = error.code() != grpc.StatusCode.UNIMPLEMENTED
+            self._drop_report_stream()
+            return None
+        except asyncio.CancelledError:  # a report may be on its way: its ack is nobody's now
+            self._drop_report_stream()
+            raise
+
+    def _drop_report_stream(self) -> None:
+        if self._reports is not None:
+            self._reports.call.cancel()
+            self._reports = None
 
     async def watch_config(self, branch_ban: str) -> AsyncIterator[AgentConfig]:
         """Follow HQ's configuration until the stream breaks (then raise; the caller resumes).
@@ -189,3 +232,16 @@ class HqClient:
         await self._replicas.unreachable(channel)
         self.health.failed(f"{seen.code.name}: {seen.message}")
         return HqUnreachable(f"no HQ address answered ({seen.code.name}: {seen.message})")
+
+
+@dataclass(frozen=True, slots=True)
+class _ReportStream:
+    channel: grpc.aio.Channel
+    call: grpc.aio.StreamStreamCall
+
+    async def send(self, report: branch_pb2.UsageReport) -> branch_pb2.UsageAck:
+        await self.call.write(report)
+        ack = await self.call.read()
+        if ack is grpc.aio.EOF:  # HQ closed it cleanly (read raises a refusal's status)
+            raise grpc.aio.UsageError("HQ ended the report stream")
+        return ack  # type: ignore[no-any-return]

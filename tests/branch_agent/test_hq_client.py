@@ -1,0 +1,130 @@
+"""The agent's usage reports on one ReportUsageStream: one stream carries report after report;
+a report the stream fails to carry goes again as a unary ReportUsage and the next report opens a
+new stream (as it does after a cancelled one); an HQ without the stream gets unary calls from
+then on. Over a real grpc.aio server
+on loopback whose BranchService counts what it was sent (the real HQ's stream: test_usage_stream
+in tests/hq_server, and every end-to-end test, where agents report to a real HQ)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import grpc
+import pytest
+
+from allocator import PermissionDenied
+from branch_agent.hq.client import HqClient
+from protos.einvoice.v1 import branch_pb2, branch_pb2_grpc
+from runtime.clock import SystemClock
+
+
+@dataclass
+class CountingHq(branch_pb2_grpc.BranchServiceServicer):
+    """Acks each report with its number of grants; `break_after` ends a stream with UNAVAILABLE
+    after that many reports; `streams` False answers the stream UNIMPLEMENTED (an older HQ)."""
+
+    streams: bool = True
+    break_after: int | None = None
+    opened: int = 0
+    streamed: list[str] = field(default_factory=list)
+    unary: list[str] = field(default_factory=list)
+    slow_arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def ReportUsage(
+        self, request: branch_pb2.UsageReport, context: grpc.aio.ServicerContext
+    ) -> branch_pb2.UsageAck:
+        if request.report_id == "refused":
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, "not yours")
+        self.unary.append(request.report_id)
+        return branch_pb2.UsageAck(grants_updated=len(request.grants))
+
+    async def ReportUsageStream(
+        self, requests: AsyncIterator[branch_pb2.UsageReport], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[branch_pb2.UsageAck]:
+        if not self.streams:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "Method not implemented!")
+        self.opened += 1
+        async for request in requests:
+            if request.report_id == "refused":
+                await context.abort(grpc.StatusCode.PERMISSION_DENIED, "not yours")
+            if self.break_after is not None and len(self.streamed) == self.break_after:
+                self.break_after = None
+                await context.abort(grpc.StatusCode.UNAVAILABLE, "going away")
+            if request.report_id == "slow":
+                self.slow_arrived.set()
+                await asyncio.sleep(0.3)
+            self.streamed.append(request.report_id)
+            yield branch_pb2.UsageAck(grants_updated=len(request.grants))
+
+
+@pytest.fixture
+async def served() -> AsyncIterator[tuple[CountingHq, HqClient]]:
+    hq = CountingHq()
+    server = grpc.aio.server()
+    branch_pb2_grpc.add_BranchServiceServicer_to_server(hq, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    client = HqClient([f"127.0.0.1:{port}"], SystemClock(), timeout=5.0)
+    try:
+        yield hq, client
+    finally:
+        await client.close()
+        await server.stop(None)
+
+
+def report(rid: str, grants: int = 1) -> branch_pb2.UsageReport:
+    usage = [branch_pb2.GrantUsage(grant_id=f"g{n}", next_number=n) for n in range(grants)]
+    return branch_pb2.UsageReport(report_id=rid, branch_ban="12345675", grants=usage)
+
+
+async def test_reports_go_one_after_another_on_one_stream(
+    served: tuple[CountingHq, HqClient],
+) -> None:
+    hq, client = served
+    assert [await client.report_usage(report(f"r{n}", n)) for n in range(1, 5)] == [1, 2, 3, 4]
+    assert (hq.opened, hq.streamed, hq.unary) == (1, ["r1", "r2", "r3", "r4"], [])
+    assert client.health.reachable
+
+
+async def test_a_broken_stream_sends_its_report_unary_and_the_next_opens_a_new_one(
+    served: tuple[CountingHq, HqClient],
+) -> None:
+    hq, client = served
+    hq.break_after = 1
+    assert [await client.report_usage(report(f"r{n}", 2)) for n in range(1, 4)] == [2, 2, 2]
+    assert (hq.opened, hq.streamed, hq.unary) == (2, ["r1", "r3"], ["r2"])
+
+
+async def test_an_hq_without_the_stream_gets_unary_reports_from_then_on(
+    served: tuple[CountingHq, HqClient],
+) -> None:
+    hq, client = served
+    hq.streams = False
+    assert [await client.report_usage(report(f"r{n}")) for n in range(1, 4)] == [1, 1, 1]
+    assert (hq.opened, hq.streamed, hq.unary) == (0, [], ["r1", "r2", "r3"])
+    assert not client.streams_reports
+
+
+async def test_a_refusal_is_hqs_answer_as_for_a_unary_report(
+    served: tuple[CountingHq, HqClient],
+) -> None:
+    hq, client = served
+    with pytest.raises(PermissionDenied, match="not yours"):
+        await client.report_usage(report("refused"))
+    assert await client.report_usage(report("after")) == 1  # on a new stream
+    assert (hq.opened, hq.streamed, hq.unary) == (2, ["after"], [])
+
+
+async def test_a_report_cancelled_on_its_way_leaves_no_ack_for_the_next_one(
+    served: tuple[CountingHq, HqClient],
+) -> None:
+    hq, client = served
+    slow = asyncio.create_task(client.report_usage(report("slow", 3)))
+    await asyncio.wait_for(hq.slow_arrived.wait(), 5)  # and its ack is on its way
+    slow.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await slow
+    assert await client.report_usage(report("next", 1)) == 1  # its own ack, not the slow one's
+    assert hq.opened == 2
