@@ -160,7 +160,9 @@ class HqClient:
         try:
             async with asyncio.timeout(self._timeout):
                 return await self._reports.send(report)
-        except (grpc.aio.AioRpcError, grpc.aio.UsageError, TimeoutError) as error:
+        # Whatever broke the stream (a refusal, a lost replica, a timeout, a call that ended
+        # before this write: InvalidStateError), the unary call says what HQ answers.
+        except Exception as error:
             if isinstance(error, grpc.aio.AioRpcError):
                 self.streams_reports = error.code() != grpc.StatusCode.UNIMPLEMENTED
             self._drop_report_stream()

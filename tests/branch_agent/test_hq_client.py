@@ -27,6 +27,7 @@ class CountingHq(branch_pb2_grpc.BranchServiceServicer):
 
     streams: bool = True
     break_after: int | None = None
+    end_after: int | None = None  # then end the stream cleanly (an HQ going away gracefully)
     opened: int = 0
     streamed: list[str] = field(default_factory=list)
     unary: list[str] = field(default_factory=list)
@@ -57,6 +58,9 @@ class CountingHq(branch_pb2_grpc.BranchServiceServicer):
                 await asyncio.sleep(0.3)
             self.streamed.append(request.report_id)
             yield branch_pb2.UsageAck(grants_updated=len(request.grants))
+            if self.end_after is not None and len(self.streamed) == self.end_after:
+                self.end_after = None
+                return
 
 
 @pytest.fixture
@@ -94,6 +98,17 @@ async def test_a_broken_stream_sends_its_report_unary_and_the_next_opens_a_new_o
     hq, client = served
     hq.break_after = 1
     assert [await client.report_usage(report(f"r{n}", 2)) for n in range(1, 4)] == [2, 2, 2]
+    assert (hq.opened, hq.streamed, hq.unary) == (2, ["r1", "r3"], ["r2"])
+
+
+async def test_a_stream_hq_ended_sends_the_next_report_unary_and_then_a_new_stream(
+    served: tuple[CountingHq, HqClient],
+) -> None:
+    hq, client = served
+    hq.end_after = 1
+    assert await client.report_usage(report("r1")) == 1
+    await asyncio.sleep(0.2)  # the end has reached the agent: a write now finds the call over
+    assert [await client.report_usage(report(f"r{n}")) for n in (2, 3)] == [1, 1]
     assert (hq.opened, hq.streamed, hq.unary) == (2, ["r1", "r3"], ["r2"])
 
 
