@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import grpc
 
@@ -76,9 +76,16 @@ def empty_call(channel: grpc.aio.Channel) -> grpc.aio.UnaryUnaryMultiCallable:
     return channel.unary_unary(METHOD)
 
 
-def empty_stream(channel: grpc.aio.Channel) -> grpc.aio.StreamStreamMultiCallable:
-    """The client side of the stream: write b"" and read the empty reply, again and again."""
-    return channel.stream_stream(STREAM_METHOD)
+def empty_messages(channel: grpc.aio.Channel) -> Callable[[], Awaitable[object]]:
+    """The client side of the stream: one stream, and a call that writes b"" on it and reads
+    the empty reply (again and again)."""
+    stream = channel.stream_stream(STREAM_METHOD)()
+
+    async def call() -> object:
+        await stream.write(b"")
+        return await stream.read()
+
+    return call
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -27,7 +27,7 @@ from time import monotonic
 import grpc
 
 from bench import load
-from bench.echo_server import empty_call, empty_stream
+from bench.echo_server import empty_call, empty_messages
 from bench.figures import Figure, Goal, mean, ms, percentile
 from bench.floors import fsync_loop
 from bench.seed import BranchPlan, seed_hq
@@ -99,7 +99,7 @@ async def _measure(
     # WAL file grows to its checkpoint size (SQLite removes it at close), cost up to twice as
     # much CPU, and would fall on whichever shape is measured first.
     await _latency(agent.address, lambda ch: _next(ch, "warm"), sizes.warm_numbers)
-    floors = {EMPTY_CALL: _echo, EMPTY_MESSAGE: _echo_stream}
+    floors = {EMPTY_CALL: _echo, EMPTY_MESSAGE: empty_messages}
     latencies: dict[str, list[float]] = defaultdict(list)
     # Rounds in turn, so a change in the machine's background load hits both sides alike.
     for round_ in range(ROUNDS):
@@ -202,16 +202,6 @@ def _echo(channel: grpc.aio.Channel) -> load.Call:
     return lambda: call(b"", timeout=10)
 
 
-def _echo_stream(channel: grpc.aio.Channel) -> load.Call:
-    stream = empty_stream(channel)()
-
-    async def call() -> object:
-        await stream.write(b"")
-        return await stream.read()
-
-    return call
-
-
 def _requests(terminal: str) -> Callable[[], pos_pb2.NextNumbersRequest]:
     """A POS terminal's requests: one number each, each with its own request id (as POS
     vendors do)."""
@@ -240,7 +230,7 @@ def _next_stream(channel: grpc.aio.Channel, terminal: str) -> load.Call:
         await stream.write(request())
         reply = await stream.read()
         if reply is grpc.aio.EOF:
-            await stream  # the stream ended: its status is the error
+            raise RuntimeError("the stream ended with no reply")
         return reply
 
     return call

@@ -3,7 +3,9 @@
 Reports arrive on a fixed schedule (open loop) at a rate above that, each one moving a branch's
 grant forward (every tenth with a skipped number), through the pool of connections P2 opened
 to the same HQ. Latency counts from each report's scheduled instant. A closed loop of 32
-reporters then finds the ceiling. Floors: the same two shapes of empty calls to the echo process.
+reporters then finds the ceiling, by unary calls and again with each reporter on one
+`ReportUsageStream` of its own (what the agent uses). Floors: the same shapes of empty calls to
+the echo process (the unary one is the goals'; an empty message on one of its streams beside it).
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from bench import load
-from bench.echo_server import empty_call
+from bench.echo_server import empty_call, empty_messages
 from bench.figures import Figure, Goal, Results, ms, percentile
 from bench.servers import Server
 from protos.einvoice.v1 import branch_pb2, branch_pb2_grpc, common_pb2
@@ -28,7 +31,7 @@ if TYPE_CHECKING:
 NEEDED_PER_S = 10_000 / 60
 GOAL_PER_S = 200.0
 GOAL_P99_MS = 50.0
-STEP = 10  # numbers a branch issues between two reports
+STEP = 1  # numbers a branch issues between two reports: a 200-number grant moves 198 times
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +70,24 @@ async def _measure(
 
         steady_floor = (await load.open_loop(empty, sizes.rate, count)).check("echo")
         ceiling_floor = await _ceiling(echo, empty, sizes)
+        streams = [empty_messages(opened[k % len(opened)]) for k in range(sizes.reporters)]
+        stream_floor = await _measured(echo, streams, sizes)
     async with load.channels(hq.address, sizes.connections) as opened:
-        reports = _Reports(granted, [branch_pb2_grpc.BranchServiceStub(c) for c in opened])
+        stubs = [branch_pb2_grpc.BranchServiceStub(c) for c in opened]
+        reports = _Reports(granted, stubs, fresh_from=count)
         steady = (await load.open_loop(reports.call, sizes.rate, count)).check("ReportUsage")
-        ceiling = await _ceiling(hq, reports.call, sizes)
-    return _figures(steady, steady_floor, ceiling, ceiling_floor, sizes)
+        ceiling = await _ceiling(hq, lambda _: reports.call(reports.fresh()), sizes)
+        streamed = await _measured(hq, reports.streams(sizes.reporters), sizes)
+    ceilings = Ceilings(ceiling, ceiling_floor, streamed, stream_floor)
+    return _figures(steady, steady_floor, ceilings, sizes)
+
+
+@dataclass(frozen=True, slots=True)
+class Ceilings:
+    unary: load.Run
+    unary_floor: load.Run  # empty unary calls: the goals' floor
+    streamed: load.Run
+    stream_floor: load.Run  # empty messages, one echo stream per caller
 
 
 async def _ceiling(server: Server, make: Callable[[int], load.Call], sizes: Sizes) -> load.Run:
@@ -81,30 +97,74 @@ async def _ceiling(server: Server, make: Callable[[int], load.Call], sizes: Size
     def reporter() -> load.Call:
         return lambda: make(next(serial))()
 
-    calls = [reporter() for _ in range(sizes.reporters)]
+    return await _measured(server, [reporter() for _ in range(sizes.reporters)], sizes)
+
+
+async def _measured(server: Server, calls: Sequence[load.Call], sizes: Sizes) -> load.Run:
     run = await load.measuring(server, load.closed_loop(calls, sizes.capacity_seconds))
     return run.check("closed loop")
 
 
 class _Reports:
-    """Report `index` comes from branch `index % n`, each round a few numbers further on."""
+    """Report `index` comes from branch `index % n`, each round a few numbers further on. The
+    steady schedule sends reports 0..count-1; each later phase takes the next `fresh` ones, so
+    that every report moves its grant (a repeat would change nothing and cost HQ less)."""
 
     def __init__(
-        self, granted: Sequence[Granted], stubs: Sequence[branch_pb2_grpc.BranchServiceStub]
+        self,
+        granted: Sequence[Granted],
+        stubs: Sequence[branch_pb2_grpc.BranchServiceStub],
+        fresh_from: int,
     ) -> None:
         self._granted = granted
         self._stubs = stubs
+        self._fresh = itertools.count(fresh_from)
+
+    def fresh(self) -> int:
+        return next(self._fresh)
 
     def call(self, index: int) -> load.Call:
-        branch = self._granted[index % len(self._granted)]
         stub = self._stubs[index % len(self._stubs)]
-        report = _report(branch, index // len(self._granted), index)
-        return lambda: stub.ReportUsage(report, timeout=10)
+        report = self._report(index)
+
+        async def call() -> object:
+            return _moved(await stub.ReportUsage(report, timeout=10))
+
+        return call
+
+    def streams(self, count: int) -> list[load.Call]:
+        """`count` reporters, each on a ReportUsageStream of its own, taking the next report."""
+
+        def reporter(stub: branch_pb2_grpc.BranchServiceStub) -> load.Call:
+            stream = stub.ReportUsageStream()
+
+            async def call() -> object:
+                await stream.write(self._report(self.fresh()))
+                ack = await stream.read()
+                if ack is grpc.aio.EOF:
+                    raise RuntimeError("the stream ended with no reply")
+                return _moved(ack)
+
+            return call
+
+        return [reporter(self._stubs[k % len(self._stubs)]) for k in range(count)]
+
+    def _report(self, index: int) -> branch_pb2.UsageReport:
+        branch = self._granted[index % len(self._granted)]
+        return _report(branch, index // len(self._granted), index)
+
+
+def _moved(ack: branch_pb2.UsageAck) -> branch_pb2.UsageAck:
+    """The ack, which must say the report moved its grant: a report that changed nothing
+    would cost HQ less than the real thing and flatter the figures."""
+    if ack.grants_updated != 1:
+        raise RuntimeError(f"a report moved {ack.grants_updated} grants, not 1")
+    return ack
 
 
 def _report(branch: Granted, round_: int, index: int) -> branch_pb2.UsageReport:
     numbers = branch.grant.range
-    used = min(numbers.end - numbers.begin + 1, STEP * (round_ + 1))
+    used = min(numbers.end - numbers.begin + 1, 2 + STEP * round_)  # past the skip below
     usage = branch_pb2.GrantUsage(grant_id=branch.grant.grant_id, next_number=numbers.begin + used)
     if index % 10 == 0:  # a number given back after a later one went out: reported blank
         usage.skipped.append(common_pb2.Span(begin=numbers.begin + 1, end=numbers.begin + 1))
@@ -116,13 +176,11 @@ def _report(branch: Granted, round_: int, index: int) -> branch_pb2.UsageReport:
 
 
 def _figures(
-    steady: load.Run,
-    steady_floor: load.Run,
-    ceiling: load.Run,
-    ceiling_floor: load.Run,
-    sizes: Sizes,
+    steady: load.Run, steady_floor: load.Run, ceilings: Ceilings, sizes: Sizes
 ) -> list[Figure]:
     p99 = ms(percentile(steady.latencies, 99))
+    callers = f"{sizes.reporters} callers"
+    unary_cpu = {f"echo CPU per empty call, {callers}": ceilings.unary_floor.cpu_per_call * 1e3}
     return [
         Figure(
             "p4.reports_per_s",
@@ -150,18 +208,37 @@ def _figures(
         Figure(
             "p4.ceiling_per_s",
             f"P4 reports/s, {sizes.reporters} reporters flat out",
-            ceiling.rate,
+            ceilings.unary.rate,
             "/s",
-            {f"empty calls/s, {sizes.reporters} callers": ceiling_floor.rate},
+            {f"empty calls/s, {callers}": ceilings.unary_floor.rate},
         ),
         Figure(
             "p4.cpu_per_report",
             f"P4 HQ CPU per report, {sizes.reporters} reporters",
-            ceiling.cpu_per_call * 1e3,
+            ceilings.unary.cpu_per_call * 1e3,
+            "ms",
+            unary_cpu,
+        ),
+        Figure(
+            "p4.stream_ceiling_per_s",
+            f"P4 reports/s, {sizes.reporters} reporters, one stream each",
+            ceilings.streamed.rate,
+            "/s",
+            {
+                f"empty calls/s, {callers}": ceilings.unary_floor.rate,
+                f"empty stream messages/s, {callers}": ceilings.stream_floor.rate,
+            },
+        ),
+        Figure(
+            "p4.stream_cpu_per_report",
+            f"P4 HQ CPU per report, {sizes.reporters} reporters, one stream each",
+            ceilings.streamed.cpu_per_call * 1e3,
             "ms",
             {
-                f"echo CPU per empty call, {sizes.reporters} callers": ceiling_floor.cpu_per_call
-                * 1e3
+                **unary_cpu,
+                f"echo CPU per empty stream message, {callers}": (
+                    ceilings.stream_floor.cpu_per_call * 1e3
+                ),
             },
         ),
     ]

@@ -51,6 +51,8 @@ FIGURES = {
     "p4.p50",
     "p4.ceiling_per_s",
     "p4.cpu_per_report",
+    "p4.stream_ceiling_per_s",
+    "p4.stream_cpu_per_report",
 }
 # The peers suite has a test of its own (tests/bench/test_peers.py): its invariants, not figures;
 # so has the growth suite (tests/bench/test_growth.py): its figures at every size.
