@@ -190,6 +190,14 @@ class Guard(grpc.aio.ServerInterceptor):
                     f"too many calls from {principal.actor}: retry in {wait:.2f} s", wait
                 )
 
+    def _enter(
+        self, method: str, context: grpc.aio.ServicerContext, request: Any, streaming: bool
+    ) -> Any:
+        """Admit the call for its task: the request, or a stream's requests each admitted."""
+        principal = self.admit(method, context, None if streaming else request)
+        _CURRENT.set(principal)
+        return self._each(method, principal, request) if streaming else request
+
     async def _each(
         self, method: str, principal: Principal, requests: AsyncIterator[Any]
     ) -> AsyncIterator[Any]:
@@ -226,11 +234,7 @@ class Guard(grpc.aio.ServerInterceptor):
     def _unary(self, inner: Any, method: str, streaming: bool = False) -> Any:
         async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
             try:
-                principal = self.admit(method, context, None if streaming else request)
-                _CURRENT.set(principal)
-                if streaming:
-                    request = self._each(method, principal, request)
-                return await inner(request, context)
+                return await inner(self._enter(method, context, request, streaming), context)
             except grpc.aio.AbortError:
                 raise
             except Exception as error:
@@ -241,11 +245,7 @@ class Guard(grpc.aio.ServerInterceptor):
     def _unary_stream(self, inner: Any, method: str, streaming: bool = False) -> Any:
         async def behavior(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             try:
-                principal = self.admit(method, context, None if streaming else request)
-                _CURRENT.set(principal)
-                if streaming:
-                    request = self._each(method, principal, request)
-                async for item in inner(request, context):
+                async for item in inner(self._enter(method, context, request, streaming), context):
                     yield item
             except grpc.aio.AbortError:
                 raise
