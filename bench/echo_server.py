@@ -9,9 +9,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 
 import grpc
+
+from bench import load
 
 METHOD = "/bench.Echo/Empty"
 STREAM_METHOD = "/bench.Echo/Stream"  # an empty reply to each message of a bidi stream
@@ -76,16 +78,10 @@ def empty_call(channel: grpc.aio.Channel) -> grpc.aio.UnaryUnaryMultiCallable:
     return channel.unary_unary(METHOD)
 
 
-def empty_messages(channel: grpc.aio.Channel) -> Callable[[], Awaitable[object]]:
+def empty_messages(channel: grpc.aio.Channel) -> load.Call:
     """The client side of the stream: one stream, and a call that writes b"" on it and reads
     the empty reply (again and again)."""
-    stream = channel.stream_stream(STREAM_METHOD)()
-
-    async def call() -> object:
-        await stream.write(b"")
-        return await stream.read()
-
-    return call
+    return load.on_stream(channel.stream_stream(STREAM_METHOD)(), lambda: b"")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

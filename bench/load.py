@@ -25,6 +25,19 @@ READY_TIMEOUT = 30.0
 KEEP_ERRORS = 5
 
 
+def on_stream(stream: grpc.aio.StreamStreamCall, request: Callable[[], object]) -> Call:
+    """A call that writes the next `request()` on one open bidi stream and reads its reply."""
+
+    async def call() -> object:
+        await stream.write(request())
+        reply = await stream.read()
+        if reply is grpc.aio.EOF:
+            raise RuntimeError("the stream ended with no reply")
+        return reply
+
+    return call
+
+
 @dataclass
 class Run:
     """What a driver saw: each call's latency (seconds), the wall time, and the failures."""

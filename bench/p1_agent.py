@@ -223,17 +223,9 @@ def _next(channel: grpc.aio.Channel, terminal: str) -> load.Call:
 
 def _next_stream(channel: grpc.aio.Channel, terminal: str) -> load.Call:
     """One NextNumbersStream per terminal, a request and its reply per number."""
-    stream = pos_pb2_grpc.PosServiceStub(channel).NextNumbersStream()
-    request = _requests(terminal)
-
-    async def call() -> object:
-        await stream.write(request())
-        reply = await stream.read()
-        if reply is grpc.aio.EOF:
-            raise RuntimeError("the stream ended with no reply")
-        return reply
-
-    return call
+    return load.on_stream(
+        pos_pb2_grpc.PosServiceStub(channel).NextNumbersStream(), _requests(terminal)
+    )
 
 
 TCP_SHAPES = (

@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from bench import load
@@ -136,14 +135,10 @@ class _Reports:
         """`count` reporters, each on a ReportUsageStream of its own, taking the next report."""
 
         def reporter(stub: branch_pb2_grpc.BranchServiceStub) -> load.Call:
-            stream = stub.ReportUsageStream()
+            answered = load.on_stream(stub.ReportUsageStream(), lambda: self._report(self.fresh()))
 
             async def call() -> object:
-                await stream.write(self._report(self.fresh()))
-                ack = await stream.read()
-                if ack is grpc.aio.EOF:
-                    raise RuntimeError("the stream ended with no reply")
-                return _moved(ack)
+                return _moved(await answered())  # type: ignore[arg-type]
 
             return call
 
