@@ -19,6 +19,7 @@ VIEWER, OPERATOR, ADMIN_ROLE = AtLeast(Role.VIEWER), AtLeast(Role.OPERATOR), AtL
 RULES: Mapping[str, Rule] = {
     # A store's agent, for its own BAN only.
     BRANCH + "RequestRange": OwnBranch("branch_ban"),
+    BRANCH + "RequestRangeStream": OwnBranch("branch_ban"),  # each request as RequestRange
     BRANCH + "ReportUsage": OwnBranch("branch_ban"),
     BRANCH + "ReportUsageStream": OwnBranch("branch_ban"),  # each report as ReportUsage
     BRANCH + "WatchConfig": OwnBranch("branch_ban"),

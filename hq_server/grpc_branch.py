@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from sqlalchemy import Connection
@@ -27,6 +27,8 @@ from runtime.principal import Kind
 
 MAX_REQUEST_ID = 100
 CONFIG_POLL_SECONDS = 5.0
+Req = TypeVar("Req")
+Rep = TypeVar("Rep")
 
 
 def caller_branch(named: str) -> Ban:
@@ -48,6 +50,17 @@ def report_usages(
 ) -> list[int | DomainError]:
     """The reports queued together, decided in one savepoint (reports store no token)."""
     return branch_ops.report_usages(conn, now, reports)
+
+
+async def in_turn(
+    unary: Callable[[Req, grpc.aio.ServicerContext], Awaitable[Rep]],
+    requests: AsyncIterator[Req],
+    context: grpc.aio.ServicerContext,
+) -> AsyncIterator[Rep]:
+    """A unary call on a long-lived stream: one request at a time, in order, each admitted by
+    the guard as a call of its own; a refused one ends the stream with its status."""
+    async for request in requests:
+        yield await unary(request, context)
 
 
 class BranchServicer(branch_pb2_grpc.BranchServiceServicer):
@@ -73,6 +86,13 @@ class BranchServicer(branch_pb2_grpc.BranchServiceServicer):
         row = await self.hq.grant_observer.observe(granting)
         return convert.grant_pb(row)
 
+    def RequestRangeStream(
+        self,
+        requests: AsyncIterator[branch_pb2.RequestRangeRequest],
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[branch_pb2.Grant]:
+        return in_turn(self.RequestRange, requests, context)
+
     async def ReportUsage(
         self, request: branch_pb2.UsageReport, context: grpc.aio.ServicerContext
     ) -> branch_pb2.UsageAck:
@@ -90,13 +110,10 @@ class BranchServicer(branch_pb2_grpc.BranchServiceServicer):
         moved = await self.hq.write_together(report, report_usages)
         return branch_pb2.UsageAck(grants_updated=moved)
 
-    async def ReportUsageStream(
+    def ReportUsageStream(
         self, requests: AsyncIterator[branch_pb2.UsageReport], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[branch_pb2.UsageAck]:
-        # One report at a time, in order, each admitted by the guard as a call; a refused one
-        # ends the stream with its status.
-        async for request in requests:
-            yield await self.ReportUsage(request, context)
+        return in_turn(self.ReportUsage, requests, context)
 
     async def WatchConfig(
         self, request: branch_pb2.WatchConfigRequest, context: grpc.aio.ServicerContext

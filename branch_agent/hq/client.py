@@ -7,10 +7,12 @@ becomes the domain error it stands for, by its ErrorInfo reason (`status_map.hq_
 replica answers, `HqUnreachable` is raised and `HqHealth` remembers since when. A renewed
 certificate takes effect with `use`: a new channel replaces the old one.
 
-Usage reports go on one long-lived ReportUsageStream (less of HQ's CPU per report than a unary
-call each); a report the stream fails to carry, for whatever reason, is sent again as a unary
-ReportUsage, which fails over, redirects and maps refusals as every other call does (a report is
-idempotent: a repeat changes nothing). An HQ without the stream (UNIMPLEMENTED) gets unary calls.
+Usage reports and range requests each go on one long-lived stream (ReportUsageStream,
+RequestRangeStream: less of HQ's CPU per call than a unary call each, and a period-start burst
+that pays no call setup per branch); one the stream fails to carry, for whatever reason, is sent
+again as the unary call, which fails over, redirects and maps refusals as every other call does.
+Both are idempotent: a repeated report changes nothing, a repeated request id gets the original
+grant. An HQ without the streams (UNIMPLEMENTED) gets unary calls.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import grpc
 
@@ -37,6 +39,7 @@ from runtime.replicas import Replicas, service_config
 from runtime.tls import Tls
 
 T = TypeVar("T")
+Req = TypeVar("Req")
 UNREACHABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 LEADER_ELSEWHERE = (NotLeader.reason, Fenced.reason)
 BRANCH_SERVICE = branch_pb2.DESCRIPTOR.services_by_name["BranchService"].full_name
@@ -103,16 +106,20 @@ class HqClient:
         self._replicas = Replicas(addresses, tls, service_config(BRANCH_SERVICE, IDEMPOTENT))
         self._timeout = timeout
         self.health = HqHealth(clock)
-        self._reports: _ReportStream | None = None  # on the channel it was opened on
-        self._reports_lock = asyncio.Lock()
-        self.streams_reports = True  # until an HQ says it has no ReportUsageStream
+        self.reports: _Lane[branch_pb2.UsageReport, branch_pb2.UsageAck] = _Lane(
+            lambda stub: stub.ReportUsageStream()
+        )
+        self.ranges: _Lane[branch_pb2.RequestRangeRequest, branch_pb2.Grant] = _Lane(
+            lambda stub: stub.RequestRangeStream()
+        )
 
     async def use(self, tls: Tls) -> None:
         """Call HQ with a new certificate from now on (after a renewal)."""
         await self._replicas.use(tls)
 
     async def close(self) -> None:
-        self._drop_report_stream()
+        self.reports.drop()
+        self.ranges.drop()
         await self._replicas.close()
 
     async def renew_certificate(self, csr_pem: bytes) -> branch_pb2.BranchCertificate:
@@ -134,47 +141,35 @@ class HqClient:
             invoice_type=messages.invoice_type_code(invoice_type),
             booklets=booklets,
         )
-        reply = await self._call(lambda stub: stub.RequestRange(request, timeout=self._timeout))
+        reply = await self._streamed(
+            self.ranges, request, lambda stub: stub.RequestRange(request, timeout=self._timeout)
+        )
         return wire.grant_answering(reply, request)
 
     async def report_usage(self, report: branch_pb2.UsageReport) -> int:
-        async with self._reports_lock:  # one report at a time on the stream, in order
-            if self.streams_reports:
-                ack = await self._report_on_stream(report)
-                if ack is not None:
-                    self.health.answered()
-                    return ack.grants_updated
-        ack = await self._call(lambda stub: stub.ReportUsage(report, timeout=self._timeout))
+        ack = await self._streamed(
+            self.reports, report, lambda stub: stub.ReportUsage(report, timeout=self._timeout)
+        )
         return ack.grants_updated
 
-    async def _report_on_stream(self, report: branch_pb2.UsageReport) -> branch_pb2.UsageAck | None:
-        """The ack from the stream, or None when it could not carry the report (dropped)."""
-        try:
-            channel = await self._channel()
-        except HqUnreachable:
-            return None  # the unary call says so, the same way
-        if self._reports is None or self._reports.channel is not channel:
-            self._drop_report_stream()
-            stub = branch_pb2_grpc.BranchServiceStub(channel)
-            self._reports = _ReportStream(channel, stub.ReportUsageStream())
-        try:
-            async with asyncio.timeout(self._timeout):
-                return await self._reports.send(report)
-        # Whatever broke the stream (a refusal, a lost replica, a timeout, a call that ended
-        # before this write: InvalidStateError), the unary call says what HQ answers.
-        except Exception as error:
-            if isinstance(error, grpc.aio.AioRpcError):
-                self.streams_reports = error.code() != grpc.StatusCode.UNIMPLEMENTED
-            self._drop_report_stream()
-            return None
-        except asyncio.CancelledError:  # a report may be on its way: its ack is nobody's now
-            self._drop_report_stream()
-            raise
-
-    def _drop_report_stream(self) -> None:
-        if self._reports is not None:
-            self._reports.call.cancel()
-            self._reports = None
+    async def _streamed(
+        self,
+        lane: _Lane[Req, T],
+        request: Req,
+        unary: Callable[[branch_pb2_grpc.BranchServiceStub], Awaitable[T]],
+    ) -> T:
+        """The reply from the lane's stream, or else from the unary call (which says what HQ
+        answers when the stream could not carry the request)."""
+        async with lane.lock:  # one request at a time on the stream, in order
+            try:
+                channel = await self._channel()
+            except HqUnreachable:
+                channel = None  # the unary call says so, the same way
+            reply = None if channel is None else await lane.send(channel, request, self._timeout)
+        if reply is not None:
+            self.health.answered()
+            return reply
+        return await self._call(unary)
 
     async def watch_config(self, branch_ban: str) -> AsyncIterator[AgentConfig]:
         """Follow HQ's configuration until the stream breaks (then raise; the caller resumes).
@@ -236,14 +231,53 @@ class HqClient:
         return HqUnreachable(f"no HQ address answered ({seen.code.name}: {seen.message})")
 
 
+class _Lane(Generic[Req, T]):
+    """One long-lived bidi stream carrying a unary call's requests in turn, on the channel it
+    was opened on; opened again when the channel changes or after it broke."""
+
+    def __init__(
+        self, open_stream: Callable[[branch_pb2_grpc.BranchServiceStub], grpc.aio.StreamStreamCall]
+    ) -> None:
+        self._open = open_stream
+        self._stream: _Stream | None = None
+        self.lock = asyncio.Lock()
+        self.enabled = True  # until an HQ says it has no such stream (UNIMPLEMENTED)
+
+    async def send(self, channel: grpc.aio.Channel, request: Req, timeout: float) -> T | None:
+        """The reply from the stream, or None when it could not carry the request (dropped)."""
+        if not self.enabled:
+            return None
+        if self._stream is None or self._stream.channel is not channel:
+            self.drop()
+            self._stream = _Stream(channel, self._open(branch_pb2_grpc.BranchServiceStub(channel)))
+        try:
+            async with asyncio.timeout(timeout):
+                return await self._stream.send(request)  # type: ignore[no-any-return]
+        # Whatever broke the stream (a refusal, a lost replica, a timeout, a call that ended
+        # before this write: InvalidStateError), the unary call says what HQ answers.
+        except Exception as error:
+            if isinstance(error, grpc.aio.AioRpcError):
+                self.enabled = error.code() != grpc.StatusCode.UNIMPLEMENTED
+            self.drop()
+            return None
+        except asyncio.CancelledError:  # a request may be on its way: its reply is nobody's now
+            self.drop()
+            raise
+
+    def drop(self) -> None:
+        if self._stream is not None:
+            self._stream.call.cancel()
+            self._stream = None
+
+
 @dataclass(frozen=True, slots=True)
-class _ReportStream:
+class _Stream:
     channel: grpc.aio.Channel
     call: grpc.aio.StreamStreamCall
 
-    async def send(self, report: branch_pb2.UsageReport) -> branch_pb2.UsageAck:
-        await self.call.write(report)
-        ack = await self.call.read()
-        if ack is grpc.aio.EOF:  # HQ closed it cleanly (read raises a refusal's status)
-            raise grpc.aio.UsageError("HQ ended the report stream")
-        return ack  # type: ignore[no-any-return]
+    async def send(self, request: object) -> object:
+        await self.call.write(request)
+        reply = await self.call.read()
+        if reply is grpc.aio.EOF:  # HQ closed it cleanly (read raises a refusal's status)
+            raise grpc.aio.UsageError("HQ ended the stream")
+        return reply

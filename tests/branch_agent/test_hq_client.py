@@ -1,9 +1,10 @@
-"""The agent's usage reports on one ReportUsageStream: one stream carries report after report;
-a report the stream fails to carry goes again as a unary ReportUsage and the next report opens a
-new stream (as it does after a cancelled one); an HQ without the stream gets unary calls from
-then on. Over a real grpc.aio server
-on loopback whose BranchService counts what it was sent (the real HQ's stream: test_usage_stream
-in tests/hq_server, and every end-to-end test, where agents report to a real HQ)."""
+"""The agent's usage reports on one ReportUsageStream and its range requests on one
+RequestRangeStream: one stream carries call after call; a call the stream fails to carry goes
+again as the unary call (a range request with the same request id) and the next opens a new
+stream (as it does after a cancelled one); an HQ without a stream gets unary calls for it from
+then on. Over a real grpc.aio server on loopback whose BranchService counts what it was sent (the
+real HQ's streams: test_usage_stream and test_range_stream in tests/hq_server, and every
+end-to-end test, where agents report to and ask a real HQ)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from dataclasses import dataclass, field
 import grpc
 import pytest
 
-from allocator import PermissionDenied
+from allocator import InvoiceType, Period, PermissionDenied
 from branch_agent.hq.client import HqClient
-from protos.einvoice.v1 import branch_pb2, branch_pb2_grpc
+from protos.einvoice.v1 import branch_pb2, branch_pb2_grpc, common_pb2
 from runtime.clock import SystemClock
+
+PERIOD = Period(2026, 12)
 
 
 @dataclass
@@ -32,6 +35,30 @@ class CountingHq(branch_pb2_grpc.BranchServiceServicer):
     streamed: list[str] = field(default_factory=list)
     unary: list[str] = field(default_factory=list)
     slow_arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    ranges_stream: bool = True
+    ranges_break_after: int | None = None
+    asked: list[tuple[str, str]] = field(default_factory=list)  # (how, request id)
+
+    async def RequestRange(
+        self, request: branch_pb2.RequestRangeRequest, context: grpc.aio.ServicerContext
+    ) -> branch_pb2.Grant:
+        self.asked.append(("unary", request.request_id))
+        return grant_for(request)
+
+    async def RequestRangeStream(
+        self,
+        requests: AsyncIterator[branch_pb2.RequestRangeRequest],
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[branch_pb2.Grant]:
+        if not self.ranges_stream:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "Method not implemented!")
+        self.asked.append(("opened", ""))
+        async for request in requests:
+            if self.ranges_break_after == sum(how == "stream" for how, _ in self.asked):
+                self.ranges_break_after = None
+                await context.abort(grpc.StatusCode.UNAVAILABLE, "going away")
+            self.asked.append(("stream", request.request_id))
+            yield grant_for(request)
 
     async def ReportUsage(
         self, request: branch_pb2.UsageReport, context: grpc.aio.ServicerContext
@@ -78,6 +105,24 @@ async def served() -> AsyncIterator[tuple[CountingHq, HqClient]]:
         await server.stop(None)
 
 
+def grant_for(request: branch_pb2.RequestRangeRequest) -> branch_pb2.Grant:
+    begin = 50 * len(request.request_id)
+    return branch_pb2.Grant(
+        grant_id=f"g-{request.request_id}",
+        branch_ban=request.branch_ban,
+        year_month=request.year_month,
+        invoice_type=request.invoice_type,
+        range=common_pb2.TrackRange(track="AB", begin=begin, end=begin + 49),
+        booklets=1,
+        request_id=request.request_id,
+    )
+
+
+async def ask(client: HqClient, rid: str) -> str:
+    granted = await client.request_range(rid, "12345675", PERIOD, InvoiceType.GENERAL, 1)
+    return granted.grant_id
+
+
 def report(rid: str, grants: int = 1) -> branch_pb2.UsageReport:
     usage = [branch_pb2.GrantUsage(grant_id=f"g{n}", next_number=n) for n in range(grants)]
     return branch_pb2.UsageReport(report_id=rid, branch_ban="12345675", grants=usage)
@@ -119,7 +164,7 @@ async def test_an_hq_without_the_stream_gets_unary_reports_from_then_on(
     hq.streams = False
     assert [await client.report_usage(report(f"r{n}")) for n in range(1, 4)] == [1, 1, 1]
     assert (hq.opened, hq.streamed, hq.unary) == (0, [], ["r1", "r2", "r3"])
-    assert not client.streams_reports
+    assert not client.reports.enabled
 
 
 async def test_a_refusal_is_hqs_answer_as_for_a_unary_report(
@@ -143,3 +188,34 @@ async def test_a_report_cancelled_on_its_way_leaves_no_ack_for_the_next_one(
         await slow
     assert await client.report_usage(report("next", 1)) == 1  # its own ack, not the slow one's
     assert hq.opened == 2
+
+
+async def test_range_requests_go_one_after_another_on_their_own_stream(
+    served: tuple[CountingHq, HqClient],
+) -> None:
+    hq, client = served
+    assert [await ask(client, rid) for rid in ("a", "bb", "a")] == ["g-a", "g-bb", "g-a"]
+    assert await client.report_usage(report("r1")) == 1  # on the other stream
+    assert hq.asked == [("opened", ""), ("stream", "a"), ("stream", "bb"), ("stream", "a")]
+    assert (hq.opened, hq.streamed) == (1, ["r1"])
+
+
+async def test_a_broken_stream_sends_its_request_unary_with_the_same_id(
+    served: tuple[CountingHq, HqClient],
+) -> None:
+    hq, client = served
+    hq.ranges_break_after = 1
+    assert [await ask(client, rid) for rid in ("a", "bb", "ccc")] == ["g-a", "g-bb", "g-ccc"]
+    opened = ("opened", "")
+    assert hq.asked == [opened, ("stream", "a"), ("unary", "bb"), opened, ("stream", "ccc")]
+
+
+async def test_an_hq_without_the_range_stream_gets_unary_requests_and_still_streamed_reports(
+    served: tuple[CountingHq, HqClient],
+) -> None:
+    hq, client = served
+    hq.ranges_stream = False
+    assert [await ask(client, rid) for rid in ("a", "bb")] == ["g-a", "g-bb"]
+    assert await client.report_usage(report("r1")) == 1
+    assert hq.asked == [("unary", "a"), ("unary", "bb")]
+    assert (not client.ranges.enabled, client.reports.enabled, hq.streamed) == (True, True, ["r1"])

@@ -14,7 +14,7 @@ from hq_server.app import RateLimits
 from hq_server.schema import grants
 from hq_server.server import build_server
 from protos.einvoice.v1 import branch_pb2, branch_pb2_grpc
-from runtime.grpc_status import refusal
+from runtime.grpc_status import Refusal, refusal
 from runtime.ratelimit import BucketSize
 from tests.fixtures import SecureHq, snapshot
 from tests.hq_server.test_trust import A, B, range_request, setup
@@ -29,6 +29,17 @@ def cursor(hq: SecureHq, grant: branch_pb2.Grant) -> int:
     with hq.app.store.read_engine.connect() as conn:
         found = conn.execute(select(grants.c.next_number).where(grants.c.id == grant.grant_id))
         return int(found.scalar_one())
+
+
+async def refused_on(hq: SecureHq, stream: Any, message: Any) -> Refusal:
+    """Write `message` on the open stream: it must end the stream with a refusal (returned)
+    and change nothing."""
+    before = snapshot(hq)
+    await stream.write(message)
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await stream.read()
+    assert snapshot(hq) == before
+    return refusal(info.value)
 
 
 async def acks(stream: Any, reports: list[branch_pb2.UsageReport]) -> list[int]:
@@ -76,14 +87,9 @@ async def test_a_refused_report_ends_the_stream_and_changes_nothing(
     }[bad]
     stream = secure_hq.branch_as(A).ReportUsageStream()
     assert await acks(stream, [report(A, grant_a, 5)]) == [1]  # stands
-    before = snapshot(secure_hq)
-    await stream.write(refused)
-    with pytest.raises(grpc.aio.AioRpcError) as info:
-        await stream.read()
-    seen = refusal(info.value)
+    seen = await refused_on(secure_hq, stream, refused)
     assert (seen.code, seen.reason) == (code, reason), seen.message
     assert needle in seen.message
-    assert snapshot(secure_hq) == before
     assert cursor(secure_hq, grant_a) - grant_a.range.begin == 5
 
 

@@ -46,6 +46,11 @@ class BranchServiceStub:
                 request_serializer=protos_dot_einvoice_dot_v1_dot_branch__pb2.RequestRangeRequest.SerializeToString,
                 response_deserializer=protos_dot_einvoice_dot_v1_dot_branch__pb2.Grant.FromString,
                 _registered_method=True)
+        self.RequestRangeStream = channel.stream_stream(
+                '/einvoice.v1.BranchService/RequestRangeStream',
+                request_serializer=protos_dot_einvoice_dot_v1_dot_branch__pb2.RequestRangeRequest.SerializeToString,
+                response_deserializer=protos_dot_einvoice_dot_v1_dot_branch__pb2.Grant.FromString,
+                _registered_method=True)
         self.ReportUsage = channel.unary_unary(
                 '/einvoice.v1.BranchService/ReportUsage',
                 request_serializer=protos_dot_einvoice_dot_v1_dot_branch__pb2.UsageReport.SerializeToString,
@@ -88,6 +93,17 @@ class BranchServiceServicer:
         original grant. Errors: INVALID_ARGUMENT (bad BAN/period), NOT_FOUND (unknown branch),
         FAILED_PRECONDITION (branch disabled, period not assigned or over),
         RESOURCE_EXHAUSTED (quota reached, pool exhausted), UNAVAILABLE (not the leader).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RequestRangeStream(self, request_iterator, context):
+        """RequestRange on one long-lived stream per agent, opened before it is needed (the
+        period-start burst then costs HQ no call setup per branch): each request is answered in
+        turn, exactly as RequestRange would (the same validation, authorization and idempotency by
+        request_id, a grant only once it is durable). A refused request ends the stream with the
+        status and reason RequestRange would give; the grants before it stand.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -139,6 +155,11 @@ def add_BranchServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'RequestRange': grpc.unary_unary_rpc_method_handler(
                     servicer.RequestRange,
+                    request_deserializer=protos_dot_einvoice_dot_v1_dot_branch__pb2.RequestRangeRequest.FromString,
+                    response_serializer=protos_dot_einvoice_dot_v1_dot_branch__pb2.Grant.SerializeToString,
+            ),
+            'RequestRangeStream': grpc.stream_stream_rpc_method_handler(
+                    servicer.RequestRangeStream,
                     request_deserializer=protos_dot_einvoice_dot_v1_dot_branch__pb2.RequestRangeRequest.FromString,
                     response_serializer=protos_dot_einvoice_dot_v1_dot_branch__pb2.Grant.SerializeToString,
             ),
@@ -200,6 +221,33 @@ class BranchService:
             request,
             target,
             '/einvoice.v1.BranchService/RequestRange',
+            protos_dot_einvoice_dot_v1_dot_branch__pb2.RequestRangeRequest.SerializeToString,
+            protos_dot_einvoice_dot_v1_dot_branch__pb2.Grant.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestRangeStream(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/einvoice.v1.BranchService/RequestRangeStream',
             protos_dot_einvoice_dot_v1_dot_branch__pb2.RequestRangeRequest.SerializeToString,
             protos_dot_einvoice_dot_v1_dot_branch__pb2.Grant.FromString,
             options,
