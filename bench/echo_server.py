@@ -78,10 +78,15 @@ def empty_call(channel: grpc.aio.Channel) -> grpc.aio.UnaryUnaryMultiCallable:
     return channel.unary_unary(METHOD)
 
 
+def empty_stream(channel: grpc.aio.Channel) -> grpc.aio.StreamStreamCall:
+    """The client side of the stream, opened."""
+    return channel.stream_stream(STREAM_METHOD)()
+
+
 def empty_messages(channel: grpc.aio.Channel) -> load.Call:
     """The client side of the stream: one stream, and a call that writes b"" on it and reads
     the empty reply (again and again)."""
-    return load.on_stream(channel.stream_stream(STREAM_METHOD)(), lambda: b"")
+    return load.on_stream(empty_stream(channel), lambda: b"")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -22,6 +22,8 @@ TerminalFactory = Callable[[grpc.aio.Channel, int], Call]
 # would otherwise share one connection between channels to the same address.
 CHANNEL_OPTIONS = (("grpc.use_local_subchannel_pool", 1),)
 READY_TIMEOUT = 30.0
+QUIET_WINDOW = 0.2  # seconds; 20 of the kernel's 10 ms CPU ticks
+QUIET_SHARE = 0.1  # of one core: a server doing nothing but its timers
 KEEP_ERRORS = 5
 
 
@@ -77,6 +79,22 @@ async def channels(address: str, count: int) -> AsyncIterator[list[grpc.aio.Chan
         yield opened
     finally:
         await asyncio.gather(*(c.close() for c in opened))
+
+
+async def taken_in(streams: Sequence[grpc.aio.StreamStreamCall], server: Server) -> float:
+    """Wait until every stream is connected and `server` has gone quiet again (it has taken
+    each in: admitted it, and its handler waits for the first request); the seconds it took."""
+    start = perf_counter()
+    connected = asyncio.gather(*(stream.wait_for_connection() for stream in streams))
+    await asyncio.wait_for(connected, READY_TIMEOUT)
+    for _ in range(int(READY_TIMEOUT / QUIET_WINDOW)):
+        before = server.cpu()
+        await asyncio.sleep(QUIET_WINDOW)
+        if server.cpu() - before <= QUIET_SHARE * QUIET_WINDOW:
+            return perf_counter() - start
+    raise RuntimeError(
+        f"{server.address} still busy {READY_TIMEOUT:.0f} s after the streams opened"
+    )
 
 
 async def measuring(server: Server, driven: Awaitable[Run]) -> Run:

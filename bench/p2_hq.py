@@ -2,41 +2,33 @@
 
 The HQ is a real process (`python -m hq_server serve`) on a seeded SQLite file; the branches are
 RequestRange calls fired at once from this process over a pool of open connections (agents keep
-theirs open: WatchConfig streams). Floors: the same burst of empty calls to the echo process,
-and single-row commits on the same database file (WAL, synchronous=FULL), the rate any HQ
-would get without group commit. P4 then reports usage of these grants to the same HQ.
+theirs open: WatchConfig streams). Then the burst the agent makes today: every branch's request
+on its own RequestRangeStream, opened before the period starts (bench.p2_branches). Floors: the
+same bursts of empty calls and of empty messages on open streams to the echo process, and
+single-row commits on the same database file (WAL, synchronous=FULL), the rate any HQ would get
+without group commit. P4 then reports usage of the unary burst's grants to the same HQ.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import grpc
-
 from bench import load, p4_usage
-from bench.echo_server import empty_call
+from bench.echo_server import empty_call, empty_stream
 from bench.figures import Figure, Goal, Results, mean, percentile
 from bench.floors import sqlite_commit_loop
+from bench.p2_branches import Branches, check_disjoint
 from bench.seed import BranchPlan, seed_hq
 from bench.servers import Server, hq_process
-from branch_agent.buffer.refill import RefillTiming
 from demo.cluster import valid_bans
-from protos.einvoice.v1 import branch_pb2, branch_pb2_grpc, common_pb2
-from runtime.backoff import Backoff
 
 PLAN = BranchPlan(per_request=4, per_period=400)
-# What the agent's HqClient takes for "HQ unreachable": its refill retries after a backoff.
-RETRY_CODES = (grpc.StatusCode.CANCELLED, grpc.StatusCode.UNAVAILABLE)
-BACKOFF = RefillTiming()
-RETRIES = 30
-# Far longer than the agent's 5 s: the burst measures how long HQ takes to serve everyone.
-CALL_TIMEOUT = 600.0
 GOAL_SECONDS = 10.0
+GOAL_OF_EMPTY_BURST = 1.4  # the streamed burst's seconds, at most this many empty bursts'
+GOAL_OF_RAW_COMMITS = 0.6  # its grants/s, at least this share of raw single-row commits/s
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +43,6 @@ FULL = Sizes(branches=10_000, connections=100, raw_commits=2000, usage=p4_usage.
 SMOKE = Sizes(branches=200, connections=10, raw_commits=100, usage=p4_usage.SMOKE)
 
 
-@dataclass(frozen=True, slots=True)
-class Granted:
-    ban: str
-    grant: branch_pb2.Grant
-
-
 def run(root: Path, echo: Server, sizes: Sizes, with_usage: bool, results: Results) -> list[Figure]:
     root.mkdir(parents=True, exist_ok=True)
     database = root / "hq.db"
@@ -64,12 +50,18 @@ def run(root: Path, echo: Server, sizes: Sizes, with_usage: bool, results: Resul
     period = seed_hq(f"sqlite:///{database}", bans, PLAN)
     commits = sqlite_commit_loop(database, sizes.raw_commits)
     with hq_process(root, f"sqlite:///{database}") as hq:
+        year_month = period.to_year_month()
         branches, figures = asyncio.run(
-            burst(hq, echo, bans, period.to_year_month(), sizes.connections, commits)
+            burst(hq, echo, bans, year_month, sizes.connections, commits)
         )
+        streamed, more = asyncio.run(
+            streamed_burst(hq, echo, bans, year_month, sizes.connections, commits)
+        )
+        figures += more
         results.note(
             f"P2: {len(bans):,} branches over {sizes.connections} connections, "
-            f"{PLAN.per_request} booklets each; {branches.retries:,} calls CANCELLED/UNAVAILABLE "
+            f"{PLAN.per_request} booklets each, first on unary calls, then on one open stream "
+            f"each; {branches.retries:,} and {streamed.retries:,} calls CANCELLED/UNAVAILABLE "
             "by HQ and retried as an agent does"
         )
         if with_usage:
@@ -84,68 +76,65 @@ async def burst(
     year_month: str,
     connections: int,
     commits: list[float],
-) -> tuple[_Branches, list[Figure]]:
+) -> tuple[Branches, list[Figure]]:
     """The burst of `bans` to `hq` over `connections` and its floors; the branches and figures."""
-    async with load.channels(echo.address, connections) as opened:
-        calls = [empty_call(opened[i % len(opened)]) for i in range(len(bans))]
-        asks = [lambda c=c: c(b"", timeout=60) for c in calls]
-        empty = (await load.measuring(echo, load.burst(asks))).check("echo")
+    empty = await _empty_burst(echo, len(bans), connections)
     async with load.channels(hq.address, connections) as opened:
-        branches = _Branches(bans, year_month, opened)
+        branches = Branches(bans, year_month, opened, PLAN.per_request)
         real = await load.measuring(hq, load.burst(branches.asks()))
         real.check("RequestRange burst")
-    _check_disjoint(branches.granted())
+    check_disjoint(branches.granted())
     return branches, _figures(len(bans), real, empty, commits)
 
 
-class _Branches:
-    """The agents of the burst: each asks once and, like `branch_agent.buffer.refill`, retries
-    with the same request id after a backoff when HQ does not answer (CANCELLED, UNAVAILABLE)."""
+@dataclass(frozen=True, slots=True)
+class Streamed:
+    """A burst on open streams: its run, and how long the streams took to be taken in."""
 
-    def __init__(
-        self, bans: Sequence[str], year_month: str, opened: Sequence[grpc.aio.Channel]
-    ) -> None:
-        self.bans = bans
-        self.year_month = year_month
-        self.stubs = [branch_pb2_grpc.BranchServiceStub(channel) for channel in opened]
-        self.replies: list[branch_pb2.Grant | None] = [None] * len(bans)
-        self.retries = 0
-
-    def asks(self) -> list[load.Call]:
-        return [lambda i=i: self._ask(i) for i in range(len(self.bans))]
-
-    async def _ask(self, index: int) -> None:
-        request = branch_pb2.RequestRangeRequest(
-            request_id=str(uuid.uuid4()),
-            branch_ban=self.bans[index],
-            year_month=self.year_month,
-            invoice_type=common_pb2.INVOICE_TYPE_GENERAL,
-            booklets=PLAN.per_request,
-        )
-        stub = self.stubs[index % len(self.stubs)]
-        backoff = Backoff(BACKOFF.backoff_min, BACKOFF.backoff_max)
-        for _ in range(RETRIES):
-            try:
-                self.replies[index] = await stub.RequestRange(request, timeout=CALL_TIMEOUT)
-                return
-            except grpc.aio.AioRpcError as error:
-                if error.code() not in RETRY_CODES:
-                    raise
-            self.retries += 1
-            await backoff.sleep()
-        self.replies[index] = await stub.RequestRange(request, timeout=CALL_TIMEOUT)
-
-    def granted(self) -> list[Granted]:
-        pairs = zip(self.bans, self.replies, strict=True)
-        return [Granted(ban, reply) for ban, reply in pairs if reply is not None]
+    run: load.Run
+    opening: float
 
 
-def _check_disjoint(granted: Sequence[Granted]) -> None:
-    """A benchmark of wrong answers is worthless: the grants must not share a number."""
-    spans = sorted((g.grant.range.track, g.grant.range.begin, g.grant.range.end) for g in granted)
-    for before, after in itertools.pairwise(spans):
-        if before[0] == after[0] and after[1] <= before[2]:
-            raise RuntimeError(f"overlapping grants in the burst: {before} and {after}")
+async def streamed_burst(
+    hq: Server,
+    echo: Server,
+    bans: Sequence[str],
+    year_month: str,
+    connections: int,
+    commits: list[float],
+) -> tuple[Branches, list[Figure]]:
+    """The burst on one open RequestRangeStream per branch, against the same on echo streams
+    and the unary empty-call burst; the branches and the figures."""
+    empty_calls = await _empty_burst(echo, len(bans), connections)
+    empty = await _on_streams(echo, len(bans), connections)
+    async with load.channels(hq.address, connections) as opened:
+        branches = Branches(bans, year_month, opened, PLAN.per_request)
+        opening = await load.taken_in(branches.open_streams(), hq)
+        real = await load.measuring(hq, load.burst(branches.streamed_asks()))
+        branches.close_streams()
+    real.check("RequestRangeStream burst")
+    check_disjoint(branches.granted())
+    figures = _streamed_figures(len(bans), Streamed(real, opening), empty, empty_calls, commits)
+    return branches, figures
+
+
+async def _empty_burst(echo: Server, count: int, connections: int) -> load.Run:
+    async with load.channels(echo.address, connections) as opened:
+        calls = [empty_call(opened[i % len(opened)]) for i in range(count)]
+        asks = [lambda c=c: c(b"", timeout=60) for c in calls]
+        return (await load.measuring(echo, load.burst(asks))).check("echo")
+
+
+async def _on_streams(echo: Server, count: int, connections: int) -> Streamed:
+    """An empty message on each of `count` open echo streams, all at once."""
+    async with load.channels(echo.address, connections) as opened:
+        streams = [empty_stream(opened[i % len(opened)]) for i in range(count)]
+        opening = await load.taken_in(streams, echo)
+        calls = [load.on_stream(stream, lambda: b"") for stream in streams]
+        run = (await load.measuring(echo, load.burst(calls))).check("echo streams")
+        for stream in streams:
+            stream.cancel()
+    return Streamed(run, opening)
 
 
 def _figures(count: int, real: load.Run, empty: load.Run, commits: list[float]) -> list[Figure]:
@@ -183,3 +172,52 @@ def _figures(count: int, real: load.Run, empty: load.Run, commits: list[float]) 
         {"echo CPU per empty call in the burst": empty.cpu_per_call * 1e3},
     )
     return [wall, rate, p99, cpu]
+
+
+def _streamed_figures(
+    count: int, real: Streamed, empty: Streamed, empty_calls: load.Run, commits: list[float]
+) -> list[Figure]:
+    raw_per_s = 1 / mean(commits)
+    wall = Figure(
+        "p2.sqlite_streamed_burst_seconds",
+        f"P2 SQLite burst on open streams, {count:,} branches served",
+        real.run.elapsed,
+        "s",
+        {
+            "empty-call burst": empty_calls.elapsed,
+            "empty messages on open echo streams": empty.run.elapsed,
+        },
+        Goal(
+            f"<= {GOAL_OF_EMPTY_BURST}x the empty-call burst",
+            real.run.elapsed <= GOAL_OF_EMPTY_BURST * empty_calls.elapsed,
+        ),
+    )
+    rate = Figure(
+        "p2.sqlite_streamed_grants_per_s",
+        "P2 SQLite grants/s in the burst on open streams",
+        real.run.rate,
+        "/s",
+        {"empty calls/s in the burst": empty_calls.rate, "raw commits/s": raw_per_s},
+        Goal(
+            f">= {GOAL_OF_RAW_COMMITS}x raw commits/s",
+            real.run.rate >= GOAL_OF_RAW_COMMITS * raw_per_s,
+        ),
+    )
+    cpu = Figure(
+        "p2.sqlite_streamed_cpu_per_grant",
+        "P2 SQLite HQ CPU per grant in the burst on open streams",
+        real.run.cpu_per_call * 1e3,
+        "ms",
+        {
+            "echo CPU per empty call in the burst": empty_calls.cpu_per_call * 1e3,
+            "echo CPU per empty stream message": empty.run.cpu_per_call * 1e3,
+        },
+    )
+    opening = Figure(
+        "p2.sqlite_streams_open_seconds",
+        f"P2 SQLite: {count:,} RequestRangeStreams opened and taken in, before the period",
+        real.opening,
+        "s",
+        {f"{count:,} echo streams": empty.opening},
+    )
+    return [wall, rate, cpu, opening]

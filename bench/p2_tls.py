@@ -22,7 +22,8 @@ import grpc
 
 from bench import load
 from bench.figures import Figure, Goal, Results
-from bench.p2_hq import GOAL_SECONDS, PLAN, _Branches, _check_disjoint
+from bench.p2_branches import Branches, check_disjoint
+from bench.p2_hq import GOAL_SECONDS, PLAN
 from bench.seed import seed_hq
 from bench.servers import Server, hq_process
 from demo.cluster import valid_bans
@@ -109,11 +110,11 @@ async def _connected_burst(
     started = perf_counter()
     async with _one_connection_each(hq.address, credentials) as opened:
         connected = perf_counter() - started
-        branches = _Branches(bans, year_month, opened)
+        branches = Branches(bans, year_month, opened, PLAN.per_request)
         cpu = process_time()
         real = (await load.measuring(hq, load.burst(branches.asks()))).check("RequestRange burst")
         cpu = process_time() - cpu
-    _check_disjoint(branches.granted())
+    check_disjoint(branches.granted())
     return Burst(connected, real, cpu)
 
 

@@ -25,7 +25,7 @@ from bench.servers import Server
 from protos.einvoice.v1 import branch_pb2, branch_pb2_grpc, common_pb2
 
 if TYPE_CHECKING:
-    from bench.p2_hq import Granted
+    from bench.p2_branches import Granted
 
 NEEDED_PER_S = 10_000 / 60
 GOAL_PER_S = 200.0

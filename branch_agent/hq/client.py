@@ -183,6 +183,8 @@ class HqClient:
         served = False
         try:
             async for message in stream:
+                if not served:  # HQ answers here: the period-start request need not wait
+                    self.ranges.open_ahead(channel)  # for a stream to open
                 served = True
                 self.health.answered()
                 yield wire.config(message)
@@ -247,12 +249,10 @@ class _Lane(Generic[Req, T]):
         """The reply from the stream, or None when it could not carry the request (dropped)."""
         if not self.enabled:
             return None
-        if self._stream is None or self._stream.channel is not channel:
-            self.drop()
-            self._stream = _Stream(channel, self._open(branch_pb2_grpc.BranchServiceStub(channel)))
+        stream = self._on(channel)
         try:
             async with asyncio.timeout(timeout):
-                return await self._stream.send(request)  # type: ignore[no-any-return]
+                return await stream.send(request)  # type: ignore[no-any-return]
         # Whatever broke the stream (a refusal, a lost replica, a timeout, a call that ended
         # before this write: InvalidStateError), the unary call says what HQ answers.
         except Exception as error:
@@ -263,6 +263,17 @@ class _Lane(Generic[Req, T]):
         except asyncio.CancelledError:  # a request may be on its way: its reply is nobody's now
             self.drop()
             raise
+
+    def open_ahead(self, channel: grpc.aio.Channel) -> None:
+        """Have the stream open on `channel` before it is needed (unless a call is using it)."""
+        if self.enabled and not self.lock.locked():
+            self._on(channel)
+
+    def _on(self, channel: grpc.aio.Channel) -> _Stream:
+        if self._stream is None or self._stream.channel is not channel:
+            self.drop()
+            self._stream = _Stream(channel, self._open(branch_pb2_grpc.BranchServiceStub(channel)))
+        return self._stream
 
     def drop(self) -> None:
         if self._stream is not None:

@@ -39,6 +39,10 @@ FIGURES = {
     "p2.sqlite_grants_per_s",
     "p2.sqlite_p99",
     "p2.sqlite_cpu_per_grant",
+    "p2.sqlite_streamed_burst_seconds",  # on one open RequestRangeStream per branch
+    "p2.sqlite_streamed_grants_per_s",
+    "p2.sqlite_streamed_cpu_per_grant",
+    "p2.sqlite_streams_open_seconds",
     "p2.tls_burst_seconds",
     "p2.tls_connect_seconds",
     "p2.tls_cpu_per_grant",
@@ -58,7 +62,14 @@ FIGURES = {
 # so has the growth suite (tests/bench/test_growth.py): its figures at every size.
 CHOSEN = ",".join(suite for suite in SUITES if suite not in ("peers", "growth"))
 # Only where bench/hq_burst.py, etcd and PostgreSQL are all there; the JSON says when not.
-PG_FIGURES = {"p2.pg_burst_seconds", "p2.pg_grants_per_s", "p2.pg_p99"}
+PG_FIGURES = {
+    "p2.pg_burst_seconds",
+    "p2.pg_grants_per_s",
+    "p2.pg_p99",
+    "p2.pg_streamed_burst_seconds",
+    "p2.pg_streamed_grants_per_s",
+    "p2.pg_streamed_cpu_per_grant",
+}
 
 
 def test_smoke_run_reports_every_figure_finite_and_positive(tmp_path: Path) -> None:

@@ -39,6 +39,12 @@ class CountingHq(branch_pb2_grpc.BranchServiceServicer):
     ranges_break_after: int | None = None
     asked: list[tuple[str, str]] = field(default_factory=list)  # (how, request id)
 
+    async def WatchConfig(
+        self, request: branch_pb2.WatchConfigRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[branch_pb2.BranchConfig]:
+        yield branch_pb2.BranchConfig(version=1, enabled=True)
+        await asyncio.Event().wait()  # open until the agent lets go
+
     async def RequestRange(
         self, request: branch_pb2.RequestRangeRequest, context: grpc.aio.ServicerContext
     ) -> branch_pb2.Grant:
@@ -219,3 +225,19 @@ async def test_an_hq_without_the_range_stream_gets_unary_requests_and_still_stre
     assert await client.report_usage(report("r1")) == 1
     assert hq.asked == [("unary", "a"), ("unary", "bb")]
     assert (not client.ranges.enabled, client.reports.enabled, hq.streamed) == (True, True, ["r1"])
+
+
+async def test_the_range_stream_is_open_once_hq_has_answered_before_any_request(
+    served: tuple[CountingHq, HqClient],
+) -> None:
+    hq, client = served
+    watch = aiter(client.watch_config("12345675"))
+    assert (await anext(watch)).version == 1
+    for _ in range(100):  # bounded: the stream's start reaches HQ in a few ms
+        if hq.asked:
+            break
+        await asyncio.sleep(0.02)
+    assert hq.asked == [("opened", "")]  # before the period-start request
+    assert await ask(client, "a") == "g-a"
+    assert hq.asked == [("opened", ""), ("stream", "a")]  # on that stream
+    await watch.aclose()
