@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 import grpc
 
 from bench import load
+from runtime import event_loop
 
 METHOD = "/bench.Echo/Empty"
 STREAM_METHOD = "/bench.Echo/Stream"  # an empty reply to each message of a bidi stream
@@ -92,7 +93,7 @@ def empty_messages(channel: grpc.aio.Channel) -> load.Call:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="bench.echo_server")
     parser.add_argument("--listen", default="127.0.0.1:0")
-    asyncio.run(serve(parser.parse_args(argv).listen))
+    event_loop.run(serve(parser.parse_args(argv).listen))
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ import psycopg
 from allocator import TAIPEI, Period
 from bench.echo_server import serve_until_signalled
 from protos.einvoice.v1 import common_pb2, pos_pb2, pos_pb2_grpc
+from runtime import event_loop
 
 DESIGNS = ("central", "leaf")
 TRACK = "AB"
@@ -215,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--listen", default="127.0.0.1:0")
     parser.add_argument("--pool", type=int, default=16, help="connections (central)")
     args = parser.parse_args(argv)
-    asyncio.run(serve(args.design, args.db, args.listen, args.pool))
+    event_loop.run(serve(args.design, args.db, args.listen, args.pool))
 
 
 if __name__ == "__main__":

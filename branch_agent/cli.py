@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from allocator import Ban, DomainError, InvoiceType
-from runtime import clock, logs, systemd
+from runtime import clock, event_loop, logs, systemd
 from runtime.cli import Parser, add_completion, address, addresses, arg, listen_address, seconds
 from runtime.clock import clock_from_args
 
@@ -188,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             pos_certs(args)
             return 0
         settings = settings_from_args(args)
-        asyncio.run(serve(settings))
+        event_loop.run(serve(settings))
     except (DomainError, ValueError, OSError, RuntimeError) as error:
         print(f"einv-agent: {error}", file=sys.stderr)
         return 2

@@ -7,7 +7,6 @@ without importing the whole server.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from hq_server.server import serve
 from hq_server.store import Store, make_engines
 from hq_server.web.app import WebListen, tls_context
 from notifier import ConfigError, NotifierConfig, load_config
-from runtime import pki
+from runtime import event_loop, pki
 from runtime.clock import Clock, clock_from_args
 from runtime.metrics.server import MetricsListen
 from runtime.tls import Tls, require_secure_or_loopback, server_tls
@@ -199,7 +198,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"einv-hq: {error}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(run(args, checked, store))
+        event_loop.run(run(args, checked, store))
     except (DomainError, OSError) as error:  # e.g. another HQ's database, a port in use
         print(f"einv-hq: {error}", file=sys.stderr)
         return 2
