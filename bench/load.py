@@ -97,6 +97,14 @@ async def taken_in(streams: Sequence[grpc.aio.StreamStreamCall], server: Server)
     )
 
 
+async def finish(streams: Sequence[grpc.aio.StreamStreamCall]) -> None:
+    """End each stream from this side and wait for the server to end it too (a cancelled one
+    would leave gRPC events for a loop that may be closed by then)."""
+    await asyncio.gather(*(stream.done_writing() for stream in streams))
+    ended = asyncio.gather(*(stream.code() for stream in streams))
+    await asyncio.wait_for(ended, READY_TIMEOUT)
+
+
 async def measuring(server: Server, driven: Awaitable[Run]) -> Run:
     """`driven` with the CPU the server process spent meanwhile (background load does not count,
     unlike in wall-clock rates)."""

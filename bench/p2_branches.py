@@ -76,9 +76,8 @@ class Branches:
         """One request per branch on its open stream."""
         return [lambda i=i: self._streamed(i) for i in range(len(self.bans))]
 
-    def close_streams(self) -> None:
-        for stream in self.streams:
-            stream.cancel()
+    async def close_streams(self) -> None:
+        await load.finish(self.streams)
         self.streams = []
 
     async def _streamed(self, index: int) -> None:

@@ -132,7 +132,7 @@ async def _streamed(burst: ModuleType, leader: Server, bans: list[str]) -> load.
         branches = Branches(bans, burst.PERIOD, opened, booklets=1)
         await load.taken_in(branches.open_streams(), leader)
         run = await load.measuring(leader, load.burst(branches.streamed_asks()))
-        branches.close_streams()
+        await branches.close_streams()
     return run.check("RequestRangeStream burst on PostgreSQL")
 
 
