@@ -270,7 +270,8 @@ class _Lane(Generic[Req, T]):
             self._on(channel)
 
     def _on(self, channel: grpc.aio.Channel) -> _Stream:
-        if self._stream is None or self._stream.channel is not channel:
+        stream = self._stream
+        if stream is None or stream.channel is not channel or stream.call.done():
             self.drop()
             self._stream = _Stream(channel, self._open(branch_pb2_grpc.BranchServiceStub(channel)))
         return self._stream

@@ -1,16 +1,17 @@
 """The agent's usage reports on one ReportUsageStream and its range requests on one
 RequestRangeStream: one stream carries call after call; a call the stream fails to carry goes
 again as the unary call (a range request with the same request id) and the next opens a new
-stream (as it does after a cancelled one); an HQ without a stream gets unary calls for it from
-then on. Over a real grpc.aio server on loopback whose BranchService counts what it was sent (the
-real HQ's streams: test_usage_stream and test_range_stream in tests/hq_server, and every
-end-to-end test, where agents report to and ask a real HQ)."""
+stream (as it does after a cancelled one or one HQ ended); an HQ without a stream gets unary
+calls for it from then on. Over a real grpc.aio server on loopback whose BranchService counts
+what it was sent (the real HQ's streams: test_usage_stream and test_range_stream in
+tests/hq_server, and every end-to-end test, where agents report to and ask a real HQ)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 import pytest
@@ -37,6 +38,7 @@ class CountingHq(branch_pb2_grpc.BranchServiceServicer):
     slow_arrived: asyncio.Event = field(default_factory=asyncio.Event)
     ranges_stream: bool = True
     ranges_break_after: int | None = None
+    ranges_end_at_once: bool = False
     asked: list[tuple[str, str]] = field(default_factory=list)  # (how, request id)
 
     async def WatchConfig(
@@ -59,6 +61,8 @@ class CountingHq(branch_pb2_grpc.BranchServiceServicer):
         if not self.ranges_stream:
             await context.abort(grpc.StatusCode.UNIMPLEMENTED, "Method not implemented!")
         self.asked.append(("opened", ""))
+        if self.ranges_end_at_once:  # an HQ going away while the stream waits
+            return
         async for request in requests:
             if self.ranges_break_after == sum(how == "stream" for how, _ in self.asked):
                 self.ranges_break_after = None
@@ -124,6 +128,15 @@ def grant_for(request: branch_pb2.RequestRangeRequest) -> branch_pb2.Grant:
     )
 
 
+async def ended(lane: Any) -> None:
+    """Until HQ's end of the lane's open stream has reached the agent (bounded: a few ms)."""
+    for _ in range(500):
+        if lane._stream is not None and lane._stream.call.done():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("HQ's end of the stream never reached the agent")
+
+
 async def ask(client: HqClient, rid: str) -> str:
     granted = await client.request_range(rid, "12345675", PERIOD, InvoiceType.GENERAL, 1)
     return granted.grant_id
@@ -152,15 +165,15 @@ async def test_a_broken_stream_sends_its_report_unary_and_the_next_opens_a_new_o
     assert (hq.opened, hq.streamed, hq.unary) == (2, ["r1", "r3"], ["r2"])
 
 
-async def test_a_stream_hq_ended_sends_the_next_report_unary_and_then_a_new_stream(
+async def test_a_stream_hq_ended_is_opened_again_for_the_next_report(
     served: tuple[CountingHq, HqClient],
 ) -> None:
     hq, client = served
     hq.end_after = 1
     assert await client.report_usage(report("r1")) == 1
-    await asyncio.sleep(0.2)  # the end has reached the agent: a write now finds the call over
+    await ended(client.reports)  # the end has reached the agent: the call is over
     assert [await client.report_usage(report(f"r{n}")) for n in (2, 3)] == [1, 1]
-    assert (hq.opened, hq.streamed, hq.unary) == (2, ["r1", "r3"], ["r2"])
+    assert (hq.opened, hq.streamed, hq.unary) == (2, ["r1", "r2", "r3"], [])
 
 
 async def test_an_hq_without_the_stream_gets_unary_reports_from_then_on(
@@ -241,3 +254,19 @@ async def test_the_range_stream_is_open_once_hq_has_answered_before_any_request(
     assert await ask(client, "a") == "g-a"
     assert hq.asked == [("opened", ""), ("stream", "a")]  # on that stream
     await watch.aclose()
+
+
+async def test_a_range_stream_hq_ended_while_idle_is_opened_again_by_the_next_watch(
+    served: tuple[CountingHq, HqClient],
+) -> None:
+    hq, client = served
+    hq.ranges_end_at_once = True
+    for _ in range(2):  # the watch breaks and the agent follows again (ConfigWatcher)
+        watch = aiter(client.watch_config("12345675"))
+        await anext(watch)
+        await watch.aclose()
+        await ended(client.ranges)
+    assert hq.asked == [("opened", ""), ("opened", "")]
+    hq.ranges_end_at_once = False
+    assert await ask(client, "a") == "g-a"  # on a third stream, or unary if it broke on the way
+    assert hq.asked[-1] in (("stream", "a"), ("unary", "a"))
