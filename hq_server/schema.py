@@ -111,6 +111,7 @@ grants = Table(
     Column("final", Boolean, nullable=False),
     Index("ix_grants_pool", "year_month", "invoice_type", "track", "begin"),
     Index("ix_grants_branch", "branch_ban", "year_month"),
+    Index("ix_grants_track_end", "year_month", "track", "end"),  # the overlap check's
 )
 # The database's own guarantee that no two grants of a pool share a number, whatever the code
 # does: on PostgreSQL an exclusion constraint (needs btree_gist for the `=` parts). SQLite has
